@@ -1,0 +1,129 @@
+"""The one small interface every carrier backend implements, and its errors.
+
+A backend turns a Message into its carrier's wire format and the carrier's
+answer into the normalised results below. It never touches the database:
+the core records what happened.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.http import HttpRequest
+
+
+class ProviderError(Exception):
+    """A carrier refused or failed a request. `code` is the carrier's own code."""
+
+    permanent = False
+
+    def __init__(self, message: str, *, code: str | int | None = None, raw: Any = None):
+        super().__init__(message)
+        self.code = "" if code is None else str(code)
+        self.raw = raw
+
+
+class TransientProviderError(ProviderError):
+    """Timeout, 5xx, throttling: another provider, or a later try, may succeed."""
+
+
+class RateLimitedError(TransientProviderError):
+    """The carrier said too many requests."""
+
+
+class ProviderAuthError(TransientProviderError):
+    """Our credentials were refused. Another provider may still work."""
+
+
+class PermanentProviderError(ProviderError):
+    """The message itself can never be sent (invalid number, unsubscribed, ...)."""
+
+    permanent = True
+
+
+class RecipientOptedOut(PermanentProviderError):
+    """The carrier says the recipient unsubscribed (e.g. Twilio 21610)."""
+
+
+class WebhookAuthError(Exception):
+    """A callback failed its carrier's authentication (signature or secret)."""
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider_message_id: str
+    status: str = "sent"  # a smsgate status
+    segments: int | None = None
+    price: Decimal | None = None
+    price_unit: str = ""
+    raw: Any = None
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    provider_message_id: str
+    status: str  # a smsgate status
+    error_code: str = ""
+    error_message: str = ""
+    occurred_at: datetime | None = None
+    raw: Any = None
+
+    @property
+    def event_key(self) -> str:
+        """Identifies the same receipt when the carrier sends it twice."""
+        return f"{self.provider_message_id}:{self.status}:{self.error_code}"
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    sender: str
+    recipient: str
+    body: str
+    provider_message_id: str = ""
+    raw: Any = None
+
+
+@dataclass(frozen=True)
+class Balance:
+    amount: Decimal
+    currency: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+class Provider:
+    """Base class for carrier backends. Subclasses set `name` and override what they support."""
+
+    name: str = ""
+    max_length: int | None = None  # characters, if the carrier limits the body
+
+    def __init__(self, **credentials: Any):
+        self.credentials = credentials
+
+    @classmethod
+    def from_settings(cls, settings) -> "Provider":
+        """The backend with the default tenant's credentials, read from settings."""
+        return cls()
+
+    def send(self, message) -> SendResult:
+        raise NotImplementedError
+
+    def fetch_status(self, provider_message_id: str) -> StatusUpdate | None:
+        return None
+
+    def balance(self) -> Balance | None:
+        return None
+
+    def parse_delivery(self, request: HttpRequest) -> list[StatusUpdate]:
+        """Authenticate a delivery-receipt request (WebhookAuthError if forged) and parse it."""
+        raise NotImplementedError(f"{self.name} does not push delivery receipts")
+
+    def parse_inbound(self, request: HttpRequest) -> list[InboundMessage]:
+        """Authenticate an inbound-message request (WebhookAuthError if forged) and parse it."""
+        raise NotImplementedError(f"{self.name} does not push inbound messages")
+
+    def webhook_response(self, kind: str):
+        """What to answer the carrier after a callback was handled."""
+        from django.http import JsonResponse
+
+        return JsonResponse({"ok": True})

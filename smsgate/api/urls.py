@@ -1,0 +1,12 @@
+from django.urls import path
+
+from smsgate import callbacks
+from smsgate.api import views
+
+urlpatterns = [
+    path("send", views.SmsSendApi.as_view(), name="sms-send"),
+    path("logs", views.SmsLogListApi.as_view(), name="sms-logs"),
+    path("logs/<int:pk>", views.SmsLogDetailApi.as_view(), name="sms-log-detail"),
+    path("delivery/<slug:provider>", callbacks.delivery_receipt, name="sms-delivery"),
+    path("inbound/<slug:provider>", callbacks.inbound_message, name="sms-inbound"),
+]

@@ -1,0 +1,219 @@
+"""Core models: tenants and their API keys, messages and their events, opt-outs."""
+
+import hashlib
+import secrets
+
+from django.db import models
+from django.utils import timezone
+
+from smsgate.statuses import Status, legacy_code
+
+
+class Tenant(models.Model):
+    """A company using the gateway; every message and key belongs to one."""
+
+    DEFAULT_SLUG = "default"
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(unique=True)
+    default_region = models.CharField(
+        max_length=2, default="US", help_text="ISO country used for numbers written without +country code."
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(revoked_at__isnull=True, tenant__is_active=True)
+
+
+class ApiKey(models.Model):
+    """A tenant's API key. Only its SHA-256 is stored; the raw key is shown once.
+
+    Keys are 32 random bytes, so a plain hash is enough (no slow KDF needed):
+    nobody can guess a key from its hash.
+    """
+
+    PREFIX = "sg_"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100, blank=True)
+    key_prefix = models.CharField(max_length=12, help_text="First characters of the key, to recognise it.")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"{self.key_prefix}… ({self.tenant})"
+
+    @staticmethod
+    def hash_key(raw_key: str) -> str:
+        return hashlib.sha256(raw_key.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, *, tenant: Tenant, name: str = "") -> tuple["ApiKey", str]:
+        """Create a key; returns the row and the raw key (never stored)."""
+        raw_key = cls.PREFIX + secrets.token_urlsafe(32)
+        key = cls.objects.create(
+            tenant=tenant, name=name, key_prefix=raw_key[:10], key_hash=cls.hash_key(raw_key)
+        )
+        return key, raw_key
+
+
+class MessageType(models.TextChoices):
+    TRANSACTIONAL = "transactional"
+    MARKETING = "marketing"
+    OTP = "otp", "one-time code"
+
+
+class Encoding(models.TextChoices):
+    GSM7 = "gsm7", "GSM-7"
+    UCS2 = "ucs2", "UCS-2"
+
+
+class Message(models.Model):
+    """One SMS to one recipient. Written before anything is sent."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="messages")
+    to = models.CharField(max_length=20, help_text="E.164")
+    body = models.TextField()
+    encoding = models.CharField(max_length=4, choices=Encoding.choices)
+    segments = models.PositiveSmallIntegerField()
+    message_type = models.CharField(max_length=20, choices=MessageType.choices, default=MessageType.TRANSACTIONAL)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    status_reason = models.CharField(max_length=255, blank=True)
+
+    send_at = models.DateTimeField(null=True, blank=True, help_text="When the caller asked it to go out.")
+    due_at = models.DateTimeField(db_index=True, help_text="When the dispatcher should next try it.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    request_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
+    custom_id = models.CharField(max_length=100, blank=True, help_text="The caller's own reference.")
+    source_type = models.CharField(max_length=50, blank=True, help_text="What asked for it, e.g. lead, payment.")
+    source_id = models.CharField(max_length=64, blank=True)
+    request_ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=255, blank=True)
+
+    provider = models.CharField(max_length=30, blank=True)
+    provider_message_id = models.CharField(max_length=100, blank=True, db_index=True)
+    price = models.DecimalField(max_digits=10, decimal_places=5, null=True, blank=True)
+    price_unit = models.CharField(max_length=3, blank=True)
+    error_code = models.CharField(max_length=30, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="unique_idempotency_key_per_tenant",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                condition=models.Q(status__in=["scheduled", "queued"]),
+                name="message_pending_due",
+            ),
+            models.Index(fields=["tenant", "created_at"], name="message_tenant_created"),
+            models.Index(fields=["source_type", "source_id"], name="message_source"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} to {self.to} ({self.status})"
+
+    @property
+    def status_code(self) -> int:
+        return legacy_code(self.status)
+
+
+class MessageEvent(models.Model):
+    """Something that happened to a message: a send attempt, a receipt, a status change."""
+
+    class Kind(models.TextChoices):
+        ATTEMPT = "attempt"
+        RECEIPT = "receipt"
+        STATUS = "status"
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    provider = models.CharField(max_length=30, blank=True)
+    status = models.CharField(max_length=12, blank=True)
+    ok = models.BooleanField(default=True)
+    error_code = models.CharField(max_length=30, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    raw = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.provider} {self.status}"
+
+
+class OptOut(models.Model):
+    """A number that asked a tenant to stop sending (STOP reply, API, operator)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="opt_outs")
+    phone = models.CharField(max_length=20, help_text="E.164")
+    source = models.CharField(max_length=30, default="admin", help_text="keyword, carrier, api, admin")
+    keyword = models.CharField(max_length=30, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "phone"], name="unique_opt_out")]
+
+    def __str__(self) -> str:
+        return f"{self.phone} ({self.tenant})"
+
+
+
+class ProviderCallback(models.Model):
+    """A delivery receipt or inbound message exactly as the carrier sent it.
+
+    Stored before it is applied, and unique per carrier event, so a carrier
+    that retries a callback cannot apply it twice. A receipt that arrives
+    before its message's send was recorded stays `matched=False` until then.
+    """
+
+    class Kind(models.TextChoices):
+        DELIVERY = "delivery"
+        INBOUND = "inbound"
+
+    provider = models.CharField(max_length=30)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    event_key = models.CharField(max_length=200)
+    provider_message_id = models.CharField(max_length=100, blank=True, db_index=True)
+    payload = models.JSONField(default=dict)
+    matched = models.BooleanField(default=False)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "kind", "event_key"], name="unique_provider_callback")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.kind} {self.event_key}"

@@ -1,0 +1,181 @@
+"""Submitting SMS: the first two steps of the one road (validate + policy, persist).
+
+Other apps call `send_sms` and never create Message rows themselves.
+Dispatch happens after the caller's transaction commits.
+"""
+
+import hashlib
+import json
+import logging
+from datetime import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from smsgate.models import Message, MessageEvent, MessageType, OptOut, Tenant
+from smsgate.phones import InvalidPhoneNumber, normalize_phone
+from smsgate.policy import refusal_reason
+from smsgate.segments import count_segments
+from smsgate.statuses import Status
+
+logger = logging.getLogger(__name__)
+
+
+class PolicyRefused(ValidationError):
+    """The message is valid but policy forbids sending it (opt-out, safeguard)."""
+
+
+class IdempotencyConflict(Exception):
+    """An Idempotency-Key was reused for a different request."""
+
+
+def send_sms(
+    *,
+    tenant: Tenant,
+    to: str,
+    body: str,
+    message_type: str = MessageType.TRANSACTIONAL,
+    send_at: datetime | None = None,
+    idempotency_key: str | None = None,
+    custom_id: str = "",
+    source_type: str = "",
+    source_id: str = "",
+    request_ip: str | None = None,
+    user_agent: str = "",
+    cancel_on_refusal: bool = False,
+) -> Message:
+    """Validate, apply policy and persist one SMS; dispatch it after commit if due.
+
+    Raises ValidationError (with field errors) for bad input. A policy refusal
+    raises PolicyRefused, or with `cancel_on_refusal` (scheduled journeys)
+    persists the message as cancelled with its reason, so it is never a
+    silent drop. The returned message has `replayed=True` when an earlier
+    request with the same idempotency key is returned instead.
+    """
+    phone = _validated_phone(to, tenant)
+    body = _validated_body(body)
+    info = count_segments(body)
+    fingerprint = _fingerprint(phone, body, message_type, send_at, custom_id)
+
+    if idempotency_key:
+        existing = _replay(tenant, idempotency_key, fingerprint)
+        if existing:
+            return existing
+
+    reason = refusal_reason(tenant=tenant, to=phone)
+    if reason and not cancel_on_refusal:
+        raise PolicyRefused({"phone": [reason]}, code="refused")
+
+    now = timezone.now()
+    message = Message(
+        tenant=tenant,
+        to=phone,
+        body=body,
+        encoding=info.encoding,
+        segments=info.segments,
+        message_type=message_type,
+        send_at=send_at,
+        due_at=max(send_at or now, now),
+        status=_initial_status(send_at, now, reason),
+        status_reason=reason,
+        idempotency_key=idempotency_key or None,
+        request_fingerprint=fingerprint,
+        custom_id=custom_id,
+        source_type=source_type,
+        source_id=str(source_id),
+        request_ip=request_ip,
+        user_agent=user_agent[:255],
+    )
+    try:
+        with transaction.atomic():
+            message.save()
+    except IntegrityError:
+        # A concurrent request with the same idempotency key won the race.
+        existing = _replay(tenant, idempotency_key, fingerprint) if idempotency_key else None
+        if existing is None:
+            raise
+        return existing
+    message.replayed = False
+    if message.status == Status.QUEUED:
+        _dispatch_on_commit(message.pk)
+    return message
+
+
+def cancel_message(message: Message, reason: str) -> bool:
+    """Cancel a message that has not been handed to a carrier yet."""
+    updated = Message.objects.filter(pk=message.pk, status__in=[Status.SCHEDULED, Status.QUEUED]).update(
+        status=Status.CANCELLED, status_reason=reason[:255], claim_token=None
+    )
+    if updated:
+        MessageEvent.objects.create(message=message, kind=MessageEvent.Kind.STATUS, status=Status.CANCELLED,
+                                    error_message=reason[:500])
+    return bool(updated)
+
+
+def add_opt_out(*, tenant: Tenant, phone: str, source: str, keyword: str = "") -> OptOut:
+    opt_out, _ = OptOut.objects.get_or_create(tenant=tenant, phone=phone,
+                                              defaults={"source": source, "keyword": keyword[:30]})
+    return opt_out
+
+
+def remove_opt_out(*, tenant: Tenant, phone: str) -> bool:
+    deleted, _ = OptOut.objects.filter(tenant=tenant, phone=phone).delete()
+    return bool(deleted)
+
+
+def _validated_phone(raw: str, tenant: Tenant) -> str:
+    try:
+        return normalize_phone(raw, tenant.default_region)
+    except InvalidPhoneNumber as exc:
+        raise ValidationError({"phone": [str(exc)]}, code="invalid") from None
+
+
+def _validated_body(body: str) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError({"message": ["The message must not be empty."]}, code="blank")
+    limit = settings.SMS_MAX_BODY_CHARS
+    if len(body) > limit:
+        raise ValidationError(
+            {"message": [f"The message is {len(body)} characters; the limit is {limit}."]}, code="max_length"
+        )
+    return body
+
+
+def _initial_status(send_at: datetime | None, now: datetime, refusal: str) -> str:
+    if refusal:
+        return Status.CANCELLED
+    if send_at and send_at > now:
+        return Status.SCHEDULED
+    return Status.QUEUED
+
+
+def _fingerprint(phone, body, message_type, send_at, custom_id) -> str:
+    canonical = json.dumps([phone, body, message_type, send_at.isoformat() if send_at else None, custom_id])
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _replay(tenant: Tenant, key: str, fingerprint: str) -> Message | None:
+    existing = Message.objects.filter(tenant=tenant, idempotency_key=key).first()
+    if existing is None:
+        return None
+    if existing.request_fingerprint != fingerprint:
+        raise IdempotencyConflict(key)
+    existing.replayed = True
+    return existing
+
+
+def _dispatch_on_commit(message_id: int) -> None:
+    from smsgate.tasks import dispatch_message_task
+
+    transaction.on_commit(lambda: _enqueue_quietly(dispatch_message_task, message_id))
+
+
+def _enqueue_quietly(task, *args) -> None:
+    """Enqueue, but never fail the caller: the sweeper picks up what was not enqueued."""
+    try:
+        task.delay(*args)
+    except Exception:  # broker down: the message is safe in the database
+        logger.warning("could not enqueue %s%r; the sweeper will", task.name, args, exc_info=True)

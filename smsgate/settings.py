@@ -1,0 +1,218 @@
+"""Settings for smsgate, read from the environment (12-factor).
+
+Every value has a safe development default: SQLite in var/, an embedded
+(filesystem) Celery broker, a file cache and the console SMS backend.
+Production sets DATABASE_URL, REDIS_URL / CELERY_BROKER_URL and real providers.
+"""
+
+from pathlib import Path
+
+import dj_database_url
+
+from smsgate.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("SMSGATE_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-secret-key-change-me")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Public address of this gateway, used to build carrier callback URLs.
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL").rstrip("/")
+# Behind a proxy that sets X-Forwarded-For, log the client's address from it.
+TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_celery_beat",
+    "smsgate",
+    "providers",
+    "webhooks",
+    "leads",
+    "templates",
+    "campaigns",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "smsgate.urls"
+WSGI_APPLICATION = "smsgate.wsgi.application"
+
+# HTML lives in html/, not in an app's templates/ folder: the app named
+# `templates` holds message templates, and the two must not be confused.
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "html"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    # Shared by web, worker and beat on one machine without a Redis server.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# Largest request body accepted; larger ones get 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}
+
+# --- REST API -------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["smsgate.api.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["smsgate.api.auth.HasTenant"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "smsgate API",
+    "DESCRIPTION": "Send SMS through many carriers, track delivery, opt-outs and campaigns.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Celery ---------------------------------------------------------------
+# Without a broker URL Celery uses kombu's filesystem transport under var/,
+# which needs no server and is shared by every process on this machine.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_dir = VAR_DIR / "broker"
+    for _sub in ("queue", "processed"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_WORKER_PREFETCH_MULTIPLIER", 4)
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = TIME_ZONE
+
+# --- SMS ------------------------------------------------------------------
+SMS_PRIMARY_PROVIDER = env_str("SMS_PRIMARY_PROVIDER", "console")
+SMS_FALLBACK_PROVIDERS = env_list("SMS_FALLBACK_PROVIDERS")
+SMS_DEFAULT_REGION = env_str("SMS_DEFAULT_REGION", "US")
+# With the safeguard on, only SAFE_PHONE_NUMBERS receive anything (staging).
+SMS_SAFEGUARD = env_bool("SMS_SAFEGUARD", False)
+SAFE_PHONE_NUMBERS = env_list("SAFE_PHONE_NUMBERS")
+SMS_QUIET_HOURS = env_str("SMS_QUIET_HOURS")
+SMS_RATE_LIMIT_PER_MINUTE = env_int("SMS_RATE_LIMIT_PER_MINUTE", 0)
+SMS_MAX_BODY_CHARS = env_int("SMS_MAX_BODY_CHARS", 1600)
+SMS_MAX_ATTEMPTS = env_int("SMS_MAX_ATTEMPTS", 6)
+SMS_RETRY_BASE_SECONDS = env_int("SMS_RETRY_BASE_SECONDS", 30)
+SMS_RETRY_MAX_SECONDS = env_int("SMS_RETRY_MAX_SECONDS", 3600)
+# A message claimed longer ago than this without an outcome is claimed again.
+SMS_CLAIM_STALE_SECONDS = env_int("SMS_CLAIM_STALE_SECONDS", 120)
+SMS_SWEEP_BATCH = env_int("SMS_SWEEP_BATCH", 500)
+SMS_DISPATCH_CHUNK = env_int("SMS_DISPATCH_CHUNK", 50)
+PROVIDER_HTTP_TIMEOUT = env_int("PROVIDER_HTTP_TIMEOUT", 15)
+
+RECOVERY_DELAY_SECONDS = env_int("RECOVERY_DELAY_SECONDS", 600)
+TRIBOPAY_WEBHOOK_SECRET = env_str("TRIBOPAY_WEBHOOK_SECRET")
+FIELD_ENCRYPTION_KEY = env_str("FIELD_ENCRYPTION_KEY")
+
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
+TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")
+TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL", "https://api.twilio.com")
+
+SMSC_LOGIN = env_str("SMSC_LOGIN")
+SMSC_PASSWORD = env_str("SMSC_PASSWORD")
+SMSC_SENDER = env_str("SMSC_SENDER")
+SMSC_BASE_URL = env_str("SMSC_BASE_URL", "https://smsc.ru")
+
+WEBSMS_USER = env_str("WEBSMS_USER")
+WEBSMS_APIKEY = env_str("WEBSMS_APIKEY")
+WEBSMS_BASE_URL = env_str("WEBSMS_BASE_URL", "https://cabinet.websms.by")
+
+SPOTHIT_API_KEY = env_str("SPOTHIT_API_KEY")
+SPOTHIT_BASE_URL = env_str("SPOTHIT_BASE_URL", "https://www.spot-hit.fr")
+
+AIRCALL_API_ID = env_str("AIRCALL_API_ID")
+AIRCALL_API_TOKEN = env_str("AIRCALL_API_TOKEN")
+AIRCALL_NUMBER_ID = env_str("AIRCALL_NUMBER_ID")
+AIRCALL_WEBHOOK_TOKEN = env_str("AIRCALL_WEBHOOK_TOKEN")
+AIRCALL_BASE_URL = env_str("AIRCALL_BASE_URL", "https://api.aircall.io")
+
+CHT_SMS_ACCOUNT_ID = env_str("CHT_SMS_ACCOUNT_ID")
+CHT_SMS_PASSWORD = env_str("CHT_SMS_PASSWORD")
+CHT_SMS_BASE_URL = env_str("CHT_SMS_BASE_URL", "https://imsp.emome.net:4443")

@@ -1,0 +1,38 @@
+"""Celery tasks of the core: thin wrappers that call dispatch."""
+
+import uuid
+
+from celery import shared_task
+from django.conf import settings
+
+
+@shared_task(name="smsgate.dispatch_message")
+def dispatch_message_task(message_id: int) -> None:
+    """Send one message that was just submitted, if it is still due and unclaimed."""
+    from smsgate.dispatch import claim_one, deliver
+
+    token = claim_one(message_id)
+    if token:
+        deliver(message_id, token)
+
+
+@shared_task(name="smsgate.deliver_claimed")
+def deliver_claimed_task(message_ids: list[int], claim_token: str) -> None:
+    """Send messages the sweeper claimed together under one token."""
+    from smsgate.dispatch import deliver
+
+    token = uuid.UUID(claim_token)
+    for message_id in message_ids:
+        deliver(message_id, token)
+
+
+@shared_task(name="smsgate.sweep_due_messages")
+def sweep_due_messages_task() -> int:
+    """Claim due and stale messages and hand them to workers in chunks. Runs every few seconds."""
+    from smsgate.dispatch import claim_due
+
+    token, ids = claim_due(settings.SMS_SWEEP_BATCH)
+    chunk = settings.SMS_DISPATCH_CHUNK
+    for start in range(0, len(ids), chunk):
+        deliver_claimed_task.delay(ids[start : start + chunk], str(token))
+    return len(ids)
