@@ -6,6 +6,7 @@ TWILIO_API_BASE_URL points the SDK somewhere other than api.twilio.com
 
 from decimal import Decimal, InvalidOperation
 
+import requests
 from django.http import HttpResponse
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
@@ -87,7 +88,7 @@ class TwilioProvider(Provider):
             sent = self.client.messages.create(**params)
         except TwilioRestException as exc:
             raise _error_from(exc) from exc
-        except TwilioException as exc:  # connection errors, timeouts
+        except (TwilioException, requests.RequestException) as exc:  # connection errors, timeouts
             raise TransientProviderError(f"Twilio unreachable: {exc}") from exc
         return SendResult(
             provider_message_id=sent.sid,

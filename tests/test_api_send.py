@@ -1,0 +1,146 @@
+"""POST /api/v1/sms/send: auth, validation, idempotency, policy."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from providers.memory import MemoryProvider
+from smsgate.models import Message, OptOut
+from tests.conftest import client_for
+
+URL = "/api/v1/sms/send"
+VALID = {"phone": "+5511987654321", "message": "Your code is 1234"}
+
+
+def send(api, payload=VALID, **headers):
+    return api.post(URL, payload, format="json", **headers)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_accepts_and_sends_a_valid_sms(api):
+    response = send(api)
+    assert response.status_code == 202, response.content
+    assert response.data["to"] == "+5511987654321"
+    assert response.data["encoding"] == "gsm7" and response.data["segments"] == 1
+    message = Message.objects.get(pk=response.data["id"])
+    assert message.status == "sent"
+    assert message.source_type == "api"
+    assert MemoryProvider.outbox == [{"id": message.provider_message_id, "to": "+5511987654321",
+                                      "body": "Your code is 1234"}]
+
+
+def test_it_normalises_a_local_number_with_the_tenant_region(api, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = send(api, {"phone": "(11) 98765-4321", "message": "oi"})
+    assert response.status_code == 202
+    assert response.data["to"] == "+5511987654321"
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"phone": "12", "message": "hi"}, "phone"),
+        ({"phone": "not a phone", "message": "hi"}, "phone"),
+        ({"message": "hi"}, "phone"),
+        ({"phone": "+5511987654321", "message": ""}, "message"),
+        ({"phone": "+5511987654321", "message": "   "}, "message"),
+        ({"phone": "+5511987654321", "message": "x" * 1601}, "message"),
+        ({"phone": "+5511987654321", "message": "hi", "message_type": "spam"}, "message_type"),
+        ({"phone": "+5511987654321", "message": "hi", "send_at": "tomorrow"}, "send_at"),
+    ],
+)
+def test_bad_input_is_a_400_naming_the_field_and_stores_nothing(api, payload, field):
+    response = send(api, payload)
+    assert response.status_code == 400
+    assert field in response.data
+    assert Message.objects.count() == 0
+
+
+def test_without_a_key_it_is_401(db):
+    response = send(APIClient())
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Bearer"
+    assert Message.objects.count() == 0
+
+
+@pytest.mark.parametrize("header", ["Bearer nope", "Bearer ", "Token abc", "Basic dXNlcjpwYXNz"])
+def test_an_unknown_or_malformed_key_is_401(db, header):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=header)
+    assert send(client).status_code == 401
+
+
+def test_a_revoked_key_is_401(tenant):
+    client = client_for(tenant)
+    tenant.api_keys.update(revoked_at=timezone.now())
+    assert send(client).status_code == 401
+
+
+def test_a_tenant_header_for_another_tenant_is_403(api, other_tenant):
+    response = send(api, HTTP_X_TENANT_ID=other_tenant.slug)
+    assert response.status_code == 403
+    assert Message.objects.count() == 0
+
+
+def test_a_matching_tenant_header_is_accepted(api, tenant):
+    assert send(api, HTTP_X_TENANT_ID=tenant.slug).status_code == 202
+
+
+def test_the_same_idempotency_key_returns_the_first_message(api):
+    first = send(api, HTTP_IDEMPOTENCY_KEY="order-17")
+    again = send(api, HTTP_IDEMPOTENCY_KEY="order-17")
+    assert first.status_code == again.status_code == 202
+    assert again.data["id"] == first.data["id"]
+    assert again["Idempotent-Replayed"] == "true"
+    assert Message.objects.count() == 1
+
+
+def test_an_idempotency_key_reused_for_another_request_is_409(api):
+    send(api, HTTP_IDEMPOTENCY_KEY="order-17")
+    response = send(api, {**VALID, "message": "different"}, HTTP_IDEMPOTENCY_KEY="order-17")
+    assert response.status_code == 409
+    assert Message.objects.count() == 1
+
+
+def test_idempotency_keys_are_per_tenant(api, other_tenant):
+    send(api, HTTP_IDEMPOTENCY_KEY="k1")
+    response = send(client_for(other_tenant), {"phone": "+14155550123", "message": "hi"}, HTTP_IDEMPOTENCY_KEY="k1")
+    assert response.status_code == 202
+    assert Message.objects.count() == 2
+
+
+def test_an_opted_out_number_is_refused_with_a_reason(api, tenant):
+    OptOut.objects.create(tenant=tenant, phone="+5511987654321", source="keyword")
+    response = send(api)
+    assert response.status_code == 400
+    assert "opted out" in response.data["phone"][0]
+    assert Message.objects.count() == 0
+
+
+def test_the_safeguard_allows_only_safe_numbers(api, settings):
+    settings.SMS_SAFEGUARD = True
+    settings.SAFE_PHONE_NUMBERS = ["+5511911112222"]
+    assert send(api).status_code == 400
+    assert send(api, {"phone": "+55 11 91111-2222", "message": "hi"}).status_code == 202
+
+
+def test_a_future_send_at_is_scheduled_not_sent(api):
+    later = timezone.now() + timedelta(hours=2)
+    response = send(api, {**VALID, "send_at": later.isoformat()})
+    assert response.status_code == 202
+    assert response.data["status"] == "scheduled"
+    assert response.data["status_code"] == 0
+    assert MemoryProvider.outbox == []
+
+
+def test_unicode_is_counted_as_ucs2(api):
+    response = send(api, {"phone": "+5511987654321", "message": "Olá! Seu código é 1234 😀"})
+    assert response.data["encoding"] == "ucs2"
+
+
+def test_a_body_over_the_limit_is_413_not_500(api, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = api.post(URL, {"phone": "+5511987654321", "message": "x" * 5000}, format="json")
+    assert response.status_code == 413

@@ -1,0 +1,162 @@
+"""Dispatch: claiming, failover, retries with backoff, the sweeper."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from providers.base import PermanentProviderError, RecipientOptedOut, TransientProviderError
+from providers.memory import MemoryProvider
+from smsgate import dispatch
+from smsgate.models import Message, OptOut
+from smsgate.services import send_sms
+from smsgate.tasks import sweep_due_messages_task
+
+pytestmark = pytest.mark.django_db
+
+
+def submit(tenant, **kwargs) -> Message:
+    """Persist a message without dispatching it (as if the enqueue was lost)."""
+    return send_sms(tenant=tenant, to=kwargs.pop("to", "+5511987654321"), body=kwargs.pop("body", "hello"),
+                    **kwargs)
+
+
+def test_a_lost_enqueue_is_picked_up_by_the_sweeper(tenant):
+    message = submit(tenant)  # on_commit never ran: no task was enqueued
+    assert message.status == "queued"
+    assert sweep_due_messages_task() == 1
+    message.refresh_from_db()
+    assert message.status == "sent" and message.attempts == 1
+    assert len(MemoryProvider.outbox) == 1
+
+
+def test_a_scheduled_message_waits_for_its_time(tenant):
+    message = submit(tenant, send_at=timezone.now() + timedelta(minutes=10))
+    assert sweep_due_messages_task() == 0
+    Message.objects.filter(pk=message.pk).update(due_at=timezone.now() - timedelta(seconds=1))
+    assert sweep_due_messages_task() == 1
+    message.refresh_from_db()
+    assert message.status == "sent"
+
+
+def test_a_message_is_claimed_only_once(tenant):
+    message = submit(tenant)
+    assert dispatch.claim_one(message.pk) is not None
+    assert dispatch.claim_one(message.pk) is None
+    assert dispatch.claim_due(10)[1] == []
+
+
+def test_a_stale_claim_is_reclaimed_and_the_old_holder_cannot_record(tenant, settings):
+    message = submit(tenant)
+    old_token = dispatch.claim_one(message.pk)
+    Message.objects.filter(pk=message.pk).update(claimed_at=timezone.now() - timedelta(minutes=10))
+    new_token, ids = dispatch.claim_due(10)
+    assert ids == [message.pk]
+    dispatch.deliver(message.pk, old_token)  # the dead worker's task finally runs
+    assert MemoryProvider.outbox == []
+    dispatch.deliver(message.pk, new_token)
+    assert len(MemoryProvider.outbox) == 1
+
+
+def test_a_transient_failure_fails_over_to_the_next_provider(tenant, settings):
+    settings.SMS_PRIMARY_PROVIDER = "memory"
+    settings.SMS_FALLBACK_PROVIDERS = ["console"]
+    MemoryProvider.fail_next(TransientProviderError("503 from carrier", code=503))
+    message = submit(tenant)
+    sweep_due_messages_task()
+    message.refresh_from_db()
+    assert message.status == "sent" and message.provider == "console"
+    attempts = list(message.events.filter(kind="attempt").values_list("provider", "ok"))
+    assert attempts == [("memory", False), ("console", True)]
+
+
+def test_a_permanent_failure_does_not_fail_over(tenant, settings):
+    settings.SMS_FALLBACK_PROVIDERS = ["console"]
+    MemoryProvider.fail_next(PermanentProviderError("invalid number", code=21211))
+    message = submit(tenant)
+    sweep_due_messages_task()
+    message.refresh_from_db()
+    assert message.status == "failed"
+    assert message.error_code == "21211"
+    assert message.events.filter(kind="attempt").count() == 1
+
+
+def test_an_unsubscribed_recipient_is_added_to_the_opt_out_list(tenant):
+    MemoryProvider.fail_next(RecipientOptedOut("unsubscribed", code=21610))
+    message = submit(tenant)
+    sweep_due_messages_task()
+    assert OptOut.objects.filter(tenant=tenant, phone=message.to, source="carrier").exists()
+
+
+def test_when_every_provider_fails_it_retries_later_with_backoff(tenant, settings):
+    settings.SMS_RETRY_BASE_SECONDS = 30
+    MemoryProvider.fail_next(TransientProviderError("timeout"))
+    message = submit(tenant)
+    before = timezone.now()
+    sweep_due_messages_task()
+    message.refresh_from_db()
+    assert message.status == "queued" and message.attempts == 1
+    assert before + timedelta(seconds=15) <= message.due_at <= before + timedelta(seconds=31)
+    assert sweep_due_messages_task() == 0  # not due yet
+    Message.objects.filter(pk=message.pk).update(due_at=timezone.now())
+    sweep_due_messages_task()
+    message.refresh_from_db()
+    assert message.status == "sent" and message.attempts == 2
+
+
+def test_retries_are_bounded(tenant, settings):
+    settings.SMS_MAX_ATTEMPTS = 3
+    MemoryProvider.fail_next(*[TransientProviderError("timeout")] * 3)
+    message = submit(tenant)
+    for _ in range(3):
+        Message.objects.filter(pk=message.pk).update(due_at=timezone.now())
+        sweep_due_messages_task()
+    message.refresh_from_db()
+    assert message.status == "failed" and message.attempts == 3
+    assert "3 times" in message.status_reason
+
+
+def test_backoff_grows_exponentially_with_jitter_and_a_cap(settings):
+    settings.SMS_RETRY_BASE_SECONDS = 10
+    settings.SMS_RETRY_MAX_SECONDS = 100
+    delays = {attempt: [dispatch.retry_delay(attempt) for _ in range(200)] for attempt in (1, 2, 3, 8)}
+    assert all(5 <= d <= 10 for d in delays[1])
+    assert all(10 <= d <= 20 for d in delays[2])
+    assert all(20 <= d <= 40 for d in delays[3])
+    assert all(50 <= d <= 100 for d in delays[8])
+    assert len(set(delays[3])) > 100  # jittered, not fixed
+
+
+def test_a_crashing_backend_does_not_strand_the_message(tenant, settings):
+    MemoryProvider.fail_next(ZeroDivisionError("bug"))
+    message = submit(tenant)
+    sweep_due_messages_task()
+    message.refresh_from_db()
+    assert message.status == "queued" and message.attempts == 1
+    assert "ZeroDivisionError" in message.error_message
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SKIP LOCKED needs Postgres")
+def test_concurrent_sweepers_never_claim_the_same_message(tenant):
+    for _ in range(200):
+        submit(tenant, send_at=timezone.now() + timedelta(hours=1))  # scheduled: not dispatched on commit
+    Message.objects.update(due_at=timezone.now())
+    claimed: list[list[int]] = []
+    barrier = threading.Barrier(4)
+
+    def sweeper():
+        barrier.wait()
+        for _ in range(10):
+            claimed.append(dispatch.claim_due(15)[1])
+        connection.close()
+
+    threads = [threading.Thread(target=sweeper) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    all_ids = [pk for batch in claimed for pk in batch]
+    assert len(all_ids) == len(set(all_ids)) == 200
