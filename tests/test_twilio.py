@@ -6,8 +6,11 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
+from providers.base import SendResult
 from providers.registry import get_provider
-from smsgate.models import Message, OptOut, ProviderCallback
+from smsgate import dispatch
+from smsgate.models import Message, OptOut, ProviderCallback, Tenant
+from smsgate.services import send_sms
 from smsgate.tasks import sweep_due_messages_task
 from tests.fakes.server import Reply
 from tests.fakes.twilio import sign
@@ -140,11 +143,6 @@ def test_an_undelivered_receipt_records_the_error(api, twilio, django_capture_on
 
 
 def test_a_receipt_for_an_unknown_message_is_kept_and_applied_when_the_send_is_recorded(twilio):
-    from providers.base import SendResult
-    from smsgate import dispatch
-    from smsgate.services import send_sms
-    from smsgate.models import Tenant
-
     tenant = Tenant.objects.get(slug="default")
     message = send_sms(tenant=tenant, to="+14155550123", body="race")
     token = dispatch.claim_one(message.pk)
