@@ -101,9 +101,16 @@ class Provider:
         self.credentials = credentials
 
     @classmethod
+    def config_from_settings(cls, settings) -> dict[str, Any]:
+        """Constructor keyword arguments for the default tenant, read from settings.
+
+        A tenant's own ProviderAccount credentials use the same keys and override these.
+        """
+        return {}
+
+    @classmethod
     def from_settings(cls, settings) -> "Provider":
-        """The backend with the default tenant's credentials, read from settings."""
-        return cls()
+        return cls(**cls.config_from_settings(settings))
 
     def send(self, message) -> SendResult:
         raise NotImplementedError

@@ -69,16 +69,16 @@ class TwilioProvider(Provider):
         self.client.api.base_url = base_url.rstrip("/")
 
     @classmethod
-    def from_settings(cls, settings) -> "TwilioProvider":
+    def config_from_settings(cls, settings) -> dict:
         callback = f"{settings.PUBLIC_BASE_URL}/api/v1/sms/delivery/twilio" if settings.PUBLIC_BASE_URL else ""
-        return cls(
-            account_sid=settings.TWILIO_ACCOUNT_SID,
-            auth_token=settings.TWILIO_AUTH_TOKEN,
-            from_number=settings.TWILIO_FROM_NUMBER,
-            base_url=settings.TWILIO_API_BASE_URL,
-            status_callback=callback,
-            timeout=settings.PROVIDER_HTTP_TIMEOUT,
-        )
+        return {
+            "account_sid": settings.TWILIO_ACCOUNT_SID,
+            "auth_token": settings.TWILIO_AUTH_TOKEN,
+            "from_number": settings.TWILIO_FROM_NUMBER,
+            "base_url": settings.TWILIO_API_BASE_URL,
+            "status_callback": callback,
+            "timeout": settings.PROVIDER_HTTP_TIMEOUT,
+        }
 
     def send(self, message) -> SendResult:
         params = {"to": message.to, "from_": self.from_number, "body": message.body}
