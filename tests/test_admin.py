@@ -1,0 +1,44 @@
+"""The admin is the operators' monitoring UI: every page renders, and actions work."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from smsgate.models import Message, OptOut
+from smsgate.services import send_sms
+from smsgate.tasks import sweep_due_messages_task
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def operator(admin_client, tenant):
+    sent = send_sms(tenant=tenant, to="+5511987654321", body="hello")
+    sweep_due_messages_task()
+    OptOut.objects.create(tenant=tenant, phone="+5511900000000", source="keyword", keyword="STOP")
+    return admin_client, sent
+
+
+@pytest.mark.parametrize("model", ["tenant", "apikey", "message", "optout", "providercallback"])
+def test_every_changelist_renders(operator, model):
+    client, _ = operator
+    assert client.get(reverse(f"admin:smsgate_{model}_changelist")).status_code == 200
+
+
+def test_a_message_page_shows_its_attempts(operator):
+    client, message = operator
+    page = client.get(reverse("admin:smsgate_message_change", args=[message.pk]))
+    assert page.status_code == 200
+    assert b"attempt" in page.content and b"memory" in page.content
+
+
+def test_operators_can_cancel_a_scheduled_message(operator, tenant):
+    client, _ = operator
+    later = send_sms(tenant=tenant, to="+5511987654321", body="later", send_at=timezone.now() + timedelta(days=1))
+    client.post(reverse("admin:smsgate_message_changelist"),
+                {"action": "cancel", "_selected_action": [later.pk]})
+    later.refresh_from_db()
+    assert later.status == "cancelled"
+    assert Message.objects.filter(status="sent").count() == 1
