@@ -36,6 +36,12 @@ def claim_one(message_id: int) -> uuid.UUID | None:
     return token if claimed else None
 
 
+def claim_budget() -> int:
+    """How many more messages may be claimed now without exceeding SMS_MAX_IN_FLIGHT."""
+    in_flight = Message.objects.filter(status=Status.SENDING).count()
+    return max(0, min(settings.SMS_SWEEP_BATCH, settings.SMS_MAX_IN_FLIGHT - in_flight))
+
+
 def claim_due(limit: int) -> tuple[uuid.UUID, list[int]]:
     """Claim up to `limit` due or stale messages at once, skipping rows others hold locked."""
     now = timezone.now()
@@ -63,9 +69,14 @@ def claim_due(limit: int) -> tuple[uuid.UUID, list[int]]:
 
 def deliver(message_id: int, token: uuid.UUID) -> None:
     """Send a claimed message through its provider chain and record the outcome."""
-    message = Message.objects.select_related("tenant").filter(pk=message_id, claim_token=token).first()
-    if message is None or message.status != Status.SENDING:
+    # Renew the claim as work starts, so a task that waited in a long queue is not
+    # reclaimed (and sent twice) while its send is in flight.
+    renewed = Message.objects.filter(pk=message_id, claim_token=token, status=Status.SENDING).update(
+        claimed_at=timezone.now()
+    )
+    if not renewed:
         return  # the claim was taken over or the message was cancelled
+    message = Message.objects.select_related("tenant").get(pk=message_id)
     chain = default_chain()
     errors: list[ProviderError] = []
     for name in chain:

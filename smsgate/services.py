@@ -7,7 +7,10 @@ Dispatch happens after the caller's transaction commits.
 import hashlib
 import json
 import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -16,7 +19,7 @@ from django.utils import timezone
 
 from smsgate.models import Message, MessageEvent, MessageType, OptOut, Tenant
 from smsgate.phones import InvalidPhoneNumber, normalize_phone
-from smsgate.policy import refusal_reason
+from smsgate.policy import refusal_reason, refusal_reasons
 from smsgate.segments import count_segments
 from smsgate.statuses import Status
 
@@ -56,7 +59,6 @@ def send_sms(
     """
     phone = _validated_phone(to, tenant)
     body = _validated_body(body)
-    info = count_segments(body)
     fingerprint = _fingerprint(phone, body, message_type, send_at, custom_id)
 
     if idempotency_key:
@@ -68,25 +70,10 @@ def send_sms(
     if reason and not cancel_on_refusal:
         raise PolicyRefused({"phone": [reason]}, code="refused")
 
-    now = timezone.now()
-    message = Message(
-        tenant=tenant,
-        to=phone,
-        body=body,
-        encoding=info.encoding,
-        segments=info.segments,
-        message_type=message_type,
-        send_at=send_at,
-        due_at=max(send_at or now, now),
-        status=_initial_status(send_at, now, reason),
-        status_reason=reason,
-        idempotency_key=idempotency_key or None,
-        request_fingerprint=fingerprint,
-        custom_id=custom_id,
-        source_type=source_type,
-        source_id=str(source_id),
-        request_ip=request_ip,
-        user_agent=user_agent[:255],
+    message = _build_message(
+        tenant=tenant, to=phone, body=body, message_type=message_type, send_at=send_at, refusal=reason,
+        idempotency_key=idempotency_key or None, request_fingerprint=fingerprint, custom_id=custom_id,
+        source_type=source_type, source_id=str(source_id), request_ip=request_ip, user_agent=user_agent[:255],
     )
     try:
         with transaction.atomic():
@@ -101,6 +88,99 @@ def send_sms(
     if message.status == Status.QUEUED:
         _dispatch_on_commit(message.pk)
     return message
+
+
+@dataclass(frozen=True)
+class BulkItem:
+    to: str
+    body: str
+    custom_id: str = ""
+    source_id: str = ""
+
+
+@dataclass
+class BulkResult:
+    message_ids: list[int | None] = field(default_factory=list)  # per item; None where rejected
+    errors: dict[int, dict[str, list[str]]] = field(default_factory=dict)  # item index -> field errors
+
+
+def submit_many(
+    *,
+    tenant: Tenant,
+    items: Iterable[BulkItem],
+    message_type: str = MessageType.TRANSACTIONAL,
+    send_at: datetime | None = None,
+    source_type: str = "",
+    cancel_on_refusal: bool = False,
+    batch_size: int = 1000,
+) -> BulkResult:
+    """Validate, apply policy and persist many SMS with one INSERT per batch.
+
+    Invalid items are reported by index and skipped; valid ones are written
+    in the caller's transaction. Nothing is enqueued per message: after
+    commit the sweeper is woken once and dispatches them in chunks. Policy
+    refusals are errors, or cancelled messages with `cancel_on_refusal`.
+    """
+    result = BulkResult()
+    for start, batch in _batches(items, batch_size):
+        _submit_batch(tenant, start, batch, message_type, send_at, source_type, cancel_on_refusal, result)
+    if any(result.message_ids) and not (send_at and send_at > timezone.now()):
+        from smsgate.tasks import sweep_due_messages_task
+
+        transaction.on_commit(lambda: _enqueue_quietly(sweep_due_messages_task))
+    return result
+
+
+def _submit_batch(tenant, start, batch, message_type, send_at, source_type, cancel_on_refusal, result) -> None:
+    prepared: list[tuple[int, str, str]] = []  # (index, phone, body)
+    for offset, item in enumerate(batch):
+        try:
+            prepared.append((start + offset, _validated_phone(item.to, tenant), _validated_body(item.body)))
+        except ValidationError as exc:
+            result.errors[start + offset] = exc.message_dict
+    refusals = refusal_reasons(tenant=tenant, phones=[phone for _, phone, _ in prepared])
+    messages, indexes = [], []
+    for index, phone, body in prepared:
+        reason = refusals.get(phone, "")
+        if reason and not cancel_on_refusal:
+            result.errors[index] = {"phone": [reason]}
+            continue
+        item = batch[index - start]
+        messages.append(_build_message(
+            tenant=tenant, to=phone, body=body, message_type=message_type, send_at=send_at, refusal=reason,
+            custom_id=item.custom_id, source_type=source_type, source_id=item.source_id,
+        ))
+        indexes.append(index)
+    Message.objects.bulk_create(messages)
+    ids = dict(zip(indexes, (m.pk for m in messages), strict=True))
+    result.message_ids.extend(ids.get(start + offset) for offset in range(len(batch)))
+
+
+def _batches(items: Iterable[BulkItem], size: int):
+    """(index of the first item, list of items) for consecutive slices of `items`."""
+    iterator = iter(items)
+    start = 0
+    while batch := list(islice(iterator, size)):
+        yield start, batch
+        start += len(batch)
+
+
+def _build_message(*, tenant, to, body, message_type, send_at, refusal, **fields) -> Message:
+    info = count_segments(body)
+    now = timezone.now()
+    return Message(
+        tenant=tenant,
+        to=to,
+        body=body,
+        encoding=info.encoding,
+        segments=info.segments,
+        message_type=message_type,
+        send_at=send_at,
+        due_at=max(send_at or now, now),
+        status=_initial_status(send_at, now, refusal),
+        status_reason=refusal,
+        **fields,
+    )
 
 
 def cancel_message(message: Message, reason: str) -> bool:

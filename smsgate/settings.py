@@ -185,7 +185,9 @@ SMS_RETRY_BASE_SECONDS = env_int("SMS_RETRY_BASE_SECONDS", 30)
 SMS_RETRY_MAX_SECONDS = env_int("SMS_RETRY_MAX_SECONDS", 3600)
 # A message claimed longer ago than this without an outcome is claimed again.
 SMS_CLAIM_STALE_SECONDS = env_int("SMS_CLAIM_STALE_SECONDS", 120)
-SMS_SWEEP_BATCH = env_int("SMS_SWEEP_BATCH", 500)
+SMS_SWEEP_BATCH = env_int("SMS_SWEEP_BATCH", 2000)
+# Claimed-but-unfinished messages allowed at once; the sweeper claims no more beyond it.
+SMS_MAX_IN_FLIGHT = env_int("SMS_MAX_IN_FLIGHT", 10000)
 SMS_DISPATCH_CHUNK = env_int("SMS_DISPATCH_CHUNK", 50)
 PROVIDER_HTTP_TIMEOUT = env_int("PROVIDER_HTTP_TIMEOUT", 15)
 

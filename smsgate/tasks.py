@@ -29,9 +29,9 @@ def deliver_claimed_task(message_ids: list[int], claim_token: str) -> None:
 @shared_task(name="smsgate.sweep_due_messages")
 def sweep_due_messages_task() -> int:
     """Claim due and stale messages and hand them to workers in chunks. Runs every few seconds."""
-    from smsgate.dispatch import claim_due
+    from smsgate.dispatch import claim_budget, claim_due
 
-    token, ids = claim_due(settings.SMS_SWEEP_BATCH)
+    token, ids = claim_due(claim_budget())
     chunk = settings.SMS_DISPATCH_CHUNK
     for start in range(0, len(ids), chunk):
         deliver_claimed_task.delay(ids[start : start + chunk], str(token))
