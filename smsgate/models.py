@@ -102,6 +102,10 @@ class Message(models.Model):
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     request_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
     custom_id = models.CharField(max_length=100, blank=True, help_text="The caller's own reference.")
+    variant = models.ForeignKey(
+        "templates.TemplateVariant", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages",
+        help_text="The template variant rendered into the body, if any.",
+    )
     source_type = models.CharField(max_length=50, blank=True, help_text="What asked for it, e.g. lead, payment.")
     source_id = models.CharField(max_length=64, blank=True)
     request_ip = models.GenericIPAddressField(null=True, blank=True)

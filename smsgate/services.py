@@ -22,6 +22,7 @@ from smsgate.phones import InvalidPhoneNumber, normalize_phone
 from smsgate.policy import refusal_reason, refusal_reasons
 from smsgate.segments import count_segments
 from smsgate.statuses import Status
+from templates.services import render_for
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,9 @@ def send_sms(
     *,
     tenant: Tenant,
     to: str,
-    body: str,
+    body: str = "",
+    template_code: str = "",
+    template_data: dict | None = None,
     message_type: str = MessageType.TRANSACTIONAL,
     send_at: datetime | None = None,
     idempotency_key: str | None = None,
@@ -58,6 +61,10 @@ def send_sms(
     request with the same idempotency key is returned instead.
     """
     phone = _validated_phone(to, tenant)
+    variant = None
+    if template_code:
+        rendered = render_for(tenant, template_code, template_data or {}, recipient=phone)
+        body, variant = rendered.body, rendered.variant
     body = _validated_body(body)
     fingerprint = _fingerprint(phone, body, message_type, send_at, custom_id)
 
@@ -72,7 +79,7 @@ def send_sms(
 
     message = _build_message(
         tenant=tenant, to=phone, body=body, message_type=message_type, send_at=send_at, refusal=reason,
-        idempotency_key=idempotency_key or None, request_fingerprint=fingerprint, custom_id=custom_id,
+        idempotency_key=idempotency_key or None, request_fingerprint=fingerprint, custom_id=custom_id, variant=variant,
         source_type=source_type, source_id=str(source_id), request_ip=request_ip, user_agent=user_agent[:255],
     )
     try:
@@ -96,6 +103,7 @@ class BulkItem:
     body: str
     custom_id: str = ""
     source_id: str = ""
+    variant_id: int | None = None
 
 
 @dataclass
@@ -148,7 +156,7 @@ def _submit_batch(tenant, start, batch, message_type, send_at, source_type, canc
         item = batch[index - start]
         messages.append(_build_message(
             tenant=tenant, to=phone, body=body, message_type=message_type, send_at=send_at, refusal=reason,
-            custom_id=item.custom_id, source_type=source_type, source_id=item.source_id,
+            custom_id=item.custom_id, source_type=source_type, source_id=item.source_id, variant_id=item.variant_id,
         ))
         indexes.append(index)
     Message.objects.bulk_create(messages)

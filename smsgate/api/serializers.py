@@ -6,22 +6,31 @@ from smsgate.models import Message, MessageEvent, MessageType
 
 class SendSmsInput(serializers.Serializer):
     phone = serializers.CharField(max_length=32)
-    message = serializers.CharField(max_length=settings.SMS_MAX_BODY_CHARS)
+    message = serializers.CharField(max_length=settings.SMS_MAX_BODY_CHARS, required=False)
+    template_code = serializers.SlugField(max_length=64, required=False)
+    template_data = serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=1000),
+                                          required=False, default=dict)
     message_type = serializers.ChoiceField(choices=MessageType.choices, default=MessageType.TRANSACTIONAL)
     send_at = serializers.DateTimeField(required=False, allow_null=True)
     custom_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        if ("message" in attrs) == ("template_code" in attrs):
+            raise serializers.ValidationError({"message": ["Send either message or template_code, not both."]})
+        return attrs
 
 
 class MessageOutput(serializers.ModelSerializer):
     status_code = serializers.IntegerField(read_only=True, help_text="Legacy code: 0 pending, 1 delivered, "
                                            "2 sent, 3 in progress, 4 failed, 5 expired.")
+    variant_label = serializers.CharField(source="variant.label", default=None, read_only=True)
 
     class Meta:
         model = Message
         fields = [
             "id", "to", "body", "status", "status_code", "status_reason", "message_type", "encoding", "segments",
-            "send_at", "custom_id", "provider", "provider_message_id", "price", "price_unit", "error_code",
-            "error_message", "attempts", "created_at", "sent_at", "delivered_at",
+            "send_at", "custom_id", "variant_label", "provider", "provider_message_id", "price", "price_unit",
+            "error_code", "error_message", "attempts", "created_at", "sent_at", "delivered_at",
         ]
 
 

@@ -53,7 +53,9 @@ class SmsSendApi(APIView):
             message = send_sms(
                 tenant=request.user.tenant,
                 to=data.validated_data["phone"],
-                body=data.validated_data["message"],
+                body=data.validated_data.get("message", ""),
+                template_code=data.validated_data.get("template_code", ""),
+                template_data=data.validated_data["template_data"],
                 message_type=data.validated_data["message_type"],
                 send_at=data.validated_data.get("send_at"),
                 custom_id=data.validated_data["custom_id"],
@@ -78,7 +80,7 @@ class SmsLogListApi(ListAPIView):
         query = LogQuery(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         filters = query.validated_data
-        messages = Message.objects.filter(tenant=self.request.user.tenant)
+        messages = Message.objects.filter(tenant=self.request.user.tenant).select_related("variant")
         if "start_date" in filters:
             messages = messages.filter(created_at__gte=_day_start(filters["start_date"]))
         if "end_date" in filters:
@@ -93,7 +95,8 @@ class SmsLogListApi(ListAPIView):
 class SmsLogDetailApi(APIView):
     @extend_schema(responses=MessageDetailOutput)
     def get(self, request, pk: int):
-        message = get_object_or_404(Message.objects.prefetch_related("events"), pk=pk, tenant=request.user.tenant)
+        messages = Message.objects.select_related("variant").prefetch_related("events")
+        message = get_object_or_404(messages, pk=pk, tenant=request.user.tenant)
         return Response(MessageDetailOutput(message).data)
 
 
