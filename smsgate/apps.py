@@ -4,3 +4,4 @@ from django.apps import AppConfig
 class SmsgateConfig(AppConfig):
     name = "smsgate"
     verbose_name = "SMS gateway"
+    periodic_tasks = {"Dispatch due and stale SMS": ("smsgate.sweep_due_messages", 5)}

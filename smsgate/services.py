@@ -202,6 +202,13 @@ def cancel_message(message: Message, reason: str) -> bool:
     return bool(updated)
 
 
+def cancel_pending(*, source_type: str, source_id: str, reason: str) -> int:
+    """Cancel, in one UPDATE, every message of one source not handed to a carrier yet."""
+    return Message.objects.filter(
+        source_type=source_type, source_id=source_id, status__in=[Status.SCHEDULED, Status.QUEUED]
+    ).update(status=Status.CANCELLED, status_reason=reason[:255], claim_token=None)
+
+
 def add_opt_out(*, tenant: Tenant, phone: str, source: str, keyword: str = "") -> OptOut:
     opt_out, _ = OptOut.objects.get_or_create(tenant=tenant, phone=phone,
                                               defaults={"source": source, "keyword": keyword[:30]})

@@ -2,12 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from campaigns.views import follow_link
 from smsgate.health import healthz
 from templates.api import TemplateListCreateApi
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("r/<str:code>", follow_link, name="tracked-link"),
     path("api/v1/sms/templates", TemplateListCreateApi.as_view(), name="sms-templates"),
     path("api/v1/sms/", include("smsgate.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -6,6 +6,7 @@ values it is given and nothing else. `{{` and `}}` write literal braces.
 """
 
 import re
+from dataclasses import dataclass
 from string import Formatter
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -21,34 +22,42 @@ class MissingVariables(ValueError):
         self.names = names
 
 
-def _parts(body: str):
+@dataclass(frozen=True)
+class CompiledTemplate:
+    """A template parsed once, to render many times (campaigns render one per recipient)."""
+
+    parts: tuple[tuple[str, str | None], ...]  # (literal text, variable name or None)
+    variables: tuple[str, ...]
+
+    def render(self, data: dict) -> str:
+        missing = [name for name in self.variables if data.get(name) in (None, "")]
+        if missing:
+            raise MissingVariables(missing)
+        return "".join(literal + (str(data[name]) if name is not None else "") for literal, name in self.parts)
+
+
+def compile_template(body: str) -> CompiledTemplate:
+    """Parse and check a template. Raises TemplateError for anything but plain {names}."""
     try:
-        return list(Formatter().parse(body))
+        parsed = list(Formatter().parse(body))
     except ValueError as exc:
         raise TemplateError(f"Invalid template: {exc}") from None
-
-
-def variables(body: str) -> list[str]:
-    """The variable names a template uses, in order of first use. Raises TemplateError."""
     names: list[str] = []
-    for _, name, spec, conversion in _parts(body):
+    for _, name, spec, conversion in parsed:
         if name is None:
             continue
         if not _NAME.match(name) or spec or conversion:
             raise TemplateError(f"Invalid variable {{{name}}}: use plain names like {{name}}.")
         if name not in names:
             names.append(name)
-    return names
+    return CompiledTemplate(parts=tuple((literal, name) for literal, name, _, _ in parsed), variables=tuple(names))
+
+
+def variables(body: str) -> list[str]:
+    """The variable names a template uses, in order of first use. Raises TemplateError."""
+    return list(compile_template(body).variables)
 
 
 def render(body: str, data: dict) -> str:
     """Fill the template's variables from `data` (all required). Raises MissingVariables, TemplateError."""
-    missing = [name for name in variables(body) if data.get(name) in (None, "")]
-    if missing:
-        raise MissingVariables(missing)
-    out = []
-    for literal, name, _, _ in _parts(body):
-        out.append(literal)
-        if name is not None:
-            out.append(str(data[name]))
-    return "".join(out)
+    return compile_template(body).render(data)

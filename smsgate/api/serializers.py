@@ -20,6 +20,21 @@ class SendSmsInput(serializers.Serializer):
         return attrs
 
 
+class BulkSmsInput(serializers.Serializer):
+    MAX_MESSAGES = 1000
+
+    messages = serializers.ListField(child=serializers.DictField(), allow_empty=False, max_length=MAX_MESSAGES)
+    message_type = serializers.ChoiceField(choices=MessageType.choices, default=MessageType.TRANSACTIONAL)
+    send_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class BulkItemInput(SendSmsInput):
+    """One entry of a bulk request: like a single send, without its own type or time."""
+
+    message_type = None
+    send_at = None
+
+
 class MessageOutput(serializers.ModelSerializer):
     status_code = serializers.IntegerField(read_only=True, help_text="Legacy code: 0 pending, 1 delivered, "
                                            "2 sent, 3 in progress, 4 failed, 5 expired.")

@@ -5,6 +5,7 @@ from smsgate.api import views
 
 urlpatterns = [
     path("send", views.SmsSendApi.as_view(), name="sms-send"),
+    path("bulk", views.SmsBulkApi.as_view(), name="sms-bulk"),
     path("logs", views.SmsLogListApi.as_view(), name="sms-logs"),
     path("logs/<int:pk>", views.SmsLogDetailApi.as_view(), name="sms-log-detail"),
     path("delivery/<slug:provider>", callbacks.delivery_receipt, name="sms-delivery"),

@@ -4,6 +4,7 @@ from datetime import datetime, time
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -13,9 +14,18 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from smsgate.api.serializers import LogQuery, MessageDetailOutput, MessageOutput, SendSmsInput
+from smsgate.api.serializers import (
+    BulkItemInput,
+    BulkSmsInput,
+    LogQuery,
+    MessageDetailOutput,
+    MessageOutput,
+    SendSmsInput,
+)
 from smsgate.models import Message
-from smsgate.services import IdempotencyConflict, send_sms
+from smsgate.phones import InvalidPhoneNumber, normalize_phone
+from smsgate.services import BulkItem, IdempotencyConflict, send_sms, submit_many
+from templates.services import render_for
 
 
 class Conflict(APIException):
@@ -70,6 +80,49 @@ class SmsSendApi(APIView):
             raise to_validation_error(exc) from None
         headers = {"Idempotent-Replayed": "true"} if message.replayed else {}
         return Response(MessageOutput(message).data, status=status.HTTP_202_ACCEPTED, headers=headers)
+
+
+class SmsBulkApi(APIView):
+    """Many SMS in one request (up to 1000), all or nothing: one bad entry fails the request."""
+
+    @extend_schema(request=BulkSmsInput, responses={202: None})
+    def post(self, request):
+        data = BulkSmsInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        tenant = request.user.tenant
+        items, errors = [], {}
+        for index, entry in enumerate(data.validated_data["messages"]):
+            try:
+                items.append(_bulk_item(tenant, entry))
+            except serializers.ValidationError as exc:
+                errors[str(index)] = exc.detail
+            except DjangoValidationError as exc:
+                errors[str(index)] = to_validation_error(exc).detail
+        if errors:
+            raise serializers.ValidationError({"messages": errors})
+        with transaction.atomic():
+            result = submit_many(tenant=tenant, items=items, message_type=data.validated_data["message_type"],
+                                 send_at=data.validated_data.get("send_at"), source_type="api")
+            if result.errors:
+                transaction.set_rollback(True)
+                raise serializers.ValidationError({"messages": {str(i): e for i, e in result.errors.items()}})
+        return Response({"count": len(result.message_ids), "ids": result.message_ids}, status=status.HTTP_202_ACCEPTED)
+
+
+def _bulk_item(tenant, entry: dict) -> BulkItem:
+    item = BulkItemInput(data=entry)
+    item.is_valid(raise_exception=True)
+    values = item.validated_data
+    body = values.get("message", "")
+    variant_id = None
+    if values.get("template_code"):
+        try:
+            phone = normalize_phone(values["phone"], tenant.default_region)
+        except InvalidPhoneNumber as exc:
+            raise serializers.ValidationError({"phone": [str(exc)]}) from None
+        rendered = render_for(tenant, values["template_code"], values["template_data"], recipient=phone)
+        body, variant_id = rendered.body, rendered.variant.pk
+    return BulkItem(to=values["phone"], body=body, custom_id=values["custom_id"], variant_id=variant_id)
 
 
 @extend_schema(parameters=[LogQuery])

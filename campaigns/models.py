@@ -1,0 +1,115 @@
+"""Audiences (contacts with tags and groups, or an uploaded CSV) and scheduled bulk campaigns."""
+
+import secrets
+
+from django.db import models
+
+
+class Tag(models.Model):
+    tenant = models.ForeignKey("smsgate.Tenant", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="unique_tag_per_tenant")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ContactGroup(models.Model):
+    """A named list of contacts."""
+
+    tenant = models.ForeignKey("smsgate.Tenant", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="unique_group_per_tenant")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(models.Model):
+    tenant = models.ForeignKey("smsgate.Tenant", on_delete=models.CASCADE, related_name="+")
+    phone = models.CharField(max_length=20, help_text="E.164")
+    name = models.CharField(max_length=200, blank=True)
+    variables = models.JSONField(default=dict, blank=True,
+                                 help_text='Per-contact values, e.g. {"PRENOM_ENFANT": "Léo"}')
+    tags = models.ManyToManyField(Tag, blank=True, related_name="contacts")
+    groups = models.ManyToManyField(ContactGroup, blank=True, related_name="contacts")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["phone"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "phone"], name="unique_contact_per_tenant")]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.phone}".strip()
+
+
+class Campaign(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        SCHEDULED = "scheduled"
+        RUNNING = "running", "enqueueing"
+        ENQUEUED = "enqueued"
+        CANCELLED = "cancelled"
+
+    tenant = models.ForeignKey("smsgate.Tenant", on_delete=models.CASCADE, related_name="campaigns")
+    name = models.CharField(max_length=200)
+    template = models.ForeignKey("templates.MessageTemplate", null=True, blank=True, on_delete=models.PROTECT,
+                                 help_text="A template with A/B variants; or write the body below.")
+    body = models.TextField(blank=True, help_text="Used when no template is chosen. {name}, {URL}, any variable.")
+    message_type = models.CharField(max_length=20, default="marketing")
+    target_url = models.URLField(blank=True, help_text="Where {URL} leads; each recipient gets a tracked short link.")
+    tags = models.ManyToManyField(Tag, blank=True, help_text="Send to contacts with any of these tags.")
+    groups = models.ManyToManyField(ContactGroup, blank=True, help_text="Send to contacts in any of these groups.")
+    scheduled_at = models.DateTimeField(null=True, blank=True, help_text="Date and hour to start sending.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    status_reason = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last progress while enqueueing.")
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def new_link_code() -> str:
+    """12 URL-safe characters (72 random bits): collisions are out of reach at any campaign size."""
+    return secrets.token_urlsafe(9)
+
+
+class Recipient(models.Model):
+    """One number a campaign sends to, with its own variables and tracked link."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients")
+    phone = models.CharField(max_length=20, help_text="E.164")
+    variables = models.JSONField(default=dict, blank=True)
+    variant = models.ForeignKey("templates.TemplateVariant", null=True, blank=True, on_delete=models.SET_NULL)
+    link_code = models.CharField(max_length=16, unique=True, default=new_link_code, editable=False)
+    queued = models.BooleanField(default=False, help_text="Its message has been written (or it was skipped).")
+    error = models.CharField(max_length=255, blank=True, help_text="Why no message was written, if so.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "phone"], name="unique_recipient")]
+        indexes = [models.Index(fields=["campaign", "queued", "id"], name="recipient_pending")]
+
+    def __str__(self) -> str:
+        return self.phone
+
+
+class Click(models.Model):
+    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="clicks")
+    clicked_at = models.DateTimeField(auto_now_add=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=255, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.recipient} at {self.clicked_at:%Y-%m-%d %H:%M}"

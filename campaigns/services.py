@@ -1,0 +1,151 @@
+"""Scheduling, enqueueing and cancelling campaigns.
+
+Enqueueing writes the campaign's messages in chunks, each chunk in its own
+transaction with one INSERT for its messages (smsgate.services.submit_many);
+the core's sweeper then dispatches them in chunks. Memory stays flat: one
+chunk of recipients is in memory at a time. A crash mid-way resumes at the
+next chunk, since a recipient is marked queued in the same transaction as
+its message.
+"""
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from campaigns.audience import add_contacts
+from campaigns.models import Campaign, Recipient
+from smsgate.services import BulkItem, cancel_pending, submit_many
+from templates.rendering import CompiledTemplate, MissingVariables, TemplateError, compile_template
+from templates.services import pick_variant
+
+CHUNK = 2000
+STALL_SECONDS = 300
+SOURCE = "campaign"
+
+
+def campaign_schedule(campaign: Campaign, *, when: datetime | None = None) -> Campaign:
+    """Schedule a draft campaign (now if `when` is empty). Checks its text before anything is sent."""
+    if campaign.status not in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED):
+        raise ValidationError(f"A {campaign.get_status_display()} campaign cannot be scheduled.")
+    _compiled_bodies(campaign)  # raises on a broken template
+    campaign.scheduled_at = when or campaign.scheduled_at or timezone.now()
+    campaign.status = Campaign.Status.SCHEDULED
+    campaign.save(update_fields=["scheduled_at", "status"])
+    return campaign
+
+
+def campaign_cancel(campaign: Campaign, *, reason: str = "campaign cancelled") -> int:
+    """Stop a campaign: nothing more is enqueued, and its messages not yet sent are cancelled."""
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        locked.status = Campaign.Status.CANCELLED
+        locked.status_reason = reason[:255]
+        locked.save(update_fields=["status", "status_reason"])
+        return cancel_pending(source_type=SOURCE, source_id=str(campaign.pk), reason=reason)
+
+
+def start_due_campaigns() -> list[int]:
+    """Claim campaigns to enqueue: scheduled ones whose time has come, and running ones that stalled.
+
+    A running campaign stalls when its enqueueing worker died; taking it over is
+    safe because chunks are serialised on the campaign row and resume where the
+    last committed chunk ended.
+    """
+    now = timezone.now()
+    stalled_before = now - timedelta(seconds=STALL_SECONDS)
+    due = Q(status=Campaign.Status.SCHEDULED, scheduled_at__lte=now)
+    stalled = Q(status=Campaign.Status.RUNNING, heartbeat_at__lt=stalled_before)
+    claimed = []
+    for campaign in Campaign.objects.filter(due | stalled).only("pk", "status", "heartbeat_at"):
+        if Campaign.objects.filter(pk=campaign.pk, status=campaign.status, heartbeat_at=campaign.heartbeat_at).update(
+            status=Campaign.Status.RUNNING, heartbeat_at=now, started_at=Coalesce("started_at", Value(now))
+        ):
+            claimed.append(campaign.pk)
+    return claimed
+
+
+def campaign_enqueue(campaign_id: int) -> int:
+    """Write the messages of a running campaign, chunk by chunk. Returns how many were written."""
+    campaign = Campaign.objects.select_related("tenant", "template").get(pk=campaign_id)
+    if campaign.status != Campaign.Status.RUNNING:
+        return 0
+    add_contacts(campaign)
+    bodies = _compiled_bodies(campaign)
+    written = 0
+    while True:
+        with transaction.atomic():
+            locked = Campaign.objects.select_for_update().get(pk=campaign_id)
+            if locked.status != Campaign.Status.RUNNING:
+                return written  # cancelled meanwhile
+            chunk = list(Recipient.objects.filter(campaign_id=campaign_id, queued=False)
+                         .order_by("pk").values("pk", "phone", "variables", "link_code")[:CHUNK])
+            if not chunk:
+                locked.status = Campaign.Status.ENQUEUED
+                locked.enqueued_at = timezone.now()
+                locked.save(update_fields=["status", "enqueued_at"])
+                return written
+            written += _enqueue_chunk(campaign, bodies, chunk)
+            locked.heartbeat_at = timezone.now()
+            locked.save(update_fields=["heartbeat_at"])
+
+
+def _enqueue_chunk(campaign: Campaign, bodies: dict, chunk: list[dict]) -> int:
+    items, errors, by_variant = [], {}, defaultdict(list)
+    for row in chunk:
+        variant, compiled = _variant_for(campaign, bodies, row["phone"])
+        try:
+            body = compiled.render(_variables(campaign, row))
+        except MissingVariables as exc:
+            errors[row["pk"]] = str(exc)
+            continue
+        items.append(BulkItem(to=row["phone"], body=body, custom_id=str(row["pk"]), source_id=str(campaign.pk),
+                              variant_id=variant.pk if variant else None))
+        if variant:
+            by_variant[variant.pk].append(row["pk"])
+    result = submit_many(tenant=campaign.tenant, items=items, message_type=campaign.message_type,
+                         source_type=SOURCE, cancel_on_refusal=True)
+    for index, field_errors in result.errors.items():
+        errors[int(items[index].custom_id)] = "; ".join(m for msgs in field_errors.values() for m in msgs)
+    for variant_id, pks in by_variant.items():
+        Recipient.objects.filter(pk__in=pks).update(variant_id=variant_id)
+    for pk, error in errors.items():
+        Recipient.objects.filter(pk=pk).update(error=error[:255])
+    Recipient.objects.filter(pk__in=[row["pk"] for row in chunk]).update(queued=True)
+    return len(items) - len(result.errors)
+
+
+def _compiled_bodies(campaign: Campaign) -> dict:
+    """{variant or None: compiled body}; a ValidationError if the text is missing or broken."""
+    if campaign.target_url and not settings.PUBLIC_BASE_URL:
+        raise ValidationError("Tracked links need PUBLIC_BASE_URL (this gateway's public address).")
+    try:
+        if campaign.template_id:
+            variants = list(campaign.template.variants.all())
+            if not variants:
+                raise ValidationError("The campaign's template has no variants.")
+            return {v: compile_template(v.body) for v in variants}
+        if not campaign.body.strip():
+            raise ValidationError("Write a body or choose a template.")
+        return {None: compile_template(campaign.body)}
+    except TemplateError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+def _variant_for(campaign: Campaign, bodies: dict, phone: str) -> tuple[object, CompiledTemplate]:
+    if None in bodies:
+        return None, bodies[None]
+    variant = pick_variant(campaign.template, phone, variants=list(bodies))
+    return variant, bodies[variant]
+
+
+def _variables(campaign: Campaign, row: dict) -> dict:
+    variables = dict(row["variables"] or {})
+    if campaign.target_url:
+        variables["URL"] = f"{settings.PUBLIC_BASE_URL}/r/{row['link_code']}"
+    return variables

@@ -1,0 +1,192 @@
+"""Campaigns: audiences, CSV, scheduling, per-recipient variables, tracked links, cancel, variant stats."""
+
+import io
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from campaigns.audience import import_csv
+from campaigns.models import Campaign, Click, Contact, ContactGroup, Recipient, Tag
+from campaigns.selectors import campaign_progress, variant_stats
+from campaigns.services import campaign_cancel, campaign_enqueue, campaign_schedule, start_due_campaigns
+from campaigns.tasks import start_due_campaigns_task
+from providers.base import StatusUpdate
+from providers.memory import MemoryProvider
+from smsgate.models import Message, OptOut
+from smsgate.tasks import sweep_due_messages_task
+from smsgate.tracking import record_delivery
+from templates.models import MessageTemplate, TemplateVariant
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def audience(tenant):
+    parents = Tag.objects.create(tenant=tenant, name="parents")
+    club = ContactGroup.objects.create(tenant=tenant, name="club")
+    ana = Contact.objects.create(tenant=tenant, phone="+5511911110001", name="Ana", variables={"PRENOM_ENFANT": "Léo"})
+    bia = Contact.objects.create(tenant=tenant, phone="+5511911110002", name="Bia", variables={"PRENOM_ENFANT": "Mia"})
+    caio = Contact.objects.create(tenant=tenant, phone="+5511911110003", name="Caio",
+                                  variables={"PRENOM_ENFANT": "Rui"})
+    Contact.objects.create(tenant=tenant, phone="+5511911110004", name="Nobody")
+    ana.tags.add(parents)
+    bia.tags.add(parents)
+    bia.groups.add(club)  # in both: must get one message
+    caio.groups.add(club)
+    return parents, club
+
+
+def make_campaign(tenant, audience, **fields) -> Campaign:
+    parents, club = audience
+    fields.setdefault("body", "Bonjour {name}, {PRENOM_ENFANT} t'attend!")
+    campaign = Campaign.objects.create(tenant=tenant, name="Kermesse", **fields)
+    campaign.tags.add(parents)
+    campaign.groups.add(club)
+    return campaign
+
+
+def run(campaign):
+    """What beat and the workers do: start due campaigns (eager), then dispatch."""
+    start_due_campaigns_task()
+    sweep_due_messages_task()
+    campaign.refresh_from_db()
+
+
+def test_a_scheduled_campaign_waits_for_its_date_and_hour(tenant, audience):
+    campaign = make_campaign(tenant, audience)
+    campaign_schedule(campaign, when=timezone.now() + timedelta(hours=3))
+    run(campaign)
+    assert campaign.status == "scheduled" and Message.objects.count() == 0
+    Campaign.objects.filter(pk=campaign.pk).update(scheduled_at=timezone.now())
+    run(campaign)
+    assert campaign.status == "enqueued"
+    bodies = sorted(m["body"] for m in MemoryProvider.outbox)
+    assert bodies == ["Bonjour Ana, Léo t'attend!", "Bonjour Bia, Mia t'attend!", "Bonjour Caio, Rui t'attend!"]
+
+
+def test_csv_recipients_bring_their_own_variables(tenant):
+    campaign = Campaign.objects.create(tenant=tenant, name="csv", body="Oi {name}, {PRENOM_ENFANT}!")
+    result = import_csv(campaign, "telephone,name,PRENOM_ENFANT\n(11) 91111-0001,Ana,Léo\nnot a phone,X,Y\n"
+                                  "+55 11 91111-0001,Dup,Dup\n11911110002,Bia,Mia\n")
+    assert (result.rows, result.added) == (4, 2)
+    assert len(result.errors) == 1 and result.errors[0].startswith("line 3")
+    campaign_schedule(campaign)
+    run(campaign)
+    assert sorted(m["body"] for m in MemoryProvider.outbox) == ["Oi Ana, Léo!", "Oi Bia, Mia!"]
+
+
+def test_a_csv_without_a_phone_column_is_refused(tenant):
+    campaign = Campaign.objects.create(tenant=tenant, name="csv", body="hi")
+    result = import_csv(campaign, "name\nAna\n")
+    assert result.added == 0 and "no phone column" in result.errors[0]
+
+
+def test_a_recipient_missing_a_variable_is_skipped_with_the_reason(tenant):
+    campaign = Campaign.objects.create(tenant=tenant, name="csv", body="Oi {name}, {PRENOM_ENFANT}!")
+    import_csv(campaign, "phone,name,PRENOM_ENFANT\n+5511911110001,Ana,\n+5511911110002,Bia,Mia\n")
+    campaign_schedule(campaign)
+    run(campaign)
+    skipped = Recipient.objects.get(phone="+5511911110001")
+    assert skipped.queued and "PRENOM_ENFANT" in skipped.error
+    assert campaign_progress(campaign)["recipients"] == {"total": 2, "processed": 2, "skipped": 1}
+
+
+def test_opted_out_recipients_get_a_cancelled_message_not_an_sms(tenant, audience):
+    OptOut.objects.create(tenant=tenant, phone="+5511911110001")
+    campaign = make_campaign(tenant, audience)
+    campaign_schedule(campaign)
+    run(campaign)
+    cancelled = Message.objects.get(to="+5511911110001")
+    assert cancelled.status == "cancelled" and cancelled.status_reason == "recipient opted out"
+    assert len(MemoryProvider.outbox) == 2
+
+
+def test_tracked_links_redirect_and_count_clicks(tenant, client, settings):
+    campaign = Campaign.objects.create(tenant=tenant, name="links", body="Veja {URL}",
+                                       target_url="https://shop.example.com/promo")
+    import_csv(campaign, "phone\n+5511911110001\n")
+    campaign_schedule(campaign)
+    run(campaign)
+    [sent] = MemoryProvider.outbox
+    link = sent["body"].removeprefix("Veja ")
+    assert link.startswith("https://gateway.example.com/r/")
+    response = client.get(link.removeprefix("https://gateway.example.com"), HTTP_USER_AGENT="phone")
+    assert response.status_code == 302 and response["Location"] == "https://shop.example.com/promo"
+    assert Click.objects.get().user_agent == "phone"
+    assert client.get("/r/unknowncode").status_code == 404
+
+
+def test_tracked_links_need_a_public_address(tenant, settings):
+    settings.PUBLIC_BASE_URL = ""
+    campaign = Campaign.objects.create(tenant=tenant, name="links", body="{URL}", target_url="https://x.example")
+    with pytest.raises(Exception, match="PUBLIC_BASE_URL"):
+        campaign_schedule(campaign)
+
+
+def test_cancelling_stops_pending_messages(tenant, audience):
+    campaign = make_campaign(tenant, audience)
+    campaign_schedule(campaign)
+    start_due_campaigns()  # claimed: no task enqueued in this test
+    campaign_enqueue(campaign.pk)
+    assert Message.objects.filter(status="queued").count() == 3
+    assert campaign_cancel(campaign) == 3
+    sweep_due_messages_task()
+    assert MemoryProvider.outbox == []
+    assert set(Message.objects.values_list("status", flat=True)) == {"cancelled"}
+
+
+def test_a_cancelled_campaign_enqueues_nothing_more(tenant, audience):
+    campaign = make_campaign(tenant, audience)
+    campaign_schedule(campaign)
+    start_due_campaigns()
+    campaign_cancel(campaign)
+    assert campaign_enqueue(campaign.pk) == 0
+    assert Message.objects.count() == 0
+
+
+def test_a_stalled_campaign_is_taken_over_and_resumes_without_duplicates(tenant, audience):
+    campaign = make_campaign(tenant, audience)
+    campaign_schedule(campaign)
+    assert start_due_campaigns() == [campaign.pk]
+    # The worker died after one recipient: simulate by enqueueing, then un-marking two recipients' rows.
+    campaign_enqueue(campaign.pk)
+    first_ids = set(Message.objects.values_list("pk", flat=True))
+    Campaign.objects.filter(pk=campaign.pk).update(status="running",
+                                                   heartbeat_at=timezone.now() - timedelta(minutes=10))
+    assert start_due_campaigns() == [campaign.pk]
+    assert campaign_enqueue(campaign.pk) == 0  # every recipient was already queued
+    assert set(Message.objects.values_list("pk", flat=True)) == first_ids
+
+
+def test_stats_per_variant(tenant, audience):
+    template = MessageTemplate.objects.create(tenant=tenant, code="kermesse")
+    TemplateVariant.objects.create(template=template, label="A", body="A {name} {URL}", weight=1)
+    TemplateVariant.objects.create(template=template, label="B", body="B {name} {URL}", weight=1)
+    campaign = make_campaign(tenant, audience, template=template, body="", target_url="https://x.example")
+    campaign_schedule(campaign)
+    run(campaign)
+    messages = list(Message.objects.select_related("variant"))
+    delivered = messages[0]
+    record_delivery("memory", StatusUpdate(provider_message_id=delivered.provider_message_id, status="delivered"))
+    Click.objects.create(recipient=Recipient.objects.get(phone=delivered.to))
+    stats = {row["label"]: row for row in variant_stats(campaign)}
+    assert sum(row["messages"] for row in stats.values()) == 3
+    assert sum(row["sent"] for row in stats.values()) == 3
+    row = stats[delivered.variant.label]
+    assert row["delivered"] == 1 and row["clicked"] == 1
+    for message in messages:
+        assert message.body.startswith(message.variant.label)
+
+
+def test_the_admin_shows_progress_and_uploads_a_csv(admin_client, tenant):
+    response = admin_client.post(reverse("admin:campaigns_campaign_add"), {
+        "tenant": tenant.pk, "name": "Upload", "body": "Oi {name}", "message_type": "marketing",
+        "recipients_csv": io.BytesIO(b"phone,name\n+5511911110001,Ana\n"),
+    })
+    assert response.status_code == 302, response.content[:2000]
+    campaign = Campaign.objects.get(name="Upload")
+    assert campaign.recipients.count() == 1
+    page = admin_client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
+    assert b"1 recipients, 0 processed" in page.content
