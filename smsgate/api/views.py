@@ -113,16 +113,16 @@ def _bulk_item(tenant, entry: dict) -> BulkItem:
     item = BulkItemInput(data=entry)
     item.is_valid(raise_exception=True)
     values = item.validated_data
+    try:
+        phone = normalize_phone(values["phone"], tenant.default_region)
+    except InvalidPhoneNumber as exc:
+        raise serializers.ValidationError({"phone": [str(exc)]}) from None
     body = values.get("message", "")
     variant_id = None
     if values.get("template_code"):
-        try:
-            phone = normalize_phone(values["phone"], tenant.default_region)
-        except InvalidPhoneNumber as exc:
-            raise serializers.ValidationError({"phone": [str(exc)]}) from None
         rendered = render_for(tenant, values["template_code"], values["template_data"], recipient=phone)
         body, variant_id = rendered.body, rendered.variant.pk
-    return BulkItem(to=values["phone"], body=body, custom_id=values["custom_id"], variant_id=variant_id)
+    return BulkItem(to=phone, body=body, custom_id=values["custom_id"], variant_id=variant_id)
 
 
 @extend_schema(parameters=[LogQuery])
