@@ -109,7 +109,7 @@ def _enqueue_chunk(campaign: Campaign, bodies: dict, chunk: list[dict]) -> int:
         if variant:
             by_variant[variant.pk].append(row["pk"])
     result = submit_many(tenant=campaign.tenant, items=items, message_type=campaign.message_type,
-                         source_type=SOURCE, cancel_on_refusal=True)
+                         source_type=SOURCE, cancel_on_refusal=True, phones_are_e164=True, return_ids=False)
     for index, field_errors in result.errors.items():
         errors[int(items[index].custom_id)] = "; ".join(m for msgs in field_errors.values() for m in msgs)
     for variant_id, pks in by_variant.items():
@@ -117,7 +117,7 @@ def _enqueue_chunk(campaign: Campaign, bodies: dict, chunk: list[dict]) -> int:
     for pk, error in errors.items():
         Recipient.objects.filter(pk=pk).update(error=error[:255])
     Recipient.objects.filter(pk__in=[row["pk"] for row in chunk]).update(queued=True)
-    return len(items) - len(result.errors)
+    return result.written
 
 
 def _compiled_bodies(campaign: Campaign) -> dict:

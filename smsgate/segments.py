@@ -6,6 +6,7 @@ septets. Anything outside GSM-7 forces UCS-2: 70 UTF-16 units in one SMS, 67
 per part, and characters outside the BMP (most emoji) take two units.
 """
 
+import re
 from dataclasses import dataclass
 
 GSM7_BASIC = frozenset(
@@ -22,16 +23,14 @@ class SegmentInfo:
     segments: int
 
 
+# Matching with a compiled character class runs in C: campaigns count 100k bodies at once.
+_GSM7_ONLY = re.compile("[" + re.escape("".join(sorted(GSM7_BASIC | GSM7_EXTENSION))) + "]*")
+
+
 def _gsm7_septets(body: str) -> int | None:
-    septets = 0
-    for char in body:
-        if char in GSM7_BASIC:
-            septets += 1
-        elif char in GSM7_EXTENSION:
-            septets += 2
-        else:
-            return None
-    return septets
+    if not _GSM7_ONLY.fullmatch(body):
+        return None
+    return len(body) + sum(body.count(char) for char in GSM7_EXTENSION)
 
 
 def _parts(units: int, single: int, multi: int) -> int:

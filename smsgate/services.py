@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from smsgate.bulk_insert import insert_messages
 from smsgate.models import Message, MessageEvent, MessageType, OptOut, Tenant
 from smsgate.phones import InvalidPhoneNumber, normalize_phone
 from smsgate.policy import refusal_reason, refusal_reasons
@@ -77,11 +78,11 @@ def send_sms(
     if reason and not cancel_on_refusal:
         raise PolicyRefused({"phone": [reason]}, code="refused")
 
-    message = _build_message(
+    message = Message(**_message_fields(
         tenant=tenant, to=phone, body=body, message_type=message_type, send_at=send_at, refusal=reason,
         idempotency_key=idempotency_key or None, request_fingerprint=fingerprint, custom_id=custom_id, variant=variant,
         source_type=source_type, source_id=str(source_id), request_ip=request_ip, user_agent=user_agent[:255],
-    )
+    ))
     try:
         with transaction.atomic():
             message.save()
@@ -110,6 +111,7 @@ class BulkItem:
 class BulkResult:
     message_ids: list[int | None] = field(default_factory=list)  # per item; None where rejected
     errors: dict[int, dict[str, list[str]]] = field(default_factory=dict)  # item index -> field errors
+    written: int = 0
 
 
 def submit_many(
@@ -120,48 +122,68 @@ def submit_many(
     send_at: datetime | None = None,
     source_type: str = "",
     cancel_on_refusal: bool = False,
+    phones_are_e164: bool = False,
+    return_ids: bool = True,
     batch_size: int = 1000,
 ) -> BulkResult:
-    """Validate, apply policy and persist many SMS with one INSERT per batch.
+    """Validate, apply policy and persist many SMS with one INSERT (or COPY) per batch.
 
     Invalid items are reported by index and skipped; valid ones are written
     in the caller's transaction. Nothing is enqueued per message: after
     commit the sweeper is woken once and dispatches them in chunks. Policy
     refusals are errors, or cancelled messages with `cancel_on_refusal`.
+    `phones_are_e164` skips re-parsing numbers smsgate normalised before
+    (campaign recipients); without `return_ids` rows are streamed with COPY
+    and `message_ids` stays empty.
     """
     result = BulkResult()
+    options = _BatchOptions(message_type, send_at, source_type, cancel_on_refusal, phones_are_e164, return_ids)
     for start, batch in _batches(items, batch_size):
-        _submit_batch(tenant, start, batch, message_type, send_at, source_type, cancel_on_refusal, result)
-    if any(result.message_ids) and not (send_at and send_at > timezone.now()):
+        _submit_batch(tenant, start, batch, options, result)
+    written = any(result.message_ids) or (not return_ids and result.written)
+    if written and not (send_at and send_at > timezone.now()):
         from smsgate.tasks import sweep_due_messages_task
 
         transaction.on_commit(lambda: _enqueue_quietly(sweep_due_messages_task))
     return result
 
 
-def _submit_batch(tenant, start, batch, message_type, send_at, source_type, cancel_on_refusal, result) -> None:
+@dataclass(frozen=True)
+class _BatchOptions:
+    message_type: str
+    send_at: datetime | None
+    source_type: str
+    cancel_on_refusal: bool
+    phones_are_e164: bool
+    return_ids: bool
+
+
+def _submit_batch(tenant, start: int, batch: list[BulkItem], options: _BatchOptions, result: BulkResult) -> None:
     prepared: list[tuple[int, str, str]] = []  # (index, phone, body)
     for offset, item in enumerate(batch):
         try:
-            prepared.append((start + offset, _validated_phone(item.to, tenant), _validated_body(item.body)))
+            phone = item.to if options.phones_are_e164 else _validated_phone(item.to, tenant)
+            prepared.append((start + offset, phone, _validated_body(item.body)))
         except ValidationError as exc:
             result.errors[start + offset] = exc.message_dict
     refusals = refusal_reasons(tenant=tenant, phones=[phone for _, phone, _ in prepared])
-    messages, indexes = [], []
+    rows, indexes = [], []
     for index, phone, body in prepared:
         reason = refusals.get(phone, "")
-        if reason and not cancel_on_refusal:
+        if reason and not options.cancel_on_refusal:
             result.errors[index] = {"phone": [reason]}
             continue
         item = batch[index - start]
-        messages.append(_build_message(
-            tenant=tenant, to=phone, body=body, message_type=message_type, send_at=send_at, refusal=reason,
-            custom_id=item.custom_id, source_type=source_type, source_id=item.source_id, variant_id=item.variant_id,
+        rows.append(_message_fields(
+            tenant=tenant, to=phone, body=body, message_type=options.message_type, send_at=options.send_at,
+            refusal=reason, custom_id=item.custom_id, source_type=options.source_type, source_id=item.source_id,
+            variant_id=item.variant_id,
         ))
         indexes.append(index)
-    Message.objects.bulk_create(messages)
-    ids = dict(zip(indexes, (m.pk for m in messages), strict=True))
-    result.message_ids.extend(ids.get(start + offset) for offset in range(len(batch)))
+    result.written += len(rows)
+    ids = dict(zip(indexes, insert_messages(rows, return_ids=options.return_ids), strict=False))
+    if options.return_ids:
+        result.message_ids.extend(ids.get(start + offset) for offset in range(len(batch)))
 
 
 def _batches(items: Iterable[BulkItem], size: int):
@@ -173,22 +195,23 @@ def _batches(items: Iterable[BulkItem], size: int):
         start += len(batch)
 
 
-def _build_message(*, tenant, to, body, message_type, send_at, refusal, **fields) -> Message:
+def _message_fields(*, tenant, to, body, message_type, send_at, refusal, **fields) -> dict:
+    """The columns of a new message, as {attname: value}."""
     info = count_segments(body)
     now = timezone.now()
-    return Message(
-        tenant=tenant,
-        to=to,
-        body=body,
-        encoding=info.encoding,
-        segments=info.segments,
-        message_type=message_type,
-        send_at=send_at,
-        due_at=max(send_at or now, now),
-        status=_initial_status(send_at, now, refusal),
-        status_reason=refusal,
+    return {
+        "tenant_id": tenant.pk,
+        "to": to,
+        "body": body,
+        "encoding": info.encoding,
+        "segments": info.segments,
+        "message_type": message_type,
+        "send_at": send_at,
+        "due_at": max(send_at or now, now),
+        "status": _initial_status(send_at, now, refusal),
+        "status_reason": refusal,
         **fields,
-    )
+    }
 
 
 def cancel_message(message: Message, reason: str) -> bool:
