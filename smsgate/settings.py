@@ -202,6 +202,8 @@ SMSC_LOGIN = env_str("SMSC_LOGIN")
 SMSC_PASSWORD = env_str("SMSC_PASSWORD")
 SMSC_SENDER = env_str("SMSC_SENDER")
 SMSC_BASE_URL = env_str("SMSC_BASE_URL", "https://smsc.ru")
+# Delivery callbacks must carry ?secret=<this>; without it SMSC callbacks are refused.
+SMSC_WEBHOOK_SECRET = env_str("SMSC_WEBHOOK_SECRET")
 
 WEBSMS_USER = env_str("WEBSMS_USER")
 WEBSMS_APIKEY = env_str("WEBSMS_APIKEY")
