@@ -10,6 +10,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 # name -> (task, every N seconds)
 SCHEDULES = {
     "Dispatch due and stale SMS": ("smsgate.sweep_due_messages", 5),
+    "Welcome SMS leads whose task was lost": ("leads.welcome_lost_leads", 60),
 }
 
 
