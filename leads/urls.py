@@ -2,8 +2,8 @@ from django.urls import path
 
 from leads import apis
 
-# Mounted at "api/v1/leads" (no trailing slash, as in the contract).
+# Mounted under "api/v1/"; no trailing slash, as in the contract.
 urlpatterns = [
-    path("", apis.LeadCreateApi.as_view(), name="lead-create"),
-    path("/<int:pk>", apis.LeadDetailApi.as_view(), name="lead-detail"),
+    path("leads", apis.LeadCreateApi.as_view(), name="lead-create"),
+    path("leads/<int:pk>", apis.LeadDetailApi.as_view(), name="lead-detail"),
 ]

@@ -140,6 +140,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two models have a `status` field with different choices; name their enums apart.
+    "ENUM_NAME_OVERRIDES": {
+        "LeadStatusEnum": "leads.models.Lead.Status",
+        "MessageStatusEnum": "smsgate.statuses.Status",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------
