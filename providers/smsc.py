@@ -109,7 +109,9 @@ class SmscProvider(Provider):
         )
 
     def fetch_status(self, provider_message_id: str) -> StatusUpdate | None:
-        smsc_id, digits = provider_message_id.split(":", 1)
+        smsc_id, _, digits = provider_message_id.partition(":")
+        if not digits:
+            return None  # not an id this backend made
         data = self._call("status", {"phone": digits, "id": smsc_id})
         return _status_update(provider_message_id, data.get("status"), data.get("err"),
                               data.get("last_timestamp"), raw=data)
@@ -195,14 +197,14 @@ def _status_update(key: str, status, err, timestamp, *, raw) -> StatusUpdate | N
 
 
 def _callback_fields(request) -> dict:
-    """SMSC posts a form, or JSON when the handler URL asks for fmt=3."""
-    if request.content_type == "application/json":
-        try:
-            data = json.loads(request.body or b"{}")
-        except ValueError:
-            return {}
-        return data if isinstance(data, dict) else {}
-    return request.POST.dict()
+    """SMSC posts a form, or JSON when the handler URL asks for fmt=3 (whatever the Content-Type says)."""
+    if not request.body.lstrip().startswith(b"{"):
+        return request.POST.dict()
+    try:
+        data = json.loads(request.body)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _int_or_none(value) -> int | None:

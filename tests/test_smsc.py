@@ -1,5 +1,6 @@
 """The SMSC.ru backend against the loopback fake: wire format, error codes, status, balance, callbacks."""
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -132,6 +133,7 @@ def test_status_is_queried_with_phone_and_id(smsc, tenant, django_capture_on_com
     smsc.set_status(message.pk, 20, err=11)
     assert provider.fetch_status(message.provider_message_id).error_code == "11"
     assert provider.fetch_status("999:79991234567") is None  # SMSC: -3, not found
+    assert provider.fetch_status("SM123") is None  # not an SMSC id
 
 
 def test_balance_comes_from_balance_php(smsc):
@@ -163,10 +165,12 @@ def test_a_delivery_callback_with_the_secret_marks_the_message_delivered(smsc, t
     assert ProviderCallback.objects.get().matched
 
 
-def test_a_json_callback_is_understood(smsc, tenant, django_capture_on_commit_callbacks):
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-www-form-urlencoded"])
+def test_a_json_callback_is_understood(smsc, tenant, content_type, django_capture_on_commit_callbacks):
     message = send(tenant, django_capture_on_commit_callbacks)
     smsc.set_status(message.pk, 20, err=1)
-    response = callback(smsc.callback_params(message.pk), content_type="application/json")
+    body = json.dumps(smsc.callback_params(message.pk))
+    response = Client().post(f"{CALLBACK}?secret={SMSC_WEBHOOK_SECRET}&fmt=3", body, content_type=content_type)
     assert response.status_code == 200
     message.refresh_from_db()
     assert (message.status, message.error_code) == ("undelivered", "1")
