@@ -11,6 +11,7 @@ from leads.models import Lead
 from leads.selectors import lead_messages
 from leads.services import lead_create, lead_next_action
 from smsgate.api.views import client_ip, to_validation_error
+from smsgate.phones import InvalidPhoneNumber, normalize_phone
 
 
 class ConsentOutput(serializers.Serializer):
@@ -66,6 +67,13 @@ class LeadCreateApi(APIView):
         channel = serializers.ChoiceField(choices=Lead.Channel.choices, default=Lead.Channel.SMS)
         consent = ConsentInput()
 
+        def validate_phone(self, value: str) -> str:
+            """Checked here too, so one response names every bad field."""
+            try:
+                return normalize_phone(value, self.context["tenant"].default_region)
+            except InvalidPhoneNumber as exc:
+                raise serializers.ValidationError(str(exc)) from None
+
     class OutputSerializer(serializers.Serializer):
         lead = LeadOutput()
         next_action = serializers.CharField(help_text="send_sms for SMS leads (sent automatically); "
@@ -73,7 +81,7 @@ class LeadCreateApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
     def post(self, request):
-        data = self.InputSerializer(data=request.data)
+        data = self.InputSerializer(data=request.data, context={"tenant": request.user.tenant})
         data.is_valid(raise_exception=True)
         consent = data.validated_data.pop("consent")
         try:

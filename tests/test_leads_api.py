@@ -126,6 +126,12 @@ def test_bad_input_is_a_400_naming_the_field_and_stores_nothing(api, payload, pa
     assert Lead.objects.count() == 0 and Message.objects.count() == 0
 
 
+def test_every_bad_field_is_named_at_once(api, django_capture_on_commit_callbacks):
+    response = create(api, django_capture_on_commit_callbacks, {"phone": "123", "consent": {"gdpr": False}})
+    assert response.status_code == 400
+    assert set(response.data) == {"name", "phone", "consent"}
+
+
 def test_gdpr_false_says_why(api, django_capture_on_commit_callbacks):
     response = create(api, django_capture_on_commit_callbacks, {**VALID, "consent": {"gdpr": False}})
     assert response.data["consent"]["gdpr"] == ["GDPR consent is required to store a lead."]
