@@ -1,5 +1,7 @@
 """Leads in the admin: who asked to be contacted, their consent, and the SMS sent to them."""
 
+from urllib.parse import urlencode
+
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
@@ -24,6 +26,6 @@ class LeadAdmin(admin.ModelAdmin):
 
     @admin.display(description="SMS")
     def sms(self, lead: Lead) -> str:
-        url = reverse("admin:smsgate_message_changelist")
-        return format_html('<a href="{}?source_type={}&source_id={}">SMS sent for this lead</a>',
-                           url, SOURCE_TYPE, lead.pk)
+        query = urlencode({"source_type": SOURCE_TYPE, "source_id": lead.pk})
+        return format_html('<a href="{}?{}">SMS sent for this lead</a>', reverse("admin:smsgate_message_changelist"),
+                           query)

@@ -2,7 +2,7 @@
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,7 +14,7 @@ from smsgate.api.views import client_ip, to_validation_error
 from smsgate.phones import InvalidPhoneNumber, normalize_phone
 
 
-class ConsentOutput(serializers.Serializer):
+class LeadConsentOutput(serializers.Serializer):
     gdpr = serializers.BooleanField(source="consent_gdpr")
     marketing = serializers.BooleanField(source="consent_marketing")
     at = serializers.DateTimeField(source="consent_at")
@@ -32,7 +32,7 @@ class LeadMessageOutput(serializers.Serializer):
 
 
 class LeadOutput(serializers.ModelSerializer):
-    consent = ConsentOutput(source="*")
+    consent = LeadConsentOutput(source="*")
     messages = serializers.SerializerMethodField(help_text="The SMS sent for this lead and their current status.")
 
     class Meta:
@@ -45,7 +45,7 @@ class LeadOutput(serializers.ModelSerializer):
         return LeadMessageOutput(lead_messages(lead), many=True).data
 
 
-class ConsentInput(serializers.Serializer):
+class LeadConsentInput(serializers.Serializer):
     gdpr = serializers.BooleanField(help_text="Must be true: consent to store and process the lead's data.")
     marketing = serializers.BooleanField(default=False)
     ip = serializers.IPAddressField(required=False, allow_null=True,
@@ -60,12 +60,13 @@ class ConsentInput(serializers.Serializer):
 
 
 class LeadCreateApi(APIView):
+    @extend_schema_serializer(component_name="LeadCreateInput")
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200)
         phone = serializers.CharField(max_length=32)
         email = serializers.EmailField(required=False, allow_blank=True, default="")
         channel = serializers.ChoiceField(choices=Lead.Channel.choices, default=Lead.Channel.SMS)
-        consent = ConsentInput()
+        consent = LeadConsentInput()
 
         def validate_phone(self, value: str) -> str:
             """Checked here too, so one response names every bad field."""
@@ -74,6 +75,7 @@ class LeadCreateApi(APIView):
             except InvalidPhoneNumber as exc:
                 raise serializers.ValidationError(str(exc)) from None
 
+    @extend_schema_serializer(component_name="LeadCreateOutput")
     class OutputSerializer(serializers.Serializer):
         lead = LeadOutput()
         next_action = serializers.CharField(help_text="send_sms for SMS leads (sent automatically); "

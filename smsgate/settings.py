@@ -140,9 +140,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Two models have a `status` field with different choices; name their enums apart.
+    # Choice sets of different models share field names (`status`); name their enums apart.
     "ENUM_NAME_OVERRIDES": {
         "LeadStatusEnum": "leads.models.Lead.Status",
+        "LeadChannelEnum": "leads.models.Lead.Channel",
         "MessageStatusEnum": "smsgate.statuses.Status",
     },
 }
