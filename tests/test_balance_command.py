@@ -44,3 +44,13 @@ def test_an_unknown_tenant_or_provider_is_an_error(smsc):
         balance("--tenant", "nosuch")
     with pytest.raises(CommandError, match="No SMS provider named 'carrier-pigeon'"):
         balance("--provider", "carrier-pigeon")
+
+
+def test_an_unreachable_sdk_provider_does_not_hide_the_others(twilio, settings):
+    settings.TWILIO_API_BASE_URL = "http://127.0.0.1:9"
+    settings.SMS_FALLBACK_PROVIDERS = ["console"]
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError, match="twilio"):
+        call_command("balance", stdout=out, stderr=err)
+    assert out.getvalue() == "console: not supported\n"
+    assert err.getvalue().startswith("twilio: error: ")
