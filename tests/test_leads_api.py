@@ -1,12 +1,15 @@
 """POST /api/v1/leads and GET /api/v1/leads/{id}: the welcome SMS, consent, auth, bad input."""
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from leads.models import Lead
+from leads.services import lead_create, lead_process_new
 from leads.tasks import process_new_lead_task, welcome_lost_leads_task
 from providers.memory import MemoryProvider
 from smsgate.models import Message, OptOut
@@ -168,3 +171,24 @@ def test_a_lead_whose_welcome_task_was_lost_is_welcomed_by_the_sweeper(api):
     assert lead.status == "contacted"
     assert welcome_lost_leads_task() == 0
     assert Message.objects.filter(source_type="lead", source_id=str(lead.pk)).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need Postgres")
+def test_two_workers_welcoming_the_same_lead_send_one_sms(tenant):
+    lead = lead_create(tenant=tenant, name="Anna", phone="+79991234567", channel="call", consent_gdpr=True)
+    Lead.objects.filter(pk=lead.pk).update(channel="sms")  # an SMS lead whose welcome has not run yet
+    barrier = threading.Barrier(4)
+
+    def worker():
+        barrier.wait()
+        lead_process_new(lead_id=lead.pk)
+        connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert Message.objects.filter(source_type="lead", source_id=str(lead.pk)).count() == 1
+    assert Lead.objects.get(pk=lead.pk).status == "contacted"

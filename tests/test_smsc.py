@@ -118,6 +118,14 @@ def test_a_slow_smsc_times_out_and_is_transient(smsc, tenant, settings, django_c
     assert message.status == "queued" and "unreachable" in message.error_message
 
 
+def test_the_shared_session_keeps_no_cookies_between_requests(smsc):
+    provider = get_provider("smsc")
+    smsc.fail_next(Reply(200, {"balance": "1.00"}, headers={"Set-Cookie": "session=tenant-a; Path=/"}))
+    provider.balance()
+    provider.balance()
+    assert "Cookie" not in smsc.requests[1].headers
+
+
 def test_status_is_queried_with_phone_and_id(smsc, tenant, django_capture_on_commit_callbacks):
     message = send(tenant, django_capture_on_commit_callbacks)
     provider = get_provider("smsc")
