@@ -50,7 +50,6 @@ class FakeSmsc(FakeServer):
         self.password = password
         self.balance = balance
         self.messages: dict[int, dict] = {}
-        self.undeliverable: set[str] = set()  # phones (digits) answered with error 8
         self._ids = itertools.count(1001)
 
     @property
@@ -76,8 +75,6 @@ class FakeSmsc(FakeServer):
         digits = re.sub(r"\D", "", phones)
         if not 10 <= len(digits) <= 15 or "," in phones or ";" in phones:
             return smsc_error(7, message_id)
-        if digits in self.undeliverable:
-            return smsc_error(8, message_id)
         count = parts(text)
         cost = f"{float(PRICE_PER_PART) * count:.2f}"
         self.messages[message_id] = {
