@@ -9,6 +9,7 @@ PROVIDERS = {
     "console": "providers.console.ConsoleProvider",
     "memory": "providers.memory.MemoryProvider",
     "twilio": "providers.twilio.TwilioProvider",
+    "smsc": "providers.smsc.SmscProvider",
 }
 
 

@@ -140,6 +140,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets of different models share field names (`status`); name their enums apart.
+    "ENUM_NAME_OVERRIDES": {
+        "LeadStatusEnum": "leads.models.Lead.Status",
+        "LeadChannelEnum": "leads.models.Lead.Channel",
+        "MessageStatusEnum": "smsgate.statuses.Status",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------
@@ -204,6 +210,8 @@ SMSC_LOGIN = env_str("SMSC_LOGIN")
 SMSC_PASSWORD = env_str("SMSC_PASSWORD")
 SMSC_SENDER = env_str("SMSC_SENDER")
 SMSC_BASE_URL = env_str("SMSC_BASE_URL", "https://smsc.ru")
+# Delivery callbacks must carry ?secret=<this>; without it SMSC callbacks are refused.
+SMSC_WEBHOOK_SECRET = env_str("SMSC_WEBHOOK_SECRET")
 
 WEBSMS_USER = env_str("WEBSMS_USER")
 WEBSMS_APIKEY = env_str("WEBSMS_APIKEY")

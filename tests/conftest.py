@@ -4,6 +4,7 @@ from rest_framework.test import APIClient
 from providers.memory import MemoryProvider
 from smsgate.celery import app as celery_app
 from smsgate.models import ApiKey, Tenant
+from tests.fakes import smsc as fake_smsc
 from tests.fakes import twilio as fake_twilio
 
 
@@ -57,4 +58,20 @@ def twilio(settings):
         settings.TWILIO_FROM_NUMBER = fake_twilio.FROM_NUMBER
         settings.TWILIO_API_BASE_URL = fake.url
         settings.SMS_PRIMARY_PROVIDER = "twilio"
+        yield fake
+
+
+SMSC_WEBHOOK_SECRET = "smsc-callback-secret"
+
+
+@pytest.fixture
+def smsc(settings):
+    """A running fake SMSC.ru, with settings pointing the smsc backend at it."""
+    with fake_smsc.FakeSmsc() as fake:
+        settings.SMSC_LOGIN = fake.login
+        settings.SMSC_PASSWORD = fake.password
+        settings.SMSC_SENDER = "smsgate"
+        settings.SMSC_BASE_URL = fake.url
+        settings.SMSC_WEBHOOK_SECRET = SMSC_WEBHOOK_SECRET
+        settings.SMS_PRIMARY_PROVIDER = "smsc"
         yield fake

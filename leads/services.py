@@ -1,0 +1,190 @@
+"""Lead journeys: create a lead, welcome it, send codes and reminders. Every SMS takes the one road.
+
+The core (`smsgate.services.send_sms`) knows nothing of leads; consent is a
+lead matter, so marketing consent is enforced here, in the transaction that submits.
+"""
+
+import logging
+import re
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from leads.models import Lead
+from leads.selectors import SOURCE_TYPE
+from smsgate.models import Message, MessageType, Tenant
+from smsgate.phones import InvalidPhoneNumber, normalize_phone
+from smsgate.services import cancel_message, send_sms
+from smsgate.statuses import Status
+
+logger = logging.getLogger(__name__)
+
+WELCOME_TEXT = "Hi {name}, thank you for your request! We will contact you shortly."
+CODE_TEXT = "Your verification code is {code}"
+REMINDER_TEXT = "Reminder: your appointment is on {date} at {time}."
+CODE_PATTERN = re.compile(r"^\d{4,10}$")
+NO_MARKETING_CONSENT = "no marketing consent recorded for this number"
+
+# What the caller should expect to happen next, by channel. Only SMS is automated.
+NEXT_ACTIONS = {
+    Lead.Channel.SMS: "send_sms",
+    Lead.Channel.WHATSAPP: "send_whatsapp",
+    Lead.Channel.EMAIL: "send_email",
+    Lead.Channel.CALL: "call",
+}
+
+
+def lead_create(
+    *,
+    tenant: Tenant,
+    name: str,
+    phone: str,
+    channel: str = Lead.Channel.SMS,
+    email: str = "",
+    consent_gdpr: bool,
+    consent_marketing: bool = False,
+    consent_ip: str | None = None,
+    consent_user_agent: str = "",
+) -> Lead:
+    """Store a lead with its consent record; an SMS lead gets its welcome SMS after commit."""
+    if not consent_gdpr:
+        raise ValidationError({"consent": ["GDPR consent is required to store a lead."]}, code="required")
+    if channel == Lead.Channel.EMAIL and not email:
+        raise ValidationError({"email": ["An email address is required for the email channel."]}, code="required")
+    with transaction.atomic():
+        lead = Lead.objects.create(
+            tenant=tenant,
+            name=name.strip(),
+            phone=_normalized_phone(phone, tenant),
+            email=email,
+            channel=channel,
+            consent_gdpr=True,
+            consent_marketing=consent_marketing,
+            consent_at=timezone.now(),
+            consent_ip=consent_ip or None,
+            consent_user_agent=consent_user_agent[:255],
+        )
+        if lead.channel == Lead.Channel.SMS:
+            transaction.on_commit(lambda: _enqueue_welcome(lead.pk))
+    return lead
+
+
+def lead_next_action(lead: Lead) -> str:
+    return NEXT_ACTIONS[Lead.Channel(lead.channel)]
+
+
+def lead_process_new(*, lead_id: int) -> Message | None:
+    """Send the welcome SMS to a new SMS lead, exactly once, and move the lead on.
+
+    `contacted` means the gateway accepted the welcome SMS (its delivery is the
+    message's own status); `failed` means policy refused it (opt-out,
+    safeguard). Safe to run twice: the lead row is locked and the SMS has an
+    idempotency key.
+    """
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().select_related("tenant").filter(pk=lead_id).first()
+        if lead is None or lead.status != Lead.Status.NEW or lead.channel != Lead.Channel.SMS:
+            return None
+        message = lead_send_sms(
+            phone=lead.phone, body=WELCOME_TEXT.format(name=lead.name), lead=lead,
+            idempotency_key=f"lead-{lead.pk}-welcome",
+        )
+        if message.status == Status.CANCELLED:
+            lead.status, lead.status_reason = Lead.Status.FAILED, message.status_reason
+        else:
+            lead.status, lead.contacted_at = Lead.Status.CONTACTED, timezone.now()
+        lead.save(update_fields=["status", "status_reason", "contacted_at"])
+    return message
+
+
+def lead_send_sms(
+    *,
+    phone: str,
+    body: str,
+    lead: Lead | None = None,
+    message_type: str = MessageType.TRANSACTIONAL,
+    idempotency_key: str | None = None,
+) -> Message:
+    """Submit one journey SMS; without a lead it goes out as the default tenant.
+
+    Journeys have no caller to answer, so a refusal is a `cancelled` message
+    with its reason, never a silent drop: the core cancels for opt-outs and
+    the safeguard; a marketing SMS to a number without marketing consent is
+    cancelled here, in the same transaction, before anything is dispatched.
+    """
+    tenant = lead.tenant if lead else Tenant.objects.get(slug=Tenant.DEFAULT_SLUG)
+    with transaction.atomic():
+        message = send_sms(
+            tenant=tenant, to=phone, body=body, message_type=message_type, idempotency_key=idempotency_key,
+            source_type=SOURCE_TYPE if lead else "", source_id=lead.pk if lead else "", cancel_on_refusal=True,
+        )
+        if message_type == MessageType.MARKETING and not has_marketing_consent(tenant, message.to, lead):
+            if cancel_message(message, NO_MARKETING_CONSENT):
+                message.refresh_from_db()
+    return message
+
+
+def lead_send_verification_code(*, phone: str, code: str | int, lead: Lead | None = None,
+                                idempotency_key: str | None = None) -> Message:
+    code = str(code).strip()
+    if not CODE_PATTERN.match(code):
+        raise ValidationError({"code": ["The code must be 4 to 10 digits."]}, code="invalid")
+    return lead_send_sms(phone=phone, body=CODE_TEXT.format(code=code), lead=lead, message_type=MessageType.OTP,
+                         idempotency_key=idempotency_key)
+
+
+def lead_send_appointment_reminder(*, phone: str, appointment_time: str | datetime, lead: Lead | None = None,
+                                   idempotency_key: str | None = None) -> Message:
+    """Remind of an appointment, shown in the wall-clock time the caller gave (its own offset)."""
+    when = parse_appointment_time(appointment_time)
+    body = REMINDER_TEXT.format(date=when.strftime("%Y-%m-%d"), time=when.strftime("%H:%M"))
+    return lead_send_sms(phone=phone, body=body, lead=lead, idempotency_key=idempotency_key)
+
+
+def has_marketing_consent(tenant: Tenant, phone: str, lead: Lead | None) -> bool:
+    """The lead's own consent; without a lead, any lead of this tenant with this number that gave it."""
+    if lead is not None:
+        return lead.consent_marketing
+    return Lead.objects.filter(tenant=tenant, phone=phone, consent_marketing=True).exists()
+
+
+def parse_appointment_time(value: str | datetime) -> datetime:
+    """An ISO 8601 date and time that is not in the past."""
+    when = value if isinstance(value, datetime) else _parse_iso(value)
+    aware = when if timezone.is_aware(when) else timezone.make_aware(when)
+    if aware < timezone.now():
+        raise ValidationError({"appointment_time": ["The appointment is in the past."]}, code="past")
+    return when
+
+
+def _parse_iso(value) -> datetime:
+    try:
+        parsed = parse_datetime(str(value).strip())
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise ValidationError(
+            {"appointment_time": ["Use an ISO 8601 date and time, e.g. 2026-11-23T14:30:00+03:00."]}, code="invalid"
+        )
+    return parsed
+
+
+def _normalized_phone(raw: str, tenant: Tenant) -> str:
+    try:
+        return normalize_phone(raw, tenant.default_region)
+    except InvalidPhoneNumber as exc:
+        raise ValidationError({"phone": [str(exc)]}, code="invalid") from None
+
+
+def _enqueue_welcome(lead_id: int) -> None:
+    """Enqueue, but never fail the request: the lead sweeper welcomes leads whose task was lost."""
+    from leads.tasks import process_new_lead_task
+
+    try:
+        process_new_lead_task.delay(lead_id)
+    except Exception:  # broker down: the lead is safe in the database
+        logger.warning("could not enqueue the welcome for lead %s; the sweeper will", lead_id, exc_info=True)
+

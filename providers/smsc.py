@@ -1,0 +1,221 @@
+"""SMSC.ru (SMS Center) over its HTTP API: send.php, status.php, balance.php with fmt=3 (JSON).
+
+Every call is a form POST to `<base_url>/sys/<name>.php` (SMSC accepts GET or
+POST; POST keeps the password out of URLs and access logs). SMSC answers
+HTTP 200 with `{"error": ..., "error_code": N}` when it refuses a request.
+
+SMSC's status query needs the phone as well as the message id, so the
+provider message id we store is `<smsc id>:<phone digits>`; a delivery
+callback carries both and rebuilds the same key.
+"""
+
+import hmac
+import json
+import re
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+
+import requests
+
+from providers.base import (
+    Balance,
+    PermanentProviderError,
+    Provider,
+    ProviderAuthError,
+    ProviderError,
+    RateLimitedError,
+    SendResult,
+    StatusUpdate,
+    TransientProviderError,
+    WebhookAuthError,
+)
+from providers.http import shared_session
+
+# SMSC error codes (send.php; status.php and balance.php use a subset).
+PERMANENT_ERRORS = {
+    1: "error in parameters",
+    5: "wrong date format",
+    6: "message forbidden (text or sender name)",
+    7: "wrong phone number format",
+    8: "message cannot be delivered to this number",
+}
+AUTH_ERROR = 2  # wrong login/password, or our IP is not allowed
+RATE_LIMIT_ERROR = 9  # duplicate request within a minute, or too many concurrent ones
+# 3 (insufficient funds) and 4 (IP temporarily blocked) are about our account,
+# not the message: another provider, or a later try, may succeed.
+
+# SMSC message status codes (status.php and delivery callbacks), as smsgate statuses.
+STATUS_MAP = {
+    -2: "cancelled",  # stopped in the SMSC account
+    -1: "sent",  # waiting at SMSC to be sent
+    0: "sent",  # handed to the operator
+    1: "delivered",
+    2: "delivered",  # read
+    3: "expired",
+    4: "delivered",  # link clicked
+    20: "undelivered",  # impossible to deliver
+    22: "failed",  # wrong number
+    23: "failed",  # prohibited
+    24: "failed",  # insufficient funds
+    25: "undelivered",  # unavailable number
+}
+NOT_FOUND = -3
+
+# SMSC's own message ids are 32-bit; ours are used when they fit.
+MAX_CLIENT_ID = 2_147_483_647
+
+
+class SmscProvider(Provider):
+    name = "smsc"
+    max_length = 1000
+
+    def __init__(self, *, login: str, password: str, sender: str = "", base_url: str = "https://smsc.ru",
+                 timeout: int = 15, webhook_secret: str = ""):
+        super().__init__(login=login, sender=sender)
+        self.login = login
+        self.password = password
+        self.sender = sender
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.webhook_secret = webhook_secret
+
+    @classmethod
+    def config_from_settings(cls, settings) -> dict:
+        return {
+            "login": settings.SMSC_LOGIN,
+            "password": settings.SMSC_PASSWORD,
+            "sender": settings.SMSC_SENDER,
+            "base_url": settings.SMSC_BASE_URL,
+            "timeout": settings.PROVIDER_HTTP_TIMEOUT,
+            "webhook_secret": settings.SMSC_WEBHOOK_SECRET,
+        }
+
+    def send(self, message) -> SendResult:
+        params = {"phones": message.to, "mes": message.body, "charset": "utf-8", "cost": 3}
+        if self.sender:
+            params["sender"] = self.sender
+        if message.pk and message.pk <= MAX_CLIENT_ID:
+            params["id"] = message.pk
+        data = self._call("send", params)
+        smsc_id = data.get("id")
+        if smsc_id is None:
+            raise TransientProviderError("SMSC answered without a message id", raw=data)
+        return SendResult(
+            provider_message_id=message_key(smsc_id, message.to),
+            status="sent",
+            segments=_int_or_none(data.get("cnt")),
+            price=_decimal_or_none(data.get("cost")),
+            raw=data,
+        )
+
+    def fetch_status(self, provider_message_id: str) -> StatusUpdate | None:
+        smsc_id, _, digits = provider_message_id.partition(":")
+        if not digits:
+            return None  # not an id this backend made
+        data = self._call("status", {"phone": digits, "id": smsc_id})
+        return _status_update(provider_message_id, data.get("status"), data.get("err"),
+                              data.get("last_timestamp"), raw=data)
+
+    def balance(self) -> Balance:
+        data = self._call("balance", {"cur": 1})
+        amount = _decimal_or_none(data.get("balance"))
+        if amount is None:
+            raise TransientProviderError("SMSC answered without a balance", raw=data)
+        extra = {"credit": data["credit"]} if "credit" in data else {}
+        return Balance(amount=amount, currency=data.get("currency", ""), extra=extra)
+
+    def parse_delivery(self, request) -> list[StatusUpdate]:
+        """A delivery callback, authenticated by the secret in its URL (?secret=...).
+
+        SMSC can also sign callbacks with a hash parameter, but the string it
+        hashes is not documented where we could verify it, so we rely on a
+        secret URL (set the handler URL in the SMSC account to
+        `.../api/v1/sms/delivery/smsc?secret=<SMSC_WEBHOOK_SECRET>`).
+        """
+        given = request.GET.get("secret", "")
+        if not self.webhook_secret:
+            raise WebhookAuthError("SMSC_WEBHOOK_SECRET is not set; refusing unauthenticated callbacks")
+        if not hmac.compare_digest(given.encode(), self.webhook_secret.encode()):
+            raise WebhookAuthError("bad or missing ?secret=")
+        data = _callback_fields(request)
+        if not data.get("id") or not data.get("phone"):
+            return []
+        key = message_key(data["id"], data["phone"])
+        update = _status_update(key, data.get("status"), data.get("err"), data.get("ts"), raw=data)
+        return [update] if update else []
+
+    def _call(self, endpoint: str, params: dict) -> dict:
+        """POST to /sys/<endpoint>.php and return its JSON, or raise the matching ProviderError."""
+        form = {"login": self.login, "psw": self.password, "fmt": 3, **params}
+        try:
+            response = shared_session().post(f"{self.base_url}/sys/{endpoint}.php", data=form, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise TransientProviderError(f"SMSC unreachable: {exc}") from exc
+        if response.status_code == 429:
+            raise RateLimitedError("SMSC: HTTP 429", code=429)
+        if response.status_code != 200:
+            raise TransientProviderError(f"SMSC: HTTP {response.status_code}", code=response.status_code)
+        try:
+            data = response.json()
+        except ValueError:
+            raise TransientProviderError(f"SMSC: not JSON: {response.text[:200]!r}") from None
+        if not isinstance(data, dict):
+            raise TransientProviderError(f"SMSC: unexpected answer {data!r:.200}")
+        if "error_code" in data or "error" in data:
+            raise error_from(data)
+        return data
+
+
+def message_key(smsc_id, phone: str) -> str:
+    """Our provider message id for an SMSC message: `<id>:<phone digits>`."""
+    digits = re.sub(r"\D", "", str(phone))
+    return f"{smsc_id}:{digits}"
+
+
+def error_from(data: dict) -> ProviderError:
+    """The ProviderError for an SMSC `{"error": ..., "error_code": N}` answer."""
+    code = _int_or_none(data.get("error_code"))
+    text = f"SMSC error {code}: {data.get('error') or PERMANENT_ERRORS.get(code, 'unknown error')}"
+    if code == AUTH_ERROR:
+        return ProviderAuthError(text, code=code, raw=data)
+    if code == RATE_LIMIT_ERROR:
+        return RateLimitedError(text, code=code, raw=data)
+    if code in PERMANENT_ERRORS:
+        return PermanentProviderError(text, code=code, raw=data)
+    return TransientProviderError(text, code=code, raw=data)
+
+
+def _status_update(key: str, status, err, timestamp, *, raw) -> StatusUpdate | None:
+    code = _int_or_none(status)
+    if code == NOT_FOUND or code not in STATUS_MAP:
+        return None
+    error_code = str(err) if err not in (None, "", 0, "0") else ""
+    seconds = _int_or_none(timestamp)
+    occurred_at = datetime.fromtimestamp(seconds, tz=UTC) if seconds else None
+    return StatusUpdate(provider_message_id=key, status=STATUS_MAP[code], error_code=error_code,
+                        occurred_at=occurred_at, raw=raw)
+
+
+def _callback_fields(request) -> dict:
+    """SMSC posts a form, or JSON when the handler URL asks for fmt=3 (whatever the Content-Type says)."""
+    if not request.body.lstrip().startswith(b"{"):
+        return request.POST.dict()
+    try:
+        data = json.loads(request.body)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _decimal_or_none(value) -> Decimal | None:
+    try:
+        return Decimal(str(value)) if value is not None else None
+    except InvalidOperation:
+        return None
