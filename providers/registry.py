@@ -9,6 +9,10 @@ PROVIDERS = {
     "console": "providers.console.ConsoleProvider",
     "memory": "providers.memory.MemoryProvider",
     "twilio": "providers.twilio.TwilioProvider",
+    "websms": "providers.websms.WebSmsProvider",
+    "spothit": "providers.spothit.SpotHitProvider",
+    "aircall": "providers.aircall.AircallProvider",
+    "chunghwa": "providers.chunghwa.ChunghwaProvider",
 }
 
 

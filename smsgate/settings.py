@@ -206,9 +206,13 @@ SMSC_BASE_URL = env_str("SMSC_BASE_URL", "https://smsc.ru")
 WEBSMS_USER = env_str("WEBSMS_USER")
 WEBSMS_APIKEY = env_str("WEBSMS_APIKEY")
 WEBSMS_BASE_URL = env_str("WEBSMS_BASE_URL", "https://cabinet.websms.by")
+WEBSMS_SENDER = env_str("WEBSMS_SENDER")
 
 SPOTHIT_API_KEY = env_str("SPOTHIT_API_KEY")
 SPOTHIT_BASE_URL = env_str("SPOTHIT_BASE_URL", "https://www.spot-hit.fr")
+SPOTHIT_SENDER = env_str("SPOTHIT_SENDER")
+# SpotHit signs nothing: its receipt URL carries this secret; unset means receipts are refused.
+SPOTHIT_WEBHOOK_SECRET = env_str("SPOTHIT_WEBHOOK_SECRET")
 
 AIRCALL_API_ID = env_str("AIRCALL_API_ID")
 AIRCALL_API_TOKEN = env_str("AIRCALL_API_TOKEN")
@@ -219,3 +223,4 @@ AIRCALL_BASE_URL = env_str("AIRCALL_BASE_URL", "https://api.aircall.io")
 CHT_SMS_ACCOUNT_ID = env_str("CHT_SMS_ACCOUNT_ID")
 CHT_SMS_PASSWORD = env_str("CHT_SMS_PASSWORD")
 CHT_SMS_BASE_URL = env_str("CHT_SMS_BASE_URL", "https://imsp.emome.net:4443")
+CHT_SMS_FROM_ADDR = env_str("CHT_SMS_FROM_ADDR")
