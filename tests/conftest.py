@@ -4,7 +4,11 @@ from rest_framework.test import APIClient
 from providers.memory import MemoryProvider
 from smsgate.celery import app as celery_app
 from smsgate.models import ApiKey, Tenant
+from tests.fakes import aircall as fake_aircall
+from tests.fakes import chunghwa as fake_chunghwa
+from tests.fakes import spothit as fake_spothit
 from tests.fakes import twilio as fake_twilio
+from tests.fakes import websms as fake_websms
 
 
 @pytest.fixture(autouse=True)
@@ -57,4 +61,53 @@ def twilio(settings):
         settings.TWILIO_FROM_NUMBER = fake_twilio.FROM_NUMBER
         settings.TWILIO_API_BASE_URL = fake.url
         settings.SMS_PRIMARY_PROVIDER = "twilio"
+        yield fake
+
+
+@pytest.fixture
+def websms(settings):
+    """A running fake WebSMS.by, with settings pointing the backend at it."""
+    with fake_websms.FakeWebSms() as fake:
+        settings.WEBSMS_USER = fake.user
+        settings.WEBSMS_APIKEY = fake.apikey
+        settings.WEBSMS_SENDER = "Enterprise"
+        settings.WEBSMS_BASE_URL = fake.url
+        settings.SMS_PRIMARY_PROVIDER = "websms"
+        yield fake
+
+
+@pytest.fixture
+def spothit(settings):
+    """A running fake SpotHit; receipts go to our delivery URL with SPOTHIT_WEBHOOK_SECRET."""
+    with fake_spothit.FakeSpotHit() as fake:
+        settings.SPOTHIT_API_KEY = fake.api_key
+        settings.SPOTHIT_SENDER = "Programme"
+        settings.SPOTHIT_WEBHOOK_SECRET = "spothit-receipt-secret"
+        settings.SPOTHIT_BASE_URL = fake.url
+        settings.SMS_PRIMARY_PROVIDER = "spothit"
+        yield fake
+
+
+@pytest.fixture
+def aircall(settings):
+    """A running fake Aircall; AIRCALL_WEBHOOK_TOKEN is its webhook's token."""
+    with fake_aircall.FakeAircall() as fake:
+        settings.AIRCALL_API_ID = fake.api_id
+        settings.AIRCALL_API_TOKEN = fake.api_token
+        settings.AIRCALL_NUMBER_ID = fake.number_id
+        settings.AIRCALL_WEBHOOK_TOKEN = fake.webhook_token
+        settings.AIRCALL_BASE_URL = fake.url
+        settings.SMS_PRIMARY_PROVIDER = "aircall"
+        yield fake
+
+
+@pytest.fixture
+def chunghwa(settings):
+    """A running fake Chunghwa emome IMSP."""
+    with fake_chunghwa.FakeChunghwa() as fake:
+        settings.CHT_SMS_ACCOUNT_ID = fake.account
+        settings.CHT_SMS_PASSWORD = fake.password
+        settings.CHT_SMS_FROM_ADDR = "0911000111"
+        settings.CHT_SMS_BASE_URL = fake.url
+        settings.SMS_PRIMARY_PROVIDER = "chunghwa"
         yield fake
