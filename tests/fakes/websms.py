@@ -15,7 +15,7 @@ from tests.fakes.server import FakeServer, Reply
 USER = "ops@enterprise.by"
 APIKEY = "websms-test-apikey"
 PRICE_PER_PART = Decimal("0.014732")
-INVALID_NUMBERS = {"375290000000"}  # a well-formed number the carrier says is invalid
+INVALID_NUMBERS = {"375297777777"}  # a well-formed number the carrier says is invalid
 
 
 def websms_error(code: int, message: str) -> Reply:
