@@ -7,6 +7,8 @@ import pytest
 from providers.base import PermanentProviderError, ProviderAuthError, RateLimitedError, TransientProviderError
 from providers.chunghwa import encode_body
 from providers.registry import get_provider
+from smsgate.models import ProviderCallback
+from smsgate.tasks import poll_delivery_statuses_task
 from tests.fakes.chunghwa import FakeChunghwa, page
 from tests.fakes.server import Reply
 from tests.sending import gateway_send, unsaved
@@ -88,3 +90,28 @@ def test_delivery_status_is_polled_with_querysm(chunghwa, code, status, error_co
 
 def test_an_unknown_message_polls_as_no_news(chunghwa):
     assert get_provider("chunghwa").fetch_status("0912345678|H999") is None
+
+
+def test_the_poller_applies_querysm_answers_once_and_forward_only(chunghwa):
+    message = gateway_send(PHONE)
+    message_id = message.provider_message_id.split("|")[1]
+    assert poll_delivery_statuses_task() == 1  # "in transit": stored, nothing to move
+    assert poll_delivery_statuses_task() == 0  # the same answer again is not news
+    chunghwa.statuses[message_id] = "0"
+    assert poll_delivery_statuses_task() == 1
+    message.refresh_from_db()
+    assert message.status == "delivered"
+    assert ProviderCallback.objects.filter(provider="chunghwa").count() == 2
+    before = len(chunghwa.requests)
+    poll_delivery_statuses_task()
+    assert len(chunghwa.requests) == before  # delivered messages are not asked about again
+
+
+def test_the_poller_stops_for_this_round_when_cht_struggles(chunghwa):
+    first, second = gateway_send(PHONE), gateway_send(PHONE, "second")
+    chunghwa.fail_next(Reply(503, b"busy"))
+    assert poll_delivery_statuses_task() == 0
+    assert [r.path for r in chunghwa.requests].count("/imsp/sms/servlet/QuerySM") == 1
+    assert poll_delivery_statuses_task() == 2  # next round asks about both
+    polled = set(ProviderCallback.objects.values_list("provider_message_id", flat=True))
+    assert polled == {first.provider_message_id, second.provider_message_id}
