@@ -5,6 +5,7 @@ so a backend only has to read the carrier's answer.
 """
 
 import functools
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -24,9 +25,11 @@ def session() -> requests.Session:
 
 
 def request(method: str, url: str, *, timeout, **kwargs) -> requests.Response:
+    # Errors name the host only: requests' own texts repeat the query string, credentials included.
+    where = urlsplit(url).netloc
     try:
         return session().request(method, url, timeout=timeout, **kwargs)
     except requests.Timeout as exc:
-        raise TransientProviderError(f"{url.split('?')[0]} timed out after {timeout}s") from exc
+        raise TransientProviderError(f"{where} timed out after {timeout}s") from exc
     except requests.ConnectionError as exc:
-        raise TransientProviderError(f"{url.split('?')[0]} unreachable: {exc}") from exc
+        raise TransientProviderError(f"{where} unreachable ({type(exc).__name__})") from exc

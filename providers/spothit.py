@@ -127,18 +127,32 @@ class SpotHitProvider(Provider):
         return Balance(amount=amount, currency="credits",
                        extra={key: data.get(key) for key in ("lowcost", "mms", "euros")})
 
+    def fetch_status(self, provider_message_id: str) -> StatusUpdate | None:
+        """Poll /api/dlr for a campaign (one row per number; ours have one): for when no push is set up."""
+        response = http.request("POST", f"{self.base_url}/api/dlr", timeout=self.timeout,
+                                data={"key": self.api_key, "id": provider_message_id})
+        data = json_or_none(response)
+        if response.status_code != 200 or isinstance(data, dict) or not isinstance(data, list):
+            raise _error(response, data)
+        row = data[0] if data and isinstance(data[0], list) and len(data[0]) >= 5 else None
+        status = STATUS_MAP.get(str(row[1])) if row else None
+        if status is None:
+            return None
+        return StatusUpdate(provider_message_id=provider_message_id, status=status,
+                            error_code=_failure_detail(status, str(row[4])), occurred_at=_timestamp(row[3]),
+                            raw=row)
+
     def parse_delivery(self, request) -> list[StatusUpdate]:
         check_url_secret(request, self.webhook_secret)
         data = request.POST
         status = STATUS_MAP.get(data.get("statut", ""))
         if not data.get("id_message") or status is None:
             return []
-        detail = data.get("statut_code", "")
         return [
             StatusUpdate(
                 provider_message_id=data["id_message"],
                 status=status,
-                error_code=detail if status in ("failed", "expired") and detail != "0" else "",
+                error_code=_failure_detail(status, data.get("statut_code", "")),
                 occurred_at=_timestamp(data.get("date_update")),
                 raw=data.dict(),
             )
@@ -184,6 +198,11 @@ def _error(response, data):
     classes = {_class_for(code): code for code in reversed(codes)}
     cls = next(cls for cls in SEVERITY if cls in classes)
     return cls(text, code=classes[cls], raw=data)
+
+
+def _failure_detail(status: str, detail: str) -> str:
+    """SpotHit's detailed status code (0-9999) is worth keeping only on a failure."""
+    return detail if status in ("failed", "expired") and detail not in ("", "0") else ""
 
 
 def _number(phone: str) -> str:

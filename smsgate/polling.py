@@ -35,8 +35,11 @@ def poll_statuses(limit: int) -> int:
             try:
                 update = provider.fetch_status(message.provider_message_id)
             except ProviderError as exc:
-                logger.warning("%s status poll failed, trying again next round: %s", name, exc)
-                break  # the carrier is struggling: don't hammer it with the rest
+                logger.warning("%s status poll for message %s failed: %s", name, message.pk, exc)
+                if not exc.permanent:
+                    break  # the carrier is struggling: don't hammer it with the rest this round
+                update = None
+            # Touched, so the next round starts with messages not asked about for longest.
             Message.objects.filter(pk=message.pk).update(updated_at=timezone.now())
             if update is not None and record_delivery(name, update):
                 news += 1

@@ -115,3 +115,11 @@ def test_the_poller_stops_for_this_round_when_cht_struggles(chunghwa):
     assert poll_delivery_statuses_task() == 2  # next round asks about both
     polled = set(ProviderCallback.objects.values_list("provider_message_id", flat=True))
     assert polled == {first.provider_message_id, second.provider_message_id}
+
+
+def test_a_message_cht_cannot_answer_for_does_not_block_the_others(chunghwa):
+    first, second = gateway_send(PHONE), gateway_send(PHONE, "second")
+    chunghwa.fail_next(page("0912345678", "21", "", "Message id 格式錯誤"))
+    assert poll_delivery_statuses_task() == 1
+    polled = set(ProviderCallback.objects.values_list("provider_message_id", flat=True))
+    assert len(polled) == 1 and polled < {first.provider_message_id, second.provider_message_id}

@@ -108,3 +108,20 @@ def test_a_receipt_with_an_unknown_statut_is_acknowledged_and_ignored(spothit):
     message = gateway_send(PHONE)
     assert spothit.receipt(int(message.provider_message_id), 6).post().status_code == 200
     assert not ProviderCallback.objects.exists()
+
+
+@pytest.mark.parametrize(("statut", "detail", "status", "error_code"), [
+    (3, 0, "sent", ""), (1, 0, "delivered", ""), (4, 1205, "failed", "1205"),
+])
+def test_status_can_be_polled_from_the_dlr_endpoint(spothit, statut, detail, status, error_code):
+    message = gateway_send(PHONE)
+    spothit.statuses[int(message.provider_message_id)] = (statut, detail)
+    update = get_provider("spothit").fetch_status(message.provider_message_id)
+    assert (update.status, update.error_code) == (status, error_code)
+    request = spothit.requests[-1]
+    assert (request.path, request.field("id"), request.field("key")) == ("/api/dlr", "1337", spothit.api_key)
+
+
+def test_polling_an_unknown_campaign_is_an_error_not_a_status(spothit):
+    with pytest.raises(PermanentProviderError):
+        get_provider("spothit").fetch_status("999")

@@ -77,3 +77,10 @@ def test_balance_is_the_sms_balance_in_byn(websms, settings):
     settings.WEBSMS_USER = "someone-else"
     with pytest.raises(ProviderAuthError):
         get_provider("websms").balance()
+
+
+def test_an_unreachable_carrier_error_names_the_host_but_not_the_apikey(websms, settings):
+    settings.WEBSMS_BASE_URL = "http://127.0.0.1:9"  # the balance query carries user and apikey in its URL
+    with pytest.raises(TransientProviderError) as caught:
+        get_provider("websms").balance()
+    assert "127.0.0.1:9" in str(caught.value) and websms.apikey not in str(caught.value)

@@ -31,15 +31,18 @@ class FakeSpotHit(FakeServer):
         self.api_key = api_key
         self.campaigns: dict[int, dict] = {}
         self.credits = {"premium": 120, "lowcost": 40, "mms": 5, "euros": 9.6}
+        self.statuses: dict[int, tuple[int, int]] = {}  # campaign id -> (statut, statut_detaille) for /api/dlr
         self._ids = itertools.count(1337)
 
     def handle(self, request) -> Reply:
-        if request.path not in ("/api/envoyer/sms", "/api/credits"):
+        if request.path not in ("/api/envoyer/sms", "/api/credits", "/api/dlr"):
             return Reply(404, {"erreurs": [404]})
         if not hmac.compare_digest(request.field("key"), self.api_key):
             return spothit_error(30)
         if request.path == "/api/credits":
             return Reply(200, {"resultat": 1, **self.credits, "post_paye": 0, "pre_paye": 1})
+        if request.path == "/api/dlr":
+            return self._dlr(request)
         return self._send(request)
 
     def _send(self, request) -> Reply:
@@ -67,6 +70,15 @@ class FakeSpotHit(FakeServer):
         self.campaigns[campaign_id] = {"recipients": recipients, "message": message, "sender": sender,
                                        "parts": parts, "date": date, "url": request.field("url")}
         return Reply(200, {"resultat": 1, "id": campaign_id})
+
+    def _dlr(self, request) -> Reply:
+        """Rows [numero, statut, date_emission, date_mise_a_jour, statut_detaille, id_message, operateur]."""
+        campaign_id = int(request.field("id") or 0)
+        if campaign_id not in self.campaigns:
+            return Reply(200, {"resultat": False, "erreurs": "4"})
+        statut, detail = self.statuses.get(campaign_id, (3, 0))
+        return Reply(200, [[number, statut, 1732622896, 1732622956, detail, campaign_id, "20801"]
+                           for number in self.campaigns[campaign_id]["recipients"]])
 
     @staticmethod
     def _recipients(request) -> dict[str, dict[str, str]]:
