@@ -32,6 +32,17 @@ from providers.webhook_auth import check_url_secret
 from providers.wire import error_for_status, json_or_none, to_decimal, to_int
 from smsgate.segments import count_segments
 
+# What SpotHit's error codes mean (SocialGouv/domifa's table), for operators reading a failure.
+MEANINGS = {
+    1: "bad or missing type", 2: "empty message", 3: "over 160 characters without smslong",
+    4: "no valid recipient", 5: "number forbidden", 6: "invalid recipient", 7: "no plan on the account",
+    8: "invalid sender", 9: "system error", 10: "not enough credits", 11: "sending disabled (demo account)",
+    12: "account suspended", 13: "sending limit reached", 14: "sending limit reached",
+    15: "sending limit reached", 16: "smslongnbr does not match the message size", 17: "sender not allowed",
+    21: "invalid token", 23: "no valid date", 24: "marketing message lacks a STOP mention", 30: "unknown API key",
+    36: "emojis not allowed", 38: "marketing message lacks a STOP mention", 50: "bad timezone",
+    99: "account suspended",
+}
 ACCOUNT_CODES = {7, 11, 12, 17, 21, 30, 99}  # no plan, demo, suspended, sender not allowed, bad key/token
 RATE_CODES = {13, 14, 15}
 TRANSIENT_CODES = {9, 10}  # system error, not enough credits (may be topped up)
@@ -132,7 +143,7 @@ class SpotHitProvider(Provider):
         response = http.request("POST", f"{self.base_url}/api/dlr", timeout=self.timeout,
                                 data={"key": self.api_key, "id": provider_message_id})
         data = json_or_none(response)
-        if response.status_code != 200 or isinstance(data, dict) or not isinstance(data, list):
+        if response.status_code != 200 or not isinstance(data, list):
             raise _error(response, data)
         row = data[0] if data and isinstance(data[0], list) and len(data[0]) >= 5 else None
         status = STATUS_MAP.get(str(row[1])) if row else None
@@ -190,7 +201,8 @@ def _codes(errors) -> list[int]:
 
 def _error(response, data):
     codes = _codes(data.get("erreurs")) if isinstance(data, dict) else []
-    text = f"SpotHit errors {','.join(map(str, codes))}" if codes else f"SpotHit answered {response.text[:200]!r}"
+    described = "; ".join(f"{code} {MEANINGS.get(code, 'unknown error')}" for code in codes)
+    text = f"SpotHit error {described}" if codes else f"SpotHit answered {response.text[:200]!r}"
     if response.status_code != 200:
         return error_for_status(response.status_code, text, code=",".join(map(str, codes)) or None, raw=data)
     if not codes:

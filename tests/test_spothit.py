@@ -125,3 +125,9 @@ def test_status_can_be_polled_from_the_dlr_endpoint(spothit, statut, detail, sta
 def test_polling_an_unknown_campaign_is_an_error_not_a_status(spothit):
     with pytest.raises(PermanentProviderError):
         get_provider("spothit").fetch_status("999")
+
+
+def test_a_refusal_is_explained_in_the_message_log(spothit):
+    message = gateway_send("+33600000000")
+    assert (message.status, message.error_code) == ("failed", "5")
+    assert message.error_message == "SpotHit error 5 number forbidden"
