@@ -69,8 +69,8 @@ class AircallProvider(Provider):
         }
 
     def send(self, message) -> SendResult:
-        if len(message.body) > self.max_length:
-            raise PermanentProviderError(f"Aircall accepts at most {self.max_length} characters", code="length")
+        if reason := self.cannot_send(message):
+            raise PermanentProviderError(reason, code="length")
         url = f"{self.base_url}/v1/numbers/{self.number_id}/messages/native/send"
         response = http.request("POST", url, json={"to": message.to, "body": message.body}, auth=self.auth,
                                 timeout=self.timeout)

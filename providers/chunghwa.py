@@ -9,7 +9,8 @@ big-endian) hex with `msg_type=2` [U: 2 vs 3]. The answer is an HTML page
 with one line per recipient, `to_addr|code|message_id|description<br>`.
 
 One request is one SMS: 160 ASCII characters, or 70 when the text has
-anything else (Chinese); longer bodies are refused before sending.
+anything else (Chinese). Longer bodies and numbers outside Taiwan are
+refused before sending (`cannot_send`), so the chain tries the next provider.
 
 IMSP pushes nothing (no receipt callback, no inbound, no signature scheme
 was found), so delivery status comes from polling QuerySM via fetch_status.
@@ -69,11 +70,8 @@ def single_sms_limit(body: str) -> int:
 
 
 def national_mobile(e164: str) -> str:
-    """+886912345678 -> 0912345678; emome delivers only to Taiwan mobiles."""
-    match = _TAIWAN_MOBILE.match(e164)
-    if not match:
-        raise PermanentProviderError(f"CHT emome sends only to Taiwan mobile numbers, not {e164}", code="to_addr")
-    return "0" + match[1]
+    """+886912345678 -> 0912345678 (the caller has checked it is a Taiwan mobile)."""
+    return "0" + _TAIWAN_MOBILE.match(e164)[1]
 
 
 class ChunghwaProvider(Provider):
@@ -98,13 +96,19 @@ class ChunghwaProvider(Provider):
             "timeout": settings.PROVIDER_HTTP_TIMEOUT,
         }
 
-    def send(self, message) -> SendResult:
-        to_addr = national_mobile(message.to)
+    def cannot_send(self, message) -> str:
+        if not _TAIWAN_MOBILE.match(message.to):
+            return f"CHT emome sends only to Taiwan mobile numbers, not {message.to}"
         limit = single_sms_limit(message.body)
         if len(message.body) > limit:
-            raise PermanentProviderError(f"CHT takes one SMS of at most {limit} characters for this text",
-                                         code="length")
+            return f"CHT takes one SMS of at most {limit} characters for this text"
+        return ""
+
+    def send(self, message) -> SendResult:
+        if reason := self.cannot_send(message):
+            raise PermanentProviderError(reason)
         msg_type, msg = encode_body(message.body)
+        to_addr = national_mobile(message.to)
         to, code, message_id, description = self._post("SubmitSM", {
             "from_addr_type": "0", "from_addr": self.from_addr, "to_addr_type": "0", "to_addr": to_addr,
             "msg_expire_time": "0", "msg_type": msg_type, "msg": msg,

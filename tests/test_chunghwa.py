@@ -123,3 +123,17 @@ def test_a_message_cht_cannot_answer_for_does_not_block_the_others(chunghwa):
     assert poll_delivery_statuses_task() == 1
     polled = set(ProviderCallback.objects.values_list("provider_message_id", flat=True))
     assert len(polled) == 1 and polled < {first.provider_message_id, second.provider_message_id}
+
+
+def test_what_cht_cannot_carry_goes_to_the_next_provider(chunghwa, twilio, settings):
+    settings.SMS_PRIMARY_PROVIDER, settings.SMS_FALLBACK_PROVIDERS = "chunghwa", ["twilio"]
+    abroad = gateway_send("+14155550123")
+    too_long = gateway_send(PHONE, "簡" * 71)
+    assert [(m.status, m.provider) for m in (abroad, too_long)] == [("sent", "twilio"), ("sent", "twilio")]
+    assert chunghwa.requests == [] and len(twilio.requests) == 2
+
+
+def test_what_no_provider_can_carry_fails_with_the_reason(chunghwa):
+    message = gateway_send("+14155550123")
+    assert message.status == "failed" and "only to Taiwan mobile numbers" in message.error_message
+    assert chunghwa.requests == []
