@@ -64,15 +64,19 @@ def twilio(settings):
         yield fake
 
 
+def point_at(settings, provider: str, **values) -> None:
+    """Settings for `provider` (its credentials and base URL), and make it the primary provider."""
+    for name, value in values.items():
+        setattr(settings, name, value)
+    settings.SMS_PRIMARY_PROVIDER = provider
+
+
 @pytest.fixture
 def websms(settings):
     """A running fake WebSMS.by, with settings pointing the backend at it."""
     with fake_websms.FakeWebSms() as fake:
-        settings.WEBSMS_USER = fake.user
-        settings.WEBSMS_APIKEY = fake.apikey
-        settings.WEBSMS_SENDER = "Enterprise"
-        settings.WEBSMS_BASE_URL = fake.url
-        settings.SMS_PRIMARY_PROVIDER = "websms"
+        point_at(settings, "websms", WEBSMS_USER=fake.user, WEBSMS_APIKEY=fake.apikey, WEBSMS_SENDER="Enterprise",
+                 WEBSMS_BASE_URL=fake.url)
         yield fake
 
 
@@ -80,11 +84,8 @@ def websms(settings):
 def spothit(settings):
     """A running fake SpotHit; receipts go to our delivery URL with SPOTHIT_WEBHOOK_SECRET."""
     with fake_spothit.FakeSpotHit() as fake:
-        settings.SPOTHIT_API_KEY = fake.api_key
-        settings.SPOTHIT_SENDER = "Programme"
-        settings.SPOTHIT_WEBHOOK_SECRET = "spothit-receipt-secret"
-        settings.SPOTHIT_BASE_URL = fake.url
-        settings.SMS_PRIMARY_PROVIDER = "spothit"
+        point_at(settings, "spothit", SPOTHIT_API_KEY=fake.api_key, SPOTHIT_SENDER="Programme",
+                 SPOTHIT_WEBHOOK_SECRET="spothit-receipt-secret", SPOTHIT_BASE_URL=fake.url)
         yield fake
 
 
@@ -92,12 +93,9 @@ def spothit(settings):
 def aircall(settings):
     """A running fake Aircall; AIRCALL_WEBHOOK_TOKEN is its webhook's token."""
     with fake_aircall.FakeAircall() as fake:
-        settings.AIRCALL_API_ID = fake.api_id
-        settings.AIRCALL_API_TOKEN = fake.api_token
-        settings.AIRCALL_NUMBER_ID = fake.number_id
-        settings.AIRCALL_WEBHOOK_TOKEN = fake.webhook_token
-        settings.AIRCALL_BASE_URL = fake.url
-        settings.SMS_PRIMARY_PROVIDER = "aircall"
+        point_at(settings, "aircall", AIRCALL_API_ID=fake.api_id, AIRCALL_API_TOKEN=fake.api_token,
+                 AIRCALL_NUMBER_ID=fake.number_id, AIRCALL_WEBHOOK_TOKEN=fake.webhook_token,
+                 AIRCALL_BASE_URL=fake.url)
         yield fake
 
 
@@ -105,9 +103,6 @@ def aircall(settings):
 def chunghwa(settings):
     """A running fake Chunghwa emome IMSP."""
     with fake_chunghwa.FakeChunghwa() as fake:
-        settings.CHT_SMS_ACCOUNT_ID = fake.account
-        settings.CHT_SMS_PASSWORD = fake.password
-        settings.CHT_SMS_FROM_ADDR = "0911000111"
-        settings.CHT_SMS_BASE_URL = fake.url
-        settings.SMS_PRIMARY_PROVIDER = "chunghwa"
+        point_at(settings, "chunghwa", CHT_SMS_ACCOUNT_ID=fake.account, CHT_SMS_PASSWORD=fake.password,
+                 CHT_SMS_FROM_ADDR="0911000111", CHT_SMS_BASE_URL=fake.url)
         yield fake
