@@ -69,6 +69,11 @@ def single_sms_limit(body: str) -> int:
     return 160 if body.isascii() else 70
 
 
+def sms_units(body: str) -> int:
+    """Characters as one SMS counts them: UTF-16 units once the text is not ASCII (an emoji takes two)."""
+    return len(body) if body.isascii() else len(body.encode("utf-16-be")) // 2
+
+
 def national_mobile(e164: str) -> str:
     """+886912345678 -> 0912345678 (the caller has checked it is a Taiwan mobile)."""
     return "0" + _TAIWAN_MOBILE.match(e164)[1]
@@ -100,7 +105,7 @@ class ChunghwaProvider(Provider):
         if not _TAIWAN_MOBILE.match(message.to):
             return f"CHT emome sends only to Taiwan mobile numbers, not {message.to}"
         limit = single_sms_limit(message.body)
-        if len(message.body) > limit:
+        if sms_units(message.body) > limit:
             return f"CHT takes one SMS of at most {limit} characters for this text"
         return ""
 

@@ -52,8 +52,12 @@ def test_chinese_text_over_70_characters_is_refused_before_sending(chunghwa):
     with pytest.raises(PermanentProviderError) as caught:
         provider.send(unsaved(PHONE, "簡" * 71))
     assert "70" in str(caught.value) and chunghwa.requests == []
+    with pytest.raises(PermanentProviderError):
+        provider.send(unsaved(PHONE, "😀" * 36))  # 72 UTF-16 units
+    assert chunghwa.requests == []
     provider.send(unsaved(PHONE, "簡" * 70))
-    assert len(chunghwa.requests) == 1
+    provider.send(unsaved(PHONE, "😀" * 35))
+    assert len(chunghwa.requests) == 2
 
 
 @pytest.mark.parametrize(("code", "error"), [
