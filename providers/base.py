@@ -112,6 +112,16 @@ class Provider:
     def from_settings(cls, settings) -> "Provider":
         return cls(**cls.config_from_settings(settings))
 
+    def cannot_send(self, message) -> str:
+        """Why this backend can never carry `message` (too long, a country it does not serve), or "".
+
+        Checked before sending, so the chain moves on to the next provider instead
+        of failing the message; the message fails only if no provider can carry it.
+        """
+        if self.max_length and len(message.body) > self.max_length:
+            return f"{self.name} accepts at most {self.max_length} characters"
+        return ""
+
     def send(self, message) -> SendResult:
         raise NotImplementedError
 

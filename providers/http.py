@@ -1,40 +1,39 @@
-"""One shared HTTP session for carrier backends that speak plain HTTP (no SDK).
+"""One pooled `requests.Session` for every HTTP carrier backend (Twilio uses its SDK's own).
 
-Pooled connections (one pool per host, reused across sends), a default
-timeout on every request (requests has none), a "smsgate" User-Agent, and
-no cookie jar: one process serves many tenants, and a cookie set by one
-carrier account must never ride along on another's requests.
+`request` turns a timeout or a refused connection into TransientProviderError,
+so a backend only has to read the carrier's answer.
 """
 
-from functools import lru_cache
+import functools
 from http.cookiejar import DefaultCookiePolicy
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 
-USER_AGENT = "smsgate"
-DEFAULT_TIMEOUT = 15  # seconds; backends pass their own PROVIDER_HTTP_TIMEOUT
-POOL_SIZE = 20  # connections kept per host, about one per worker thread
+from providers.base import TransientProviderError
 
 
-class TimeoutSession(requests.Session):
-    """A Session whose requests time out unless the caller says otherwise."""
-
-    def __init__(self, timeout: float = DEFAULT_TIMEOUT):
-        super().__init__()
-        self.timeout = timeout
-        self.headers["User-Agent"] = USER_AGENT
-        self.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-        adapter = HTTPAdapter(pool_connections=POOL_SIZE, pool_maxsize=POOL_SIZE)
-        self.mount("http://", adapter)
-        self.mount("https://", adapter)
-
-    def request(self, method, url, **kwargs):
-        kwargs.setdefault("timeout", self.timeout)
-        return super().request(method, url, **kwargs)
+@functools.cache
+def session() -> requests.Session:
+    """The process-wide session: keep-alive connections pooled per carrier host."""
+    shared = requests.Session()
+    adapter = HTTPAdapter(pool_connections=16, pool_maxsize=32)
+    shared.mount("https://", adapter)
+    shared.mount("http://", adapter)
+    shared.headers["User-Agent"] = "smsgate"
+    # No cookies: one process serves many tenants, and a cookie one carrier account
+    # sets must never ride along on another account's requests.
+    shared.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    return shared
 
 
-@lru_cache(maxsize=1)
-def shared_session() -> TimeoutSession:
-    """The process-wide session every HTTP backend uses."""
-    return TimeoutSession()
+def request(method: str, url: str, *, timeout, **kwargs) -> requests.Response:
+    # Errors name the host only: requests' own texts repeat the query string, credentials included.
+    where = urlsplit(url).netloc
+    try:
+        return session().request(method, url, timeout=timeout, **kwargs)
+    except requests.Timeout as exc:
+        raise TransientProviderError(f"{where} timed out after {timeout}s") from exc
+    except requests.ConnectionError as exc:
+        raise TransientProviderError(f"{where} unreachable ({type(exc).__name__})") from exc

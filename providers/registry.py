@@ -10,6 +10,10 @@ PROVIDERS = {
     "memory": "providers.memory.MemoryProvider",
     "twilio": "providers.twilio.TwilioProvider",
     "smsc": "providers.smsc.SmscProvider",
+    "websms": "providers.websms.WebSmsProvider",
+    "spothit": "providers.spothit.SpotHitProvider",
+    "aircall": "providers.aircall.AircallProvider",
+    "chunghwa": "providers.chunghwa.ChunghwaProvider",
 }
 
 

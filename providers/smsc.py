@@ -15,8 +15,7 @@ import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
-import requests
-
+from providers import http
 from providers.base import (
     Balance,
     PermanentProviderError,
@@ -29,7 +28,6 @@ from providers.base import (
     TransientProviderError,
     WebhookAuthError,
 )
-from providers.http import shared_session
 
 # SMSC error codes (send.php; status.php and balance.php use a subset).
 PERMANENT_ERRORS = {
@@ -147,10 +145,7 @@ class SmscProvider(Provider):
     def _call(self, endpoint: str, params: dict) -> dict:
         """POST to /sys/<endpoint>.php and return its JSON, or raise the matching ProviderError."""
         form = {"login": self.login, "psw": self.password, "fmt": 3, **params}
-        try:
-            response = shared_session().post(f"{self.base_url}/sys/{endpoint}.php", data=form, timeout=self.timeout)
-        except requests.RequestException as exc:
-            raise TransientProviderError(f"SMSC unreachable: {exc}") from exc
+        response = http.request("POST", f"{self.base_url}/sys/{endpoint}.php", data=form, timeout=self.timeout)
         if response.status_code == 429:
             raise RateLimitedError("SMSC: HTTP 429", code=429)
         if response.status_code != 200:

@@ -4,4 +4,7 @@ from django.apps import AppConfig
 class SmsgateConfig(AppConfig):
     name = "smsgate"
     verbose_name = "SMS gateway"
-    periodic_tasks = {"Dispatch due and stale SMS": ("smsgate.sweep_due_messages", 5)}
+    periodic_tasks = {
+        "Dispatch due and stale SMS": ("smsgate.sweep_due_messages", 5),
+        "Poll delivery status where carriers push none": ("smsgate.poll_delivery_statuses", 60),
+    }

@@ -81,8 +81,8 @@ def deliver(message_id: int, token: uuid.UUID) -> None:
     errors: list[ProviderError] = []
     for name in chain:
         provider = get_provider(name)
-        if provider.max_length and len(message.body) > provider.max_length:
-            errors.append(PermanentProviderError(f"{name} accepts at most {provider.max_length} characters"))
+        if reason := provider.cannot_send(message):
+            errors.append(PermanentProviderError(reason))
             continue
         started = time.monotonic()
         try:

@@ -36,3 +36,11 @@ def sweep_due_messages_task() -> int:
     for start in range(0, len(ids), chunk):
         deliver_claimed_task.delay(ids[start : start + chunk], str(token))
     return len(ids)
+
+
+@shared_task(name="smsgate.poll_delivery_statuses")
+def poll_delivery_statuses_task() -> int:
+    """Ask carriers that push no receipts (SMS_STATUS_POLL_PROVIDERS) about recent sends."""
+    from smsgate.polling import poll_statuses
+
+    return poll_statuses(settings.SMS_STATUS_POLL_BATCH)

@@ -4,8 +4,12 @@ from rest_framework.test import APIClient
 from providers.memory import MemoryProvider
 from smsgate.celery import app as celery_app
 from smsgate.models import ApiKey, Tenant
+from tests.fakes import aircall as fake_aircall
+from tests.fakes import chunghwa as fake_chunghwa
 from tests.fakes import smsc as fake_smsc
+from tests.fakes import spothit as fake_spothit
 from tests.fakes import twilio as fake_twilio
+from tests.fakes import websms as fake_websms
 
 
 @pytest.fixture(autouse=True)
@@ -74,4 +78,47 @@ def smsc(settings):
         settings.SMSC_BASE_URL = fake.url
         settings.SMSC_WEBHOOK_SECRET = SMSC_WEBHOOK_SECRET
         settings.SMS_PRIMARY_PROVIDER = "smsc"
+        yield fake
+
+def point_at(settings, provider: str, **values) -> None:
+    """Settings for `provider` (its credentials and base URL), and make it the primary provider."""
+    for name, value in values.items():
+        setattr(settings, name, value)
+    settings.SMS_PRIMARY_PROVIDER = provider
+
+
+@pytest.fixture
+def websms(settings):
+    """A running fake WebSMS.by, with settings pointing the backend at it."""
+    with fake_websms.FakeWebSms() as fake:
+        point_at(settings, "websms", WEBSMS_USER=fake.user, WEBSMS_APIKEY=fake.apikey, WEBSMS_SENDER="Enterprise",
+                 WEBSMS_BASE_URL=fake.url)
+        yield fake
+
+
+@pytest.fixture
+def spothit(settings):
+    """A running fake SpotHit; receipts go to our delivery URL with SPOTHIT_WEBHOOK_SECRET."""
+    with fake_spothit.FakeSpotHit() as fake:
+        point_at(settings, "spothit", SPOTHIT_API_KEY=fake.api_key, SPOTHIT_SENDER="Programme",
+                 SPOTHIT_WEBHOOK_SECRET="spothit-receipt-secret", SPOTHIT_BASE_URL=fake.url)
+        yield fake
+
+
+@pytest.fixture
+def aircall(settings):
+    """A running fake Aircall; AIRCALL_WEBHOOK_TOKEN is its webhook's token."""
+    with fake_aircall.FakeAircall() as fake:
+        point_at(settings, "aircall", AIRCALL_API_ID=fake.api_id, AIRCALL_API_TOKEN=fake.api_token,
+                 AIRCALL_NUMBER_ID=fake.number_id, AIRCALL_WEBHOOK_TOKEN=fake.webhook_token,
+                 AIRCALL_BASE_URL=fake.url)
+        yield fake
+
+
+@pytest.fixture
+def chunghwa(settings):
+    """A running fake Chunghwa emome IMSP."""
+    with fake_chunghwa.FakeChunghwa() as fake:
+        point_at(settings, "chunghwa", CHT_SMS_ACCOUNT_ID=fake.account, CHT_SMS_PASSWORD=fake.password,
+                 CHT_SMS_FROM_ADDR="0911000111", CHT_SMS_BASE_URL=fake.url)
         yield fake
