@@ -10,6 +10,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 # name -> (task, every N seconds)
 SCHEDULES = {
     "Dispatch due and stale SMS": ("smsgate.sweep_due_messages", 5),
+    "Process lost TriboPay postbacks": ("webhooks.process_stale_events", 30),
 }
 
 
