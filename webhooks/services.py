@@ -37,8 +37,11 @@ Outcome = WebhookEvent.Outcome
 
 
 def default_tenant() -> Tenant:
-    """The tenant TriboPay postbacks belong to."""
-    return Tenant.objects.get(slug=Tenant.DEFAULT_SLUG)
+    """The tenant TriboPay postbacks belong to (created by a migration; recreated if it was deleted)."""
+    tenant, _ = Tenant.objects.get_or_create(
+        slug=Tenant.DEFAULT_SLUG, defaults={"name": "Default", "default_region": settings.SMS_DEFAULT_REGION}
+    )
+    return tenant
 
 
 def receive_postback(*, tenant: Tenant, payload, source_ip: str | None = None) -> tuple[WebhookEvent, bool]:
