@@ -3,6 +3,7 @@
 import json
 
 from django.contrib import admin
+from django.db import models
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -85,6 +86,7 @@ class RecoveryTemplateAdmin(admin.ModelAdmin):
     list_display = ["tenant", "short_body", "updated_at"]
     fields = ["tenant", "body", "fallback_link", "preview"]
     readonly_fields = ["preview"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     @admin.display(description="body")
     def short_body(self, obj: RecoveryTemplate) -> str:
