@@ -5,14 +5,14 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import ValidationError
 
-from smsgate.models import Message, OptOut, Tenant
+from smsgate.models import Message, OptOut
 from smsgate.services import add_opt_out
 from smsgate.tasks import sweep_due_messages_task
 from tests.conftest import client_for
 from tests.tribopay_support import PHONE, SECRET, frozen_clock, post, postback
 from webhooks.models import Payment, RecoveryTemplate, WebhookEvent
 from webhooks.recovery_text import format_brl
-from webhooks.services import process_event
+from webhooks.services import default_tenant, process_event
 
 pytestmark = pytest.mark.django_db
 
@@ -103,7 +103,7 @@ def test_paid_after_the_sms_counts_as_recovered_revenue(twilio, clock, deliver):
     payment = Payment.objects.get()
     assert payment.recovered_at == paid.received_at and payment.recovered_amount_cents == 123456
 
-    stats = client_for(Tenant.objects.get(slug="default")).get("/api/webhooks/stats/")
+    stats = client_for(default_tenant()).get("/api/webhooks/stats/")
     assert stats.status_code == 200
     assert stats.json() == {
         "waiting": 1, "sms_scheduled": 1, "sms_cancelled": 0, "sms_sent": 1, "paid": 1, "recovered": 1,
@@ -134,7 +134,7 @@ def test_a_postback_processed_twice_schedules_one_sms(deliver):
 
 
 def test_an_opted_out_customer_gets_a_cancelled_message_with_its_reason(twilio, clock, deliver):
-    add_opt_out(tenant=Tenant.objects.get(slug="default"), phone=PHONE, source="keyword", keyword="STOP")
+    add_opt_out(tenant=default_tenant(), phone=PHONE, source="keyword", keyword="STOP")
     event = deliver(postback())
     assert event.outcome == "not_sent" and "refused by policy" in event.detail
     assert Message.objects.get().status == "cancelled"
@@ -155,7 +155,7 @@ def test_a_waiting_pix_without_a_usable_phone_is_recorded_as_not_sent(deliver, c
 
 def test_the_tenants_own_template_and_fallback_link_are_used(twilio, clock, deliver):
     RecoveryTemplate.objects.create(
-        tenant=Tenant.objects.get(slug="default"),
+        tenant=default_tenant(),
         body="{name}, faltam {amount}: {payment_link} {{nao e placeholder}}",
         fallback_link="https://loja.example.com/checkout",
     )
@@ -170,14 +170,14 @@ def test_the_tenants_own_template_and_fallback_link_are_used(twilio, clock, deli
     "{name.__class__}", "{name[0]}", "{amount!r}", "{amount:>10}", "{password}", "{0}", "{}", "Oi {name", "}",
 ])
 def test_a_template_that_could_leak_or_break_is_rejected(body):
-    template = RecoveryTemplate(tenant=Tenant.objects.get(slug="default"), body=body)
+    template = RecoveryTemplate(tenant=default_tenant(), body=body)
     with pytest.raises(ValidationError) as error:
         template.full_clean()
     assert "body" in error.value.message_dict
 
 
 def test_an_invalid_template_saved_behind_the_admins_back_falls_back_to_the_default(twilio, clock, deliver):
-    RecoveryTemplate.objects.create(tenant=Tenant.objects.get(slug="default"), body="{name.__init__.__globals__}")
+    RecoveryTemplate.objects.create(tenant=default_tenant(), body="{name.__init__.__globals__}")
     deliver(postback())
     assert Message.objects.get().body.startswith("Oi Maria! Seu PIX de R$ 50,00")
 

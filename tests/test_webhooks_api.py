@@ -8,10 +8,11 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from providers.memory import MemoryProvider
-from smsgate.models import Message, Tenant
+from smsgate.models import Message
 from tests.conftest import client_for
 from tests.tribopay_support import PHONE, SECRET, post, postback
 from webhooks.models import WebhookEvent
+from webhooks.services import default_tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +24,7 @@ def _secret(settings):
 
 @pytest.fixture
 def default_api():
-    return client_for(Tenant.objects.get(slug="default"))
+    return client_for(default_tenant())
 
 
 @pytest.fixture
@@ -68,7 +69,7 @@ def test_another_tenant_sees_none_of_the_default_tenants_events(tenant, event):
 def test_sms_logs_show_recovery_and_test_sms_but_not_other_traffic(default_api, event):
     from smsgate.services import send_sms
 
-    send_sms(tenant=Tenant.objects.get(slug="default"), to=PHONE, body="unrelated", source_type="api")
+    send_sms(tenant=default_tenant(), to=PHONE, body="unrelated", source_type="api")
     default_api.post("/api/webhooks/test-sms/", {"phone_number": PHONE, "message": "ping"}, format="json")
     rows = default_api.get("/api/webhooks/sms-logs/").json()["results"]
     assert sorted((r["source_type"], r["body"][:4]) for r in rows) == [("payment", "Oi M"), ("test_sms", "ping")]
