@@ -74,7 +74,7 @@ def test_only_post_is_allowed():
 
 def test_the_raw_payload_is_stored_and_processing_is_handed_to_celery(django_capture_on_commit_callbacks):
     payload = postback(extra_field={"kept": True})
-    with mock.patch("webhooks.tasks.process_event_task.delay") as delay:
+    with mock.patch("webhooks.tasks.process_event_task.apply_async") as publish:
         with django_capture_on_commit_callbacks(execute=True):
             response = post(payload)
     assert response.status_code == 200
@@ -83,7 +83,7 @@ def test_the_raw_payload_is_stored_and_processing_is_handed_to_celery(django_cap
     assert event.payload == payload
     assert (event.tribopay_id, event.status, event.method) == ("pay_1", "waiting_payment", "pix")
     assert event.processed_at is None and event.outcome == ""  # nothing done in the request
-    delay.assert_called_once_with(event.pk)
+    publish.assert_called_once_with((event.pk,), retry=False)
 
 
 def test_a_retried_postback_is_a_duplicate_and_schedules_no_second_sms(django_capture_on_commit_callbacks):
@@ -134,7 +134,7 @@ def test_non_pix_or_other_statuses_are_recorded_without_sms(method, status, djan
 
 
 def test_a_postback_whose_task_was_lost_is_processed_by_the_sweeper(django_capture_on_commit_callbacks):
-    with mock.patch("webhooks.tasks.process_event_task.delay", side_effect=ConnectionError("broker down")):
+    with mock.patch("webhooks.tasks.process_event_task.apply_async", side_effect=ConnectionError("broker down")):
         with django_capture_on_commit_callbacks(execute=True):
             response = post(postback())
     assert response.status_code == 200  # accepted although the broker is down

@@ -72,3 +72,9 @@ def test_the_template_editor_saves_and_previews_a_good_template(staff):
     template = RecoveryTemplate.objects.get()
     page = staff.get(f"/admin/webhooks/recoverytemplate/{template.pk}/change/")
     assert "Maria: R$ 1.234,56 https://loja.example.com/pay" in page.content.decode()
+
+
+def test_the_funnel_follows_the_tenant_filter(staff, events, tenant):
+    page = staff.get(f"/admin/webhooks/payment/?tenant__id__exact={tenant.pk}")
+    assert page.status_code == 200
+    assert page.context["funnel_tenant"] == tenant and page.context["funnel"]["waiting"] == 0

@@ -76,7 +76,8 @@ class PaymentAdmin(ReadOnlyAdmin):
         return format_html('<a href="{}">#{} {}</a>', url, message.pk, message.status)
 
     def changelist_view(self, request, extra_context=None):
-        tenant = Tenant.objects.filter(pk=request.GET.get("tenant__id__exact") or None).first()
+        tenant_id = request.GET.get("tenant__id__exact", "")
+        tenant = Tenant.objects.filter(pk=tenant_id).first() if tenant_id.isdigit() else None
         extra_context = {**(extra_context or {}), "funnel": recovery_funnel(tenant), "funnel_tenant": tenant}
         return super().changelist_view(request, extra_context=extra_context)
 

@@ -123,7 +123,8 @@ def _enqueue(event_id: int) -> None:
     from webhooks.tasks import process_event_task
 
     try:
-        process_event_task.delay(event_id)
+        # No publish retries: a broker outage must not hold TriboPay's request open.
+        process_event_task.apply_async((event_id,), retry=False)
     except Exception:  # broker down: the event is safe in the database
         logger.warning("could not enqueue TriboPay event %s; the sweeper will process it", event_id, exc_info=True)
 
