@@ -143,3 +143,11 @@ def test_test_sms_command_sends_the_recovery_text_now():
 def test_test_sms_command_reports_a_bad_number():
     with pytest.raises(CommandError, match="phone number"):
         call_command("test_sms", "--phone", "12", stdout=StringIO())
+
+
+def test_the_lost_postback_sweeper_is_scheduled_in_beat():
+    from django_celery_beat.models import PeriodicTask
+
+    call_command("setup_periodic_tasks", stdout=StringIO())
+    task = PeriodicTask.objects.get(task="webhooks.process_stale_events")
+    assert task.enabled and task.interval.every == 30
