@@ -1,6 +1,7 @@
 """The PIX recovery journey end to end: postback -> scheduled SMS -> fake Twilio, with time moved by hand."""
 
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -12,7 +13,7 @@ from tests.conftest import client_for
 from tests.tribopay_support import PHONE, SECRET, frozen_clock, post, postback
 from webhooks.models import Payment, RecoveryTemplate, WebhookEvent
 from webhooks.recovery_text import format_brl
-from webhooks.services import default_tenant, process_event
+from webhooks.services import default_tenant, process_event, receive_postback
 
 pytestmark = pytest.mark.django_db
 
@@ -123,6 +124,18 @@ def test_a_late_waiting_postback_after_paid_schedules_nothing(twilio, clock, del
     clock.advance(3600)
     sweep()
     assert Message.objects.count() == 0 and twilio.sent == []
+    assert Payment.objects.get().status == "paid"
+
+
+def test_paid_stored_but_not_yet_processed_stops_the_waiting_postback_from_scheduling(twilio, clock):
+    with mock.patch("webhooks.services._enqueue"):  # both stored; the workers take them in the wrong order
+        waiting, _ = receive_postback(tenant=default_tenant(), payload=postback())
+        paid, _ = receive_postback(tenant=default_tenant(), payload=postback(status="paid"))
+    process_event(waiting.pk)
+    process_event(paid.pk)
+    assert Message.objects.count() == 0
+    waiting.refresh_from_db()
+    assert waiting.outcome == "recorded" and "already paid" in waiting.detail
     assert Payment.objects.get().status == "paid"
 
 

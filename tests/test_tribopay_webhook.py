@@ -133,11 +133,20 @@ def test_non_pix_or_other_statuses_are_recorded_without_sms(method, status, djan
     assert Message.objects.count() == 0
 
 
-def test_a_postback_whose_task_was_lost_is_processed_by_the_sweeper(django_capture_on_commit_callbacks):
+def test_with_the_broker_down_the_postback_is_processed_in_the_request(django_capture_on_commit_callbacks):
     with mock.patch("webhooks.tasks.process_event_task.apply_async", side_effect=ConnectionError("broker down")):
         with django_capture_on_commit_callbacks(execute=True):
             response = post(postback())
-    assert response.status_code == 200  # accepted although the broker is down
+    assert response.status_code == 200
+    event = WebhookEvent.objects.get()
+    assert event.outcome == "recovery_scheduled" and event.attempts == 1
+
+
+def test_a_postback_whose_task_was_lost_is_processed_by_the_sweeper(django_capture_on_commit_callbacks):
+    with mock.patch("webhooks.tasks.process_event_task.apply_async"):  # published, then lost with its worker
+        with django_capture_on_commit_callbacks(execute=True):
+            response = post(postback())
+    assert response.status_code == 200
     event = WebhookEvent.objects.get()
     assert event.processed_at is None
     assert process_stale_events_task() == 0  # too fresh: its task may still be on its way
@@ -146,3 +155,17 @@ def test_a_postback_whose_task_was_lost_is_processed_by_the_sweeper(django_captu
     event.refresh_from_db()
     assert event.outcome == "recovery_scheduled" and event.attempts == 1
     assert process_stale_events_task() == 0
+
+
+def test_a_failing_event_is_retried_a_few_times_then_left_with_its_error(django_capture_on_commit_callbacks):
+    with mock.patch("webhooks.services._on_waiting", side_effect=RuntimeError("bug")):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert post(postback()).status_code == 200  # TriboPay's postback is safe regardless
+        event = WebhookEvent.objects.get()
+        for _ in range(10):
+            WebhookEvent.objects.update(received_at=event.received_at - timedelta(minutes=1))
+            process_stale_events_task()
+    event.refresh_from_db()
+    assert event.processed_at is None and event.attempts == 5
+    assert event.detail == "error: RuntimeError: bug"
+    assert Payment.objects.count() == 0 and Message.objects.count() == 0  # the failed attempts left nothing

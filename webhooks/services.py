@@ -119,14 +119,19 @@ def recovery_text(*, tenant: Tenant, name: str, amount_cents: int | None, paymen
 
 
 def _enqueue(event_id: int) -> None:
-    """Enqueue processing, but never fail the postback: the sweeper processes what was not enqueued."""
+    """Enqueue processing; with the broker down, process it here rather than leave it waiting.
+
+    Processing promptly matters: a `paid` postback left for later could let a
+    recovery SMS go out once the broker (and with it the dispatcher) is back.
+    """
     from webhooks.tasks import process_event_task
 
     try:
         # No publish retries: a broker outage must not hold TriboPay's request open.
         process_event_task.apply_async((event_id,), retry=False)
-    except Exception:  # broker down: the event is safe in the database
-        logger.warning("could not enqueue TriboPay event %s; the sweeper will process it", event_id, exc_info=True)
+    except Exception:
+        logger.warning("could not enqueue TriboPay event %s; processing it now", event_id, exc_info=True)
+        process_event_safely(event_id)
 
 
 def _locked_payment(tenant: Tenant, tribopay_id: str) -> Payment:
@@ -149,8 +154,9 @@ def _copy_details(payment: Payment, postback: Postback) -> None:
 
 
 def _on_waiting(payment: Payment, status: str, received_at: datetime) -> tuple[str, str]:
-    if payment.status and payment.status != Payment.WAITING:
-        return Outcome.RECORDED, f"late postback: the payment is already {payment.status}"
+    moved_on = _status_after_waiting(payment)
+    if moved_on:
+        return Outcome.RECORDED, f"late postback: the payment is already {moved_on}"
     payment.status = Payment.WAITING
     if payment.method != Payment.PIX:
         return Outcome.RECORDED, f"{payment.method or 'unknown'} payment: no recovery SMS"
@@ -158,6 +164,14 @@ def _on_waiting(payment: Payment, status: str, received_at: datetime) -> tuple[s
     if payment.recovery_message_id:
         return Outcome.RECORDED, "the recovery SMS was already scheduled"
     return _schedule_recovery(payment, received_at)
+
+
+def _status_after_waiting(payment: Payment) -> str:
+    """The status the payment moved on to, if any, counting postbacks stored but not processed yet."""
+    if payment.status not in ("", Payment.WAITING):
+        return payment.status
+    stored = WebhookEvent.objects.filter(tenant=payment.tenant, tribopay_id=payment.tribopay_id)
+    return stored.exclude(status=Payment.WAITING).values_list("status", flat=True).first() or ""
 
 
 def _schedule_recovery(payment: Payment, received_at: datetime) -> tuple[str, str]:
