@@ -169,3 +169,9 @@ def test_a_failing_event_is_retried_a_few_times_then_left_with_its_error(django_
     assert event.processed_at is None and event.attempts == 5
     assert event.detail == "error: RuntimeError: bug"
     assert Payment.objects.count() == 0 and Message.objects.count() == 0  # the failed attempts left nothing
+
+
+def test_an_oversized_postback_is_413_and_stores_nothing(settings):
+    response = post(postback(padding="x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)))
+    assert response.status_code == 413
+    assert WebhookEvent.objects.count() == 0
