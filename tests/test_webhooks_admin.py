@@ -23,11 +23,10 @@ def staff(client):
 
 @pytest.fixture
 def events(django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        post(postback("pay_1", amount=123456))
-        post(postback("pay_2"))
-        post(postback("pay_2", status="paid"))
-        post(postback("pay_3", method="credit_card"))
+    for payload in [postback("pay_1", amount=123456), postback("pay_2"), postback("pay_2", status="paid"),
+                    postback("pay_3", method="credit_card")]:
+        with django_capture_on_commit_callbacks(execute=True):  # each processed before the next arrives
+            post(payload)
 
 
 def test_an_event_page_shows_the_raw_payload(staff, events):
