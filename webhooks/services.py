@@ -4,9 +4,10 @@ A PIX payment `waiting_payment` gets a recovery SMS, persisted now through
 `smsgate.services.send_sms` with `send_at` RECOVERY_DELAY_SECONDS after the
 postback arrived. Any later status (paid, cancelled, refused, ...) cancels
 that SMS if it has not gone out. Both happen under a lock on the payment row,
-so postbacks for one payment are applied one at a time, in whatever order
-the workers pick them up; the dispatcher's own claim is a conditional UPDATE
-on the message, so exactly one of "cancel" and "send" wins.
+so postbacks for one payment are applied one at a time; a waiting postback
+also looks at later postbacks stored but not processed yet, so the order in
+which workers pick them up does not matter. The dispatcher's own claim is a
+conditional UPDATE on the message, so exactly one of "cancel" and "send" wins.
 """
 
 import logging
