@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/v1/sms/templates", TemplateListCreateApi.as_view(), name="sms-templates"),
     path("api/v1/sms/", include("smsgate.api.urls")),
     path("api/v1/", include("leads.urls")),
+    path("api/webhooks/", include("webhooks.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]

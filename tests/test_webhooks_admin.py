@@ -1,0 +1,79 @@
+"""Admin pages of payment recovery: events with raw payload, the funnel, the template editor."""
+
+import pytest
+from django.contrib.auth.models import User
+
+from tests.tribopay_support import SECRET, post, postback
+from webhooks.models import RecoveryTemplate, WebhookEvent
+from webhooks.services import default_tenant
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _secret(settings):
+    settings.TRIBOPAY_WEBHOOK_SECRET = SECRET
+
+
+@pytest.fixture
+def staff(client):
+    client.force_login(User.objects.create_superuser("ops", "ops@example.com", "pw"))
+    return client
+
+
+@pytest.fixture
+def events(django_capture_on_commit_callbacks):
+    for payload in [postback("pay_1", amount=123456), postback("pay_2"), postback("pay_2", status="paid"),
+                    postback("pay_3", method="credit_card")]:
+        with django_capture_on_commit_callbacks(execute=True):  # each processed before the next arrives
+            post(payload)
+
+
+def test_an_event_page_shows_the_raw_payload(staff, events):
+    event = WebhookEvent.objects.get(tribopay_id="pay_1")
+    page = staff.get(f"/admin/webhooks/webhookevent/{event.pk}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "&quot;payment_status&quot;: &quot;waiting_payment&quot;" in html and "recovery SMS scheduled" in html
+
+
+def test_the_event_list_filters_by_outcome(staff, events):
+    page = staff.get("/admin/webhooks/webhookevent/?outcome=recovery_cancelled")
+    assert page.status_code == 200
+    assert "pay_2" in page.content.decode() and "pay_1" not in page.content.decode()
+
+
+def test_the_payment_list_shows_the_recovery_funnel(staff, events):
+    page = staff.get("/admin/webhooks/payment/")
+    assert page.status_code == 200
+    funnel = page.context["funnel"]
+    assert (funnel["waiting"], funnel["sms_scheduled"], funnel["sms_cancelled"], funnel["sms_sent"],
+            funnel["paid"], funnel["recovered"]) == (2, 2, 1, 0, 1, 0)
+    html = page.content.decode()
+    assert "Recovery funnel" in html and "R$ 1.234,56" in html  # pay_1's amount in the list
+
+
+def test_the_template_editor_refuses_a_template_that_could_leak(staff):
+    tenant = default_tenant()
+    page = staff.post("/admin/webhooks/recoverytemplate/add/",
+                      {"tenant": tenant.pk, "body": "{name.__class__.__mro__}", "fallback_link": ""})
+    assert page.status_code == 200  # the form again, with the error
+    assert "Unknown placeholder" in page.content.decode()
+    assert not RecoveryTemplate.objects.exists()
+
+
+def test_the_template_editor_saves_and_previews_a_good_template(staff):
+    tenant = default_tenant()
+    page = staff.post("/admin/webhooks/recoverytemplate/add/",
+                      {"tenant": tenant.pk, "body": "{first_name}: {amount} {payment_link}",
+                       "fallback_link": "https://loja.example.com/pay"})
+    assert page.status_code == 302
+    template = RecoveryTemplate.objects.get()
+    page = staff.get(f"/admin/webhooks/recoverytemplate/{template.pk}/change/")
+    assert "Maria: R$ 1.234,56 https://loja.example.com/pay" in page.content.decode()
+
+
+def test_the_funnel_follows_the_tenant_filter(staff, events, tenant):
+    page = staff.get(f"/admin/webhooks/payment/?tenant__id__exact={tenant.pk}")
+    assert page.status_code == 200
+    assert page.context["funnel_tenant"] == tenant and page.context["funnel"]["waiting"] == 0

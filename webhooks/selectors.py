@@ -1,0 +1,27 @@
+"""Read-only views of payment recovery: the funnel and recovered revenue."""
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
+
+from smsgate.models import Tenant
+from smsgate.statuses import Status
+from webhooks.models import Payment
+from webhooks.recovery_text import format_brl
+
+
+def recovery_funnel(tenant: Tenant | None = None) -> dict:
+    """PIX payments that waited -> recovery SMS scheduled -> sent -> paid after it (all tenants if None)."""
+    waited = Payment.objects.filter(waiting_since__isnull=False)
+    if tenant is not None:
+        waited = waited.filter(tenant=tenant)
+    funnel = waited.aggregate(
+        waiting=Count("id"),
+        sms_scheduled=Count("id", filter=Q(recovery_message__isnull=False)),
+        sms_cancelled=Count("id", filter=Q(recovery_message__status=Status.CANCELLED)),
+        sms_sent=Count("id", filter=Q(recovery_message__sent_at__isnull=False)),
+        paid=Count("id", filter=Q(status=Payment.PAID)),
+        recovered=Count("id", filter=Q(recovered_at__isnull=False)),
+        recovered_revenue_cents=Coalesce(Sum("recovered_amount_cents"), 0),
+    )
+    funnel["recovered_revenue"] = format_brl(funnel["recovered_revenue_cents"])
+    return funnel
