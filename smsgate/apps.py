@@ -8,3 +8,6 @@ class SmsgateConfig(AppConfig):
         "Dispatch due and stale SMS": ("smsgate.sweep_due_messages", 5),
         "Poll delivery status where carriers push none": ("smsgate.poll_delivery_statuses", 60),
     }
+
+    def ready(self):
+        from smsgate.api import schema  # noqa: F401  (registers the OpenAPI auth scheme)
