@@ -96,6 +96,7 @@ class Provider:
 
     name: str = ""
     max_length: int | None = None  # characters, if the carrier limits the body
+    sender_key: str | None = None  # the constructor argument a tenant's own sender number replaces
 
     def __init__(self, **credentials: Any):
         self.credentials = credentials

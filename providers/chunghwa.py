@@ -81,6 +81,7 @@ def national_mobile(e164: str) -> str:
 
 class ChunghwaProvider(Provider):
     name = "chunghwa"
+    sender_key = "from_addr"
     max_length = 160
 
     def __init__(self, *, account_id: str, password: str, base_url: str, from_addr: str = "", timeout: float = 15):

@@ -65,6 +65,7 @@ MAX_CLIENT_ID = 2_147_483_647
 
 class SmscProvider(Provider):
     name = "smsc"
+    sender_key = "sender"
     max_length = 1000
 
     def __init__(self, *, login: str, password: str, sender: str = "", base_url: str = "https://smsc.ru",

@@ -1,10 +1,12 @@
 """The operators' monitoring UI: tenants, keys, messages with their events, opt-outs, callbacks."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html
 
-from smsgate.models import ApiKey, Message, MessageEvent, OptOut, ProviderCallback, Tenant
+from providers.registry import PROVIDERS
+from smsgate.models import ApiKey, Message, MessageEvent, OptOut, ProviderAccount, ProviderCallback, Tenant
 from smsgate.services import cancel_message
 from smsgate.statuses import PENDING
 
@@ -21,13 +23,56 @@ class ApiKeyInline(admin.TabularInline):
         return False  # keys are issued with `manage.py create_api_key` (the raw key is shown once)
 
 
+class ProviderAccountForm(forms.ModelForm):
+    """Credentials are write-only: the form never shows stored secrets, only which keys are set."""
+
+    credentials_json = forms.JSONField(
+        required=False, label="credentials",
+        help_text='The backend\'s arguments, e.g. {"account_sid": "AC…", "auth_token": "…"}. '
+                  "Leave empty to keep the stored ones; they are never shown again.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    class Meta:
+        model = ProviderAccount
+        fields = ["tenant", "provider", "rate_limit_per_minute", "is_active"]
+        widgets = {"provider": forms.Select(choices=[(name, name) for name in sorted(PROVIDERS)])}
+
+    def clean_credentials_json(self):
+        value = self.cleaned_data.get("credentials_json")
+        if value in (None, "", {}):
+            if not self.instance.pk:
+                raise forms.ValidationError("Enter the credentials.")
+            return None
+        if not isinstance(value, dict):
+            raise forms.ValidationError("Credentials are a JSON object of the backend's arguments.")
+        return value
+
+    def save(self, commit=True):
+        if self.cleaned_data.get("credentials_json") is not None:
+            self.instance.credentials = self.cleaned_data["credentials_json"]
+        return super().save(commit)
+
+
+class ProviderAccountInline(admin.TabularInline):
+    model = ProviderAccount
+    form = ProviderAccountForm
+    extra = 0
+    fields = ["provider", "credentials_json", "stored_keys", "rate_limit_per_minute", "is_active"]
+    readonly_fields = ["stored_keys"]
+
+    @admin.display(description="stored keys")
+    def stored_keys(self, obj: ProviderAccount) -> str:
+        return ", ".join(sorted(obj.credentials)) if obj.pk else "-"
+
+
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
-    list_display = ["slug", "name", "default_region", "is_active", "created_at"]
+    list_display = ["slug", "name", "default_region", "primary_provider", "is_active", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["slug", "name"]
     prepopulated_fields = {"slug": ["name"]}
-    inlines = [ApiKeyInline]
+    inlines = [ProviderAccountInline, ApiKeyInline]
 
 
 @admin.register(ApiKey)

@@ -17,8 +17,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from providers.base import PermanentProviderError, ProviderError, RecipientOptedOut, SendResult
-from providers.registry import default_chain, get_provider
+from providers.registry import chain_for, route_for
 from smsgate.models import Message, MessageEvent
+from smsgate.policy import refusal_reason
+from smsgate.quiet_hours import quiet_until, window_for
+from smsgate.resilience import breaker_for, limiter_for
 from smsgate.services import add_opt_out
 from smsgate.statuses import PENDING, Status
 from smsgate.tracking import apply_unmatched_receipts
@@ -77,36 +80,66 @@ def deliver(message_id: int, token: uuid.UUID) -> None:
     if not renewed:
         return  # the claim was taken over or the message was cancelled
     message = Message.objects.select_related("tenant").get(pk=message_id)
-    chain = default_chain()
+    tenant = message.tenant
+    if reason := refusal_reason(tenant=tenant, to=message.to):  # e.g. a STOP since it was scheduled
+        _cancel(message, token, reason)
+        return
+    now = timezone.now()
+    window = window_for(tenant)
+    if until := quiet_until(phone=message.to, message_type=message.message_type, window_text=window, now=now):
+        _defer(message, token, until, f"quiet hours ({window}) in the recipient's time zone")
+        return
     errors: list[ProviderError] = []
-    for name in chain:
-        provider = get_provider(name)
-        if reason := provider.cannot_send(message):
+    waits: list[float] = []  # seconds until a throttled or open-circuit provider may take it
+    for name in chain_for(tenant):
+        route = route_for(name, tenant)
+        if reason := route.provider.cannot_send(message):
             errors.append(PermanentProviderError(reason))
             continue
-        started = time.monotonic()
-        try:
-            result = provider.send(message)
-        except ProviderError as exc:
-            _record_attempt(message, name, started, error=exc)
-            if exc.permanent:
-                _fail(message, token, name, exc)
-                return
-            errors.append(exc)
+        allowed, wait = limiter_for(tenant, name, route.per_minute).acquire()
+        if not allowed:
+            waits.append(wait)
             continue
-        except Exception as exc:  # a backend bug must not strand the message
-            logger.exception("provider %s crashed sending message %s", name, message.pk)
-            error = ProviderError(f"{type(exc).__name__}: {exc}")
-            _record_attempt(message, name, started, error=error)
-            errors.append(error)
+        breaker = breaker_for(route.breaker_key)
+        if not breaker.allow():
+            waits.append(float(settings.SMS_BREAKER_COOLDOWN_SECONDS))
             continue
-        _record_attempt(message, name, started, result=result)
-        _mark_sent(message, token, name, result)
-        return
-    if errors and all(e.permanent for e in errors):
+        if _try_send(message, token, route, breaker, errors):
+            return
+    if errors and all(e.permanent for e in errors) and not waits:
         _fail(message, token, "", errors[-1])
+    elif waits and not errors:
+        # Nothing was tried: no attempt is spent, the message waits for the first provider to free up.
+        _defer(message, token, now + timedelta(seconds=min(waits)), "every provider is throttled or paused")
     else:
         _retry_later(message, token, errors)
+
+
+def _try_send(message: Message, token, route, breaker, errors: list[ProviderError]) -> bool:
+    """Send through one provider. True if the message's outcome is decided (sent or failed)."""
+    started = time.monotonic()
+    try:
+        result = route.provider.send(message)
+    except ProviderError as exc:
+        _record_attempt(message, route.name, started, error=exc)
+        if exc.permanent:
+            breaker.record_success()  # the carrier answered; the message is what it refused
+            _fail(message, token, route.name, exc)
+            return True
+        breaker.record_failure()
+        errors.append(exc)
+        return False
+    except Exception as exc:  # a backend bug must not strand the message
+        logger.exception("provider %s crashed sending message %s", route.name, message.pk)
+        error = ProviderError(f"{type(exc).__name__}: {exc}")
+        _record_attempt(message, route.name, started, error=error)
+        breaker.record_failure()
+        errors.append(error)
+        return False
+    breaker.record_success()
+    _record_attempt(message, route.name, started, result=result)
+    _mark_sent(message, token, route.name, result)
+    return True
 
 
 def retry_delay(attempt: int) -> float:
@@ -159,6 +192,23 @@ def _fail(message: Message, token, provider_name: str, error: ProviderError) -> 
     )
     if isinstance(error, RecipientOptedOut):
         add_opt_out(tenant=message.tenant, phone=message.to, source="carrier", keyword=error.code)
+
+
+def _cancel(message: Message, token, reason: str) -> None:
+    if Message.objects.filter(pk=message.pk, claim_token=token).update(
+        status=Status.CANCELLED, status_reason=reason[:255], claim_token=None
+    ):
+        MessageEvent.objects.create(message=message, kind=MessageEvent.Kind.STATUS, status=Status.CANCELLED,
+                                    error_message=reason[:500])
+
+
+def _defer(message: Message, token, until, reason: str) -> None:
+    """Put a claimed message back to wait until `until`, without spending an attempt."""
+    if Message.objects.filter(pk=message.pk, claim_token=token).update(
+        status=Status.SCHEDULED, due_at=until, claim_token=None
+    ):
+        MessageEvent.objects.create(message=message, kind=MessageEvent.Kind.STATUS, status=Status.SCHEDULED,
+                                    error_message=f"deferred until {until.isoformat()}: {reason}"[:500])
 
 
 def _retry_later(message: Message, token, errors: list[ProviderError]) -> None:

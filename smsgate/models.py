@@ -6,7 +6,14 @@ import secrets
 from django.db import models
 from django.utils import timezone
 
+from smsgate.fields import EncryptedJSONField
 from smsgate.statuses import Status, legacy_code
+
+
+def validate_quiet_hours(value: str) -> None:
+    from smsgate.quiet_hours import parse_window
+
+    parse_window(value)
 
 
 class Tenant(models.Model):
@@ -19,6 +26,17 @@ class Tenant(models.Model):
     default_region = models.CharField(
         max_length=2, default="US", help_text="ISO country used for numbers written without +country code."
     )
+    primary_provider = models.CharField(max_length=30, blank=True, help_text="Empty: SMS_PRIMARY_PROVIDER.")
+    fallback_providers = models.CharField(
+        max_length=200, blank=True, help_text="Comma-separated, tried in order. Empty: SMS_FALLBACK_PROVIDERS."
+    )
+    sender_number = models.CharField(
+        max_length=20, blank=True, help_text="The enterprise's own number or sender name, used by every provider."
+    )
+    quiet_hours = models.CharField(
+        max_length=11, blank=True, validators=[validate_quiet_hours],
+        help_text="e.g. 21:00-08:00 in the recipient's time zone. Empty: SMS_QUIET_HOURS.",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -27,6 +45,30 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+
+class ProviderAccount(models.Model):
+    """A tenant's own credentials for one provider, encrypted at rest.
+
+    The keys are the provider backend's constructor arguments (e.g. for Twilio
+    account_sid, auth_token, from_number) and override the settings' defaults.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="provider_accounts")
+    provider = models.CharField(max_length=30)
+    credentials = EncryptedJSONField(default=dict)
+    rate_limit_per_minute = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Sends per minute for this tenant here. Empty: SMS_RATE_LIMIT_PER_MINUTE."
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "provider"], name="unique_account_per_provider")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant} / {self.provider}"
 
 
 class ApiKeyQuerySet(models.QuerySet):

@@ -1,15 +1,19 @@
 import pytest
+from cryptography.fernet import Fernet
 from rest_framework.test import APIClient
 
 from providers.memory import MemoryProvider
 from smsgate.celery import app as celery_app
 from smsgate.models import ApiKey, Tenant
+from smsgate.resilience import PREFIX, redis_client
 from tests.fakes import aircall as fake_aircall
 from tests.fakes import chunghwa as fake_chunghwa
 from tests.fakes import smsc as fake_smsc
 from tests.fakes import spothit as fake_spothit
 from tests.fakes import twilio as fake_twilio
 from tests.fakes import websms as fake_websms
+
+TEST_FIELD_ENCRYPTION_KEY = Fernet.generate_key().decode()
 
 
 @pytest.fixture(autouse=True)
@@ -21,11 +25,21 @@ def _eager_celery():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_resilience_state():
+    """Circuit breakers and rate limits live in Redis: start every test with none."""
+    client = redis_client()
+    if client is not None:
+        for key in client.scan_iter(f"{PREFIX}*"):
+            client.delete(key)
+
+
+@pytest.fixture(autouse=True)
 def _sms_defaults(settings):
     settings.SMS_PRIMARY_PROVIDER = "memory"
     settings.SMS_FALLBACK_PROVIDERS = []
     settings.SMS_SAFEGUARD = False
     settings.PUBLIC_BASE_URL = "https://gateway.example.com"
+    settings.FIELD_ENCRYPTION_KEY = TEST_FIELD_ENCRYPTION_KEY
     MemoryProvider.reset()
 
 

@@ -42,3 +42,26 @@ def test_operators_can_cancel_a_scheduled_message(operator, tenant):
     later.refresh_from_db()
     assert later.status == "cancelled"
     assert Message.objects.filter(status="sent").count() == 1
+
+
+def test_provider_credentials_are_write_only_in_the_admin(admin_client, tenant):
+    from smsgate.models import ProviderAccount
+
+    url = reverse("admin:smsgate_tenant_change", args=[tenant.pk])
+    page = admin_client.get(url)
+    form = {
+        "name": tenant.name, "slug": tenant.slug, "default_region": "BR", "is_active": "on",
+        "primary_provider": "twilio", "fallback_providers": "", "sender_number": "", "quiet_hours": "",
+        "provider_accounts-TOTAL_FORMS": "1", "provider_accounts-INITIAL_FORMS": "0",
+        "provider_accounts-0-provider": "twilio",
+        "provider_accounts-0-credentials_json": '{"account_sid": "AC1", "auth_token": "s3cret-token"}',
+        "provider_accounts-0-is_active": "on",
+        "api_keys-TOTAL_FORMS": "0", "api_keys-INITIAL_FORMS": "0",
+    }
+    assert page.status_code == 200
+    response = admin_client.post(url, form)
+    assert response.status_code == 302, response.content[:3000]
+    account = ProviderAccount.objects.get(tenant=tenant)
+    assert account.credentials == {"account_sid": "AC1", "auth_token": "s3cret-token"}
+    page = admin_client.get(url)
+    assert b"s3cret-token" not in page.content and b"account_sid, auth_token" in page.content

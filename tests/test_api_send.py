@@ -144,3 +144,13 @@ def test_a_body_over_the_limit_is_413_not_500(api, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     response = api.post(URL, {"phone": "+5511987654321", "message": "x" * 5000}, format="json")
     assert response.status_code == 413
+
+
+def test_the_callers_ip_and_user_agent_are_logged_with_the_message(api, settings):
+    response = api.post(URL, VALID, format="json", REMOTE_ADDR="203.0.113.7", HTTP_USER_AGENT="crm/2.1")
+    message = Message.objects.get(pk=response.data["id"])
+    assert (message.request_ip, message.user_agent) == ("203.0.113.7", "crm/2.1")
+    settings.TRUST_X_FORWARDED_FOR = True
+    response = api.post(URL, {**VALID, "custom_id": "2"}, format="json", REMOTE_ADDR="10.0.0.1",
+                        HTTP_X_FORWARDED_FOR="198.51.100.9, 10.0.0.1")
+    assert Message.objects.get(pk=response.data["id"]).request_ip == "198.51.100.9"

@@ -1,0 +1,147 @@
+"""Circuit breakers and rate limits, with their state in Redis so every worker shares it.
+
+Both are single Lua scripts, so concurrent workers on any number of machines
+see one consistent state, timed by the Redis server's clock. Without
+REDIS_URL (development on one machine) neither is enforced: a warning says so.
+"""
+
+import functools
+import logging
+from dataclasses import dataclass
+
+import redis
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+PREFIX = "smsgate:"
+
+
+@functools.cache
+def _client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+
+def redis_client() -> redis.Redis | None:
+    if not settings.REDIS_URL:
+        _warn_unenforced()
+        return None
+    return _client(settings.REDIS_URL)
+
+
+@functools.cache
+def _warn_unenforced() -> None:
+    logger.warning("REDIS_URL is not set: circuit breakers and rate limits are not enforced")
+
+
+# KEYS[1] breaker hash; ARGV: threshold, cooldown s, trial timeout s, action (allow|success|failure)
+# Fields: failures, open_until, trial_until (seconds, Redis TIME). Returns the state after the action,
+# and for "allow" whether the caller may send: 1 closed, 2 half-open trial granted, 0 refused.
+_BREAKER = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
+local threshold, cooldown, trial_ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local action = ARGV[4]
+local failures = tonumber(redis.call('HGET', KEYS[1], 'failures') or '0')
+local open_until = tonumber(redis.call('HGET', KEYS[1], 'open_until') or '0')
+local trial_until = tonumber(redis.call('HGET', KEYS[1], 'trial_until') or '0')
+if action == 'success' then
+  redis.call('DEL', KEYS[1])
+  return {1, 'closed'}
+end
+if action == 'failure' then
+  failures = redis.call('HINCRBY', KEYS[1], 'failures', 1)
+  if open_until > 0 or failures >= threshold then
+    redis.call('HSET', KEYS[1], 'open_until', now + cooldown, 'trial_until', 0)
+    redis.call('EXPIRE', KEYS[1], math.ceil(cooldown * 10))
+    return {0, 'open'}
+  end
+  redis.call('EXPIRE', KEYS[1], math.ceil(cooldown * 10))
+  return {1, 'closed'}
+end
+if open_until == 0 then return {1, 'closed'} end
+if now < open_until then return {0, 'open'} end
+if action == 'peek' then return {2, 'half-open'} end
+if now < trial_until then return {0, 'half-open'} end
+redis.call('HSET', KEYS[1], 'trial_until', now + trial_ttl)
+return {2, 'half-open'}
+"""
+
+# KEYS[1] bucket hash; ARGV: capacity, refill per second. Returns {granted 0/1, ms until a token}.
+_BUCKET = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
+local capacity, rate = tonumber(ARGV[1]), tonumber(ARGV[2])
+local tokens = tonumber(redis.call('HGET', KEYS[1], 'tokens') or capacity)
+local stamp = tonumber(redis.call('HGET', KEYS[1], 'stamp') or now)
+tokens = math.min(capacity, tokens + (now - stamp) * rate)
+local granted, wait = 0, 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  granted = 1
+else
+  wait = math.ceil((1 - tokens) / rate * 1000)
+end
+redis.call('HSET', KEYS[1], 'tokens', tokens, 'stamp', now)
+redis.call('EXPIRE', KEYS[1], math.ceil(capacity / rate) + 60)
+return {granted, wait}
+"""
+
+
+@dataclass(frozen=True)
+class CircuitBreaker:
+    """Opens after `threshold` consecutive transient failures; after `cooldown` one trial may go through."""
+
+    key: str
+    threshold: int
+    cooldown: float
+    trial_timeout: float = 30.0
+
+    def _run(self, action: str) -> tuple[int, str]:
+        client = redis_client()
+        if client is None:
+            return 1, "closed"
+        script = client.register_script(_BREAKER)
+        verdict, state = script(keys=[f"{PREFIX}breaker:{self.key}"],
+                                args=[self.threshold, self.cooldown, self.trial_timeout, action])
+        return int(verdict), state.decode() if isinstance(state, bytes) else state
+
+    def allow(self) -> bool:
+        """May a request go to this provider now? In half-open state only one caller is let through."""
+        return self._run("allow")[0] > 0
+
+    def state(self) -> str:
+        """closed, open or half-open (without taking the trial)."""
+        return self._run("peek")[1]
+
+    def record_success(self) -> None:
+        self._run("success")
+
+    def record_failure(self) -> None:
+        self._run("failure")
+
+
+@dataclass(frozen=True)
+class RateLimiter:
+    """A token bucket: `per_minute` sends a minute, in bursts of at most that many."""
+
+    key: str
+    per_minute: int
+
+    def acquire(self) -> tuple[bool, float]:
+        """(True, 0) if a send may go now, else (False, seconds until one may)."""
+        client = redis_client()
+        if client is None or self.per_minute <= 0:
+            return True, 0.0
+        script = client.register_script(_BUCKET)
+        granted, wait_ms = script(keys=[f"{PREFIX}rate:{self.key}"], args=[self.per_minute, self.per_minute / 60])
+        return bool(granted), int(wait_ms) / 1000
+
+
+def breaker_for(account_key: str) -> CircuitBreaker:
+    return CircuitBreaker(key=account_key, threshold=settings.SMS_BREAKER_FAILURES,
+                          cooldown=settings.SMS_BREAKER_COOLDOWN_SECONDS)
+
+
+def limiter_for(tenant, provider_name: str, per_minute: int | None) -> RateLimiter:
+    rate = settings.SMS_RATE_LIMIT_PER_MINUTE if per_minute is None else per_minute
+    return RateLimiter(key=f"{tenant.pk}:{provider_name}", per_minute=rate)

@@ -1,0 +1,112 @@
+"""Circuit breakers and rate limits in Redis, checked across several OS processes."""
+
+import multiprocessing
+import time
+
+import pytest
+from django.conf import settings
+
+from smsgate.resilience import CircuitBreaker, RateLimiter
+
+pytestmark = pytest.mark.skipif(not settings.REDIS_URL, reason="needs REDIS_URL")
+
+
+def test_the_breaker_opens_after_n_consecutive_failures_and_a_success_resets_the_count():
+    breaker = CircuitBreaker(key="t:count", threshold=3, cooldown=60)
+    breaker.record_failure()
+    breaker.record_failure()
+    breaker.record_success()
+    breaker.record_failure()
+    breaker.record_failure()
+    assert breaker.allow() and breaker.state() == "closed"
+    breaker.record_failure()
+    assert breaker.state() == "open" and not breaker.allow()
+
+
+def test_after_the_cooldown_one_trial_goes_through_and_its_outcome_decides():
+    breaker = CircuitBreaker(key="t:trial", threshold=1, cooldown=0.3, trial_timeout=30)
+    breaker.record_failure()
+    assert not breaker.allow()
+    time.sleep(0.35)
+    assert breaker.allow()  # the trial
+    assert not breaker.allow()  # only one at a time
+    breaker.record_failure()  # the trial failed: open again
+    assert breaker.state() == "open"
+    time.sleep(0.35)
+    assert breaker.allow()
+    breaker.record_success()
+    assert breaker.state() == "closed" and breaker.allow() and breaker.allow()
+
+
+def test_a_lost_trial_is_given_again_after_its_timeout():
+    breaker = CircuitBreaker(key="t:lost", threshold=1, cooldown=0.1, trial_timeout=0.3)
+    breaker.record_failure()
+    time.sleep(0.15)
+    assert breaker.allow()
+    assert not breaker.allow()
+    time.sleep(0.35)
+    assert breaker.allow()
+
+
+def test_the_bucket_grants_a_minutes_worth_then_waits():
+    limiter = RateLimiter(key="t:bucket", per_minute=60)
+    grants = [limiter.acquire() for _ in range(61)]
+    assert all(granted for granted, _ in grants[:60])
+    granted, wait = grants[60]
+    assert not granted and 0 < wait <= 1.01
+
+
+def test_a_zero_rate_means_no_limit():
+    limiter = RateLimiter(key="t:none", per_minute=0)
+    assert all(limiter.acquire()[0] for _ in range(500))
+
+
+def _hammer_limiter(redis_url, key, per_minute, attempts, start, results):
+    import django
+    from django.conf import settings as s
+
+    if not s.configured:
+        django.setup()
+    s.REDIS_URL = redis_url
+    start.wait()
+    limiter = RateLimiter(key=key, per_minute=per_minute)
+    results.put(sum(limiter.acquire()[0] for _ in range(attempts)))
+
+
+def _race_for_trial(redis_url, key, start, results):
+    import django
+    from django.conf import settings as s
+
+    if not s.configured:
+        django.setup()
+    s.REDIS_URL = redis_url
+    start.wait()
+    results.put(CircuitBreaker(key=key, threshold=1, cooldown=0.2, trial_timeout=60).allow())
+
+
+def _run_processes(target, args_for, count=6) -> list:
+    context = multiprocessing.get_context("spawn")
+    start, results = context.Event(), context.Queue()
+    processes = [context.Process(target=target, args=(*args_for, start, results)) for _ in range(count)]
+    for process in processes:
+        process.start()
+    time.sleep(1.5)  # let every process import Django and connect
+    start.set()
+    values = [results.get(timeout=30) for _ in processes]
+    for process in processes:
+        process.join(timeout=30)
+    return values
+
+
+def test_the_rate_limit_holds_across_processes():
+    # 6 processes x 40 tries against 100/minute: 100 granted in all (plus at most a few refilled meanwhile).
+    granted = _run_processes(_hammer_limiter, (settings.REDIS_URL, "t:multi", 100, 40))
+    assert 100 <= sum(granted) <= 103
+
+
+def test_half_open_admits_exactly_one_trial_across_processes():
+    breaker = CircuitBreaker(key="t:multi-trial", threshold=1, cooldown=0.2, trial_timeout=60)
+    breaker.record_failure()
+    time.sleep(0.25)
+    allowed = _run_processes(_race_for_trial, (settings.REDIS_URL, "t:multi-trial"))
+    assert allowed.count(True) == 1

@@ -1,0 +1,192 @@
+"""Routing: tenants' own chains and credentials, breakers, rate limits, quiet hours, opt-outs at send time."""
+
+from datetime import UTC, datetime, timedelta
+from unittest import mock
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from providers.base import TransientProviderError
+from providers.memory import MemoryProvider
+from providers.registry import chain_for
+from smsgate.fields import DecryptionError
+from smsgate.models import Message, OptOut, ProviderAccount
+from smsgate.quiet_hours import parse_window, quiet_until
+from smsgate.resilience import breaker_for
+from smsgate.services import send_sms
+from smsgate.tasks import sweep_due_messages_task
+
+pytestmark = pytest.mark.django_db
+
+
+def submit(tenant, **kwargs) -> Message:
+    kwargs.setdefault("to", "+5511987654321")
+    kwargs.setdefault("body", "hello")
+    return send_sms(tenant=tenant, **kwargs)
+
+
+def sweep_and_reload(message: Message) -> Message:
+    sweep_due_messages_task()
+    message.refresh_from_db()
+    return message
+
+
+def test_a_tenant_chain_overrides_the_settings_chain(tenant, settings):
+    settings.SMS_PRIMARY_PROVIDER = "twilio"
+    assert chain_for(tenant) == ["twilio"]
+    tenant.primary_provider = "memory"
+    tenant.fallback_providers = "console, twilio"
+    assert chain_for(tenant) == ["memory", "console", "twilio"]
+
+
+def test_a_tenant_sends_with_its_own_twilio_account_and_number(tenant, twilio, settings):
+    settings.TWILIO_ACCOUNT_SID = "AC" + "0" * 32  # the settings' account is not the fake's
+    ProviderAccount.objects.create(tenant=tenant, provider="twilio",
+                                   credentials={"account_sid": twilio.account_sid, "auth_token": twilio.auth_token})
+    tenant.sender_number = "+15005550006"
+    tenant.save()
+    message = sweep_and_reload(submit(tenant))
+    assert message.status == "sent"
+    assert twilio.requests[-1].path.startswith(f"/2010-04-01/Accounts/{twilio.account_sid}/")
+    assert twilio.requests[-1].form["From"] == ["+15005550006"]
+
+
+def test_credentials_are_encrypted_at_rest(tenant):
+    account = ProviderAccount.objects.create(tenant=tenant, provider="twilio",
+                                             credentials={"auth_token": "very-secret-token"})
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT credentials FROM smsgate_provideraccount WHERE id = %s", [account.pk])
+        stored = cursor.fetchone()[0]
+    assert "very-secret-token" not in stored and stored.startswith("gAAAA")  # a Fernet token
+    assert ProviderAccount.objects.get(pk=account.pk).credentials == {"auth_token": "very-secret-token"}
+
+
+def test_keys_rotate_and_a_wrong_key_is_a_clear_error(tenant, settings):
+    from cryptography.fernet import Fernet
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEY = old
+    account = ProviderAccount.objects.create(tenant=tenant, provider="smsc", credentials={"password": "p"})
+    settings.FIELD_ENCRYPTION_KEY = f"{new},{old}"  # rotation: the new key first, the old still decrypts
+    assert ProviderAccount.objects.get(pk=account.pk).credentials == {"password": "p"}
+    settings.FIELD_ENCRYPTION_KEY = new
+    with pytest.raises(DecryptionError):
+        ProviderAccount.objects.get(pk=account.pk)
+
+
+def test_production_refuses_to_store_credentials_without_a_key(tenant, settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    settings.DEBUG, settings.FIELD_ENCRYPTION_KEY = False, ""
+    with pytest.raises(ImproperlyConfigured, match="FIELD_ENCRYPTION_KEY"):
+        ProviderAccount.objects.create(tenant=tenant, provider="smsc", credentials={"password": "p"})
+
+
+def test_an_open_breaker_skips_the_provider_and_fails_over(tenant, settings):
+    settings.SMS_FALLBACK_PROVIDERS = ["console"]
+    settings.SMS_BREAKER_FAILURES = 2
+    MemoryProvider.fail_next(TransientProviderError("503"), TransientProviderError("503"))
+    for _ in range(2):
+        sweep_and_reload(submit(tenant))
+    assert breaker_for("memory:default").state() == "open"
+    message = sweep_and_reload(submit(tenant))
+    assert message.provider == "console"
+    assert not message.events.filter(kind="attempt", provider="memory").exists()  # not even tried
+
+
+def test_permanent_errors_do_not_open_the_breaker(tenant, settings):
+    from providers.base import PermanentProviderError
+
+    settings.SMS_BREAKER_FAILURES = 2
+    MemoryProvider.fail_next(*[PermanentProviderError("bad number")] * 3)
+    for _ in range(3):
+        sweep_and_reload(submit(tenant))
+    assert breaker_for("memory:default").state() == "closed"
+
+
+def test_when_every_breaker_is_open_the_message_waits_without_spending_an_attempt(tenant, settings):
+    settings.SMS_BREAKER_FAILURES = 1
+    MemoryProvider.fail_next(TransientProviderError("503"))
+    sweep_and_reload(submit(tenant))
+    message = sweep_and_reload(submit(tenant))
+    assert message.status == "scheduled" and message.attempts == 0
+    assert message.due_at > timezone.now() + timedelta(seconds=50)
+
+
+def test_a_rate_limited_tenant_waits_for_a_token_and_nothing_is_lost(tenant, settings):
+    settings.SMS_RATE_LIMIT_PER_MINUTE = 2
+    messages = [submit(tenant) for _ in range(3)]
+    sweep_due_messages_task()
+    statuses = sorted(Message.objects.filter(pk__in=[m.pk for m in messages]).values_list("status", "attempts"))
+    assert statuses == [("scheduled", 0), ("sent", 1), ("sent", 1)]
+    waiting = Message.objects.get(status="scheduled")
+    assert timezone.now() < waiting.due_at <= timezone.now() + timedelta(seconds=31)
+
+
+def test_an_account_rate_limit_overrides_the_setting(tenant, settings):
+    settings.SMS_RATE_LIMIT_PER_MINUTE = 0
+    ProviderAccount.objects.create(tenant=tenant, provider="memory", credentials={}, rate_limit_per_minute=1)
+    submit(tenant), submit(tenant)
+    sweep_due_messages_task()
+    assert len(MemoryProvider.outbox) == 1
+
+
+def test_an_opt_out_after_scheduling_cancels_at_send_time(tenant):
+    message = submit(tenant, send_at=timezone.now() + timedelta(minutes=5))
+    OptOut.objects.create(tenant=tenant, phone=message.to, source="keyword")
+    Message.objects.filter(pk=message.pk).update(due_at=timezone.now())
+    message = sweep_and_reload(message)
+    assert (message.status, message.status_reason) == ("cancelled", "recipient opted out")
+    assert MemoryProvider.outbox == []
+
+
+@pytest.mark.parametrize(("window", "local", "quiet"), [
+    ("21:00-08:00", "22:30", True), ("21:00-08:00", "07:59", True), ("21:00-08:00", "08:00", False),
+    ("21:00-08:00", "12:00", False), ("12:00-14:00", "13:00", True), ("12:00-14:00", "14:00", False),
+])
+def test_quiet_hours_windows_including_midnight_wrap(window, local, quiet):
+    hour, minute = map(int, local.split(":"))
+    now = datetime(2026, 6, 10, hour + 3, minute, tzinfo=UTC) if hour + 3 < 24 else None  # São Paulo is UTC-3
+    if now is None:
+        now = datetime(2026, 6, 11, hour + 3 - 24, minute, tzinfo=UTC)
+    until = quiet_until(phone="+5511987654321", message_type="marketing", window_text=window, now=now)
+    assert (until is not None) == quiet
+
+
+def test_a_marketing_message_at_night_is_deferred_to_the_morning(tenant, settings):
+    settings.SMS_QUIET_HOURS = "21:00-08:00"
+    night = datetime(2026, 6, 10, 2, 0, tzinfo=UTC)  # 23:00 in São Paulo
+    with mock.patch("django.utils.timezone.now", return_value=night):
+        message = submit(tenant, message_type="marketing")
+        message = sweep_and_reload(message)
+    assert message.status == "scheduled"
+    assert message.due_at == datetime(2026, 6, 10, 11, 0, tzinfo=UTC)  # 08:00 in São Paulo
+    assert "quiet hours" in message.events.get(kind="status").error_message
+    assert MemoryProvider.outbox == []
+
+
+def test_codes_and_transactional_messages_ignore_quiet_hours(tenant, settings):
+    settings.SMS_QUIET_HOURS = "21:00-08:00"
+    night = datetime(2026, 6, 10, 2, 0, tzinfo=UTC)
+    with mock.patch("django.utils.timezone.now", return_value=night):
+        for kind in ("otp", "transactional"):
+            assert sweep_and_reload(submit(tenant, message_type=kind)).status == "sent"
+
+
+def test_a_country_with_several_zones_is_quiet_if_any_zone_is():
+    # A US number without a known area: phonenumbers gives several zones. 05:30 UTC is 22:30 in
+    # Los Angeles but 01:30 in New York: quiet in both; 13:30 UTC is day everywhere.
+    night = datetime(2026, 6, 10, 5, 30, tzinfo=UTC)
+    until = quiet_until(phone="+14155550123", message_type="marketing", window_text="21:00-08:00", now=night)
+    assert until is not None and until.astimezone(UTC) >= datetime(2026, 6, 10, 15, 0, tzinfo=UTC)
+    day = datetime(2026, 6, 10, 18, 30, tzinfo=UTC)
+    assert quiet_until(phone="+14155550123", message_type="marketing", window_text="21:00-08:00", now=day) is None
+
+
+@pytest.mark.parametrize("bad", ["21-08", "25:00-08:00", "21:00-21:00", "9:00-10:00"])
+def test_malformed_quiet_hours_are_refused(bad):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        parse_window(bad)
