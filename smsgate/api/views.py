@@ -1,6 +1,6 @@
 """REST API of the core: send, logs. One view per operation."""
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -14,6 +14,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from providers.registry import UnknownProvider
 from smsgate.api.serializers import (
     BulkItemInput,
     BulkSmsInput,
@@ -22,9 +23,11 @@ from smsgate.api.serializers import (
     MessageOutput,
     SendSmsInput,
 )
+from smsgate.balances import provider_balances
 from smsgate.models import Message
 from smsgate.phones import InvalidPhoneNumber, normalize_phone
 from smsgate.services import BulkItem, IdempotencyConflict, send_sms, submit_many
+from smsgate.stats import message_stats
 from templates.services import render_for
 
 
@@ -125,6 +128,31 @@ def _bulk_item(tenant, entry: dict) -> BulkItem:
     return BulkItem(to=phone, body=body, custom_id=values["custom_id"], variant_id=variant_id)
 
 
+class SmsStatsApi(APIView):
+    """Totals, by status and per provider (success rate, delivery rate, cost) for a period (default 30 days)."""
+
+    @extend_schema(parameters=[LogQuery], responses={200: None})
+    def get(self, request):
+        query = LogQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        end = query.validated_data.get("end_date") or timezone.localdate()
+        start = query.validated_data.get("start_date") or end - timedelta(days=29)
+        return Response(message_stats(request.user.tenant, _day_start(start), _day_start(end) + timedelta(days=1)))
+
+
+class SmsBalanceApi(APIView):
+    """The balance of each provider in the tenant's chain (or ?provider=NAME), as its accounts see it."""
+
+    @extend_schema(parameters=[OpenApiParameter("provider", str, required=False)], responses={200: None})
+    def get(self, request):
+        name = request.query_params.get("provider")
+        try:
+            rows = provider_balances(request.user.tenant, [name] if name else None)
+        except UnknownProvider as exc:
+            raise serializers.ValidationError({"provider": [str(exc)]}) from None
+        return Response({"balances": rows})
+
+
 @extend_schema(parameters=[LogQuery])
 class SmsLogListApi(ListAPIView):
     serializer_class = MessageOutput
@@ -137,7 +165,7 @@ class SmsLogListApi(ListAPIView):
         if "start_date" in filters:
             messages = messages.filter(created_at__gte=_day_start(filters["start_date"]))
         if "end_date" in filters:
-            messages = messages.filter(created_at__lt=_day_start(filters["end_date"]) + timezone.timedelta(days=1))
+            messages = messages.filter(created_at__lt=_day_start(filters["end_date"]) + timedelta(days=1))
         if "status" in filters:
             messages = messages.filter(status=filters["status"])
         if "phone" in filters:

@@ -1,0 +1,56 @@
+"""Sending statistics of one tenant over a period, computed by the database."""
+
+from datetime import datetime
+
+from django.db.models import Count, Q, Sum
+
+from smsgate.models import Message, Tenant
+from smsgate.statuses import Status, legacy_code
+
+ACCEPTED = [Status.SENT, Status.DELIVERED, Status.UNDELIVERED]  # a carrier took it
+FAILED = [Status.FAILED, Status.UNDELIVERED]
+
+
+def _money(value) -> str | None:
+    """Money as a decimal string: JSON floats would round it."""
+    return None if value is None else str(value)
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def message_stats(tenant: Tenant, since: datetime, until: datetime) -> dict:
+    """Totals, counts by status (and legacy code), and per provider: volume, success, delivery, cost."""
+    messages = Message.objects.filter(tenant=tenant, created_at__gte=since, created_at__lt=until)
+    totals = messages.aggregate(messages=Count("pk"), segments=Sum("segments"), cost=Sum("price"))
+    by_status = dict(messages.values_list("status").annotate(n=Count("pk")).order_by())
+    by_code: dict[int, int] = {}
+    for status, count in by_status.items():
+        by_code[legacy_code(status)] = by_code.get(legacy_code(status), 0) + count
+    providers = (
+        messages.exclude(provider="").values("provider").annotate(
+            messages=Count("pk"),
+            accepted=Count("pk", filter=Q(status__in=ACCEPTED)),
+            delivered=Count("pk", filter=Q(status=Status.DELIVERED)),
+            failed=Count("pk", filter=Q(status__in=FAILED)),
+            segments=Sum("segments"),
+            cost=Sum("price"),
+        ).order_by("provider")
+    )
+    return {
+        "since": since,
+        "until": until,
+        "totals": {**totals, "segments": totals["segments"] or 0, "cost": _money(totals["cost"])},
+        "by_status": by_status,
+        "by_status_code": by_code,
+        "providers": [
+            {
+                **row,
+                "cost": _money(row["cost"]),
+                "success_rate": _rate(row["accepted"], row["messages"]),
+                "delivery_rate": _rate(row["delivered"], row["delivered"] + row["failed"]),
+            }
+            for row in providers
+        ],
+    }
