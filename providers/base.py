@@ -97,6 +97,9 @@ class Provider:
     name: str = ""
     max_length: int | None = None  # characters, if the carrier limits the body
     sender_key: str | None = None  # the constructor argument a tenant's own sender number replaces
+    # Constructor arguments holding our callback URLs: a tenant's own account gets `tenant=<slug>`
+    # added, so its callbacks are verified with its own credentials.
+    callback_url_keys: tuple[str, ...] = ()
 
     def __init__(self, **credentials: Any):
         self.credentials = credentials

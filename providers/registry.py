@@ -56,6 +56,9 @@ def route_for(name: str, tenant) -> Route:
     account = tenant.provider_accounts.filter(provider=name, is_active=True).first()
     if account:
         config.update(account.credentials)
+        for key in cls.callback_url_keys:
+            if config.get(key):
+                config[key] += ("&" if "?" in config[key] else "?") + f"tenant={tenant.slug}"
     if tenant.sender_number and cls.sender_key:
         config[cls.sender_key] = tenant.sender_number
     return Route(name=name, provider=cls(**config), account_id=account.pk if account else None,

@@ -74,6 +74,7 @@ def render(template: str, variables: Mapping[str, str]) -> str:
 class SpotHitProvider(Provider):
     name = "spothit"
     sender_key = "sender"
+    callback_url_keys = ("delivery_url",)
     max_length = 459  # 3 concatenated GSM-7 parts, the most the client libraries send [3P]
 
     def __init__(self, *, api_key: str, base_url: str, sender: str = "", sms_type: str = "premium",

@@ -51,6 +51,7 @@ RATE_LIMIT_CODES = {20429, 21611}
 class TwilioProvider(Provider):
     name = "twilio"
     sender_key = "from_number"
+    callback_url_keys = ("status_callback",)
     max_length = 1600
 
     def __init__(self, *, account_sid: str, auth_token: str, from_number: str, base_url: str,

@@ -14,20 +14,27 @@ from django.views.decorators.http import require_POST
 
 from providers.base import WebhookAuthError
 from providers.registry import UnknownProvider, get_provider
+from smsgate.models import Tenant
 from smsgate.tracking import record_delivery, record_inbound
 
 logger = logging.getLogger(__name__)
 
 
-def _provider_or_404(name: str):
+def _provider_or_404(request, name: str):
+    """The backend that verifies this callback: a tenant's own account when the URL names the tenant."""
+    tenant = None
+    if slug := request.GET.get("tenant"):
+        tenant = Tenant.objects.filter(slug=slug).first()
+        if tenant is None:
+            raise Http404("unknown tenant")
     try:
-        return get_provider(name)
+        return get_provider(name, tenant)
     except UnknownProvider:
         raise Http404("unknown provider") from None
 
 
 def _handle(request, provider: str, kind: str):
-    backend = _provider_or_404(provider)
+    backend = _provider_or_404(request, provider)
     parse, record = {
         "delivery": (backend.parse_delivery, record_delivery),
         "inbound": (backend.parse_inbound, record_inbound),

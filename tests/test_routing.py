@@ -190,3 +190,24 @@ def test_malformed_quiet_hours_are_refused(bad):
 
     with pytest.raises(ValidationError):
         parse_window(bad)
+
+
+def test_receipts_for_a_tenants_own_twilio_account_are_verified_with_its_token(tenant, twilio, client, settings):
+    from tests.fakes.twilio import sign
+
+    settings.TWILIO_AUTH_TOKEN = "the-settings-token"
+    ProviderAccount.objects.create(tenant=tenant, provider="twilio",
+                                   credentials={"account_sid": twilio.account_sid, "auth_token": twilio.auth_token})
+    message = sweep_and_reload(submit(tenant))
+    callback = twilio.sent[0]["status_callback"]
+    assert callback == f"https://gateway.example.com/api/v1/sms/delivery/twilio?tenant={tenant.slug}"
+    params = twilio.callback_params(message.provider_message_id, "delivered")
+    path = callback.removeprefix("https://gateway.example.com")
+
+    def post(token):
+        return client.post(path, params, HTTP_X_TWILIO_SIGNATURE=sign(callback, params, token)).status_code
+
+    assert post("the-settings-token") == 403
+    assert post(twilio.auth_token) == 200
+    message.refresh_from_db()
+    assert message.status == "delivered"
