@@ -26,12 +26,15 @@ def poll_statuses(limit: int) -> int:
     since = timezone.now() - timedelta(seconds=settings.SMS_STATUS_POLL_MAX_AGE_SECONDS)
     news = 0
     for name in settings.SMS_STATUS_POLL_PROVIDERS:
-        provider = get_provider(name)
         messages = list(
             Message.objects.filter(provider=name, status=Status.SENT, sent_at__gte=since)
-            .exclude(provider_message_id="").order_by("updated_at")[:limit]
+            .exclude(provider_message_id="").select_related("tenant").order_by("updated_at")[:limit]
         )
+        providers = {}  # one backend per tenant: each asks with the account that sent
         for message in messages:
+            if message.tenant_id not in providers:
+                providers[message.tenant_id] = get_provider(name, message.tenant)
+            provider = providers[message.tenant_id]
             try:
                 update = provider.fetch_status(message.provider_message_id)
             except ProviderError as exc:
