@@ -197,6 +197,8 @@ SMS_SWEEP_BATCH = env_int("SMS_SWEEP_BATCH", 2000)
 # Claimed-but-unfinished messages allowed at once; the sweeper claims no more beyond it.
 SMS_MAX_IN_FLIGHT = env_int("SMS_MAX_IN_FLIGHT", 10000)
 SMS_DISPATCH_CHUNK = env_int("SMS_DISPATCH_CHUNK", 50)
+# Outcomes written per transaction while dispatching a chunk (also the most sends a killed worker can repeat).
+SMS_DISPATCH_COMMIT_EVERY = env_int("SMS_DISPATCH_COMMIT_EVERY", 10)
 PROVIDER_HTTP_TIMEOUT = env_int("PROVIDER_HTTP_TIMEOUT", 15)
 # Carriers that push no delivery receipts; their recent `sent` messages are polled every minute.
 SMS_STATUS_POLL_PROVIDERS = env_list("SMS_STATUS_POLL_PROVIDERS", "chunghwa")

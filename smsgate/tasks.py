@@ -13,7 +13,7 @@ def dispatch_message_task(message_id: int) -> None:
 
     token = claim_one(message_id)
     if token:
-        deliver(message_id, token)
+        deliver([message_id], token)
 
 
 @shared_task(name="smsgate.deliver_claimed")
@@ -21,9 +21,7 @@ def deliver_claimed_task(message_ids: list[int], claim_token: str) -> None:
     """Send messages the sweeper claimed together under one token."""
     from smsgate.dispatch import deliver
 
-    token = uuid.UUID(claim_token)
-    for message_id in message_ids:
-        deliver(message_id, token)
+    deliver(message_ids, uuid.UUID(claim_token))
 
 
 @shared_task(name="smsgate.sweep_due_messages")

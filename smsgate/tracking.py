@@ -40,21 +40,29 @@ def record_delivery(provider: str, update: StatusUpdate) -> bool:
     return True
 
 
-def apply_unmatched_receipts(provider: str, provider_message_id: str) -> None:
-    """Apply receipts that arrived before the send they belong to was recorded."""
+def apply_unmatched_receipts(sends: list[tuple[str, str]]) -> None:
+    """Apply receipts that arrived before the sends they belong to were recorded.
+
+    `sends` are (provider, provider message id) pairs just recorded; one query finds them all.
+    """
+    if not sends:
+        return
+    wanted = set(sends)
     pending = ProviderCallback.objects.filter(
-        provider=provider, kind=ProviderCallback.Kind.DELIVERY,
-        provider_message_id=provider_message_id, matched=False,
+        kind=ProviderCallback.Kind.DELIVERY, matched=False,
+        provider_message_id__in=[provider_message_id for _, provider_message_id in sends],
     ).order_by("received_at")
     for callback in pending:
+        if (callback.provider, callback.provider_message_id) not in wanted:
+            continue
         payload = callback.payload
         update = StatusUpdate(
-            provider_message_id=provider_message_id,
+            provider_message_id=callback.provider_message_id,
             status=payload["status"],
             error_code=payload.get("error_code", ""),
             error_message=payload.get("error_message", ""),
         )
-        _apply(provider, update)
+        _apply(callback.provider, update)
         ProviderCallback.objects.filter(pk=callback.pk).update(matched=True)
 
 

@@ -11,7 +11,7 @@ BODY = "Hello from smsgate"
 def gateway_send(phone: str, body: str = BODY) -> Message:
     """One SMS through the real road: persist, claim, dispatch to the provider chain."""
     message = send_sms(tenant=Tenant.objects.get(slug="default"), to=phone, body=body)
-    dispatch.deliver(message.pk, dispatch.claim_one(message.pk))
+    dispatch.deliver([message.pk], dispatch.claim_one(message.pk))
     message.refresh_from_db()
     return message
 

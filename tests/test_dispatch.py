@@ -11,6 +11,7 @@ from providers.base import PermanentProviderError, RecipientOptedOut, TransientP
 from providers.memory import MemoryProvider
 from smsgate import dispatch
 from smsgate.models import Message, OptOut
+from smsgate.routing import retry_delay
 from smsgate.services import send_sms
 from smsgate.tasks import sweep_due_messages_task
 
@@ -54,9 +55,9 @@ def test_a_stale_claim_is_reclaimed_and_the_old_holder_cannot_record(tenant, set
     Message.objects.filter(pk=message.pk).update(claimed_at=timezone.now() - timedelta(minutes=10))
     new_token, ids = dispatch.claim_due(10)
     assert ids == [message.pk]
-    dispatch.deliver(message.pk, old_token)  # the dead worker's task finally runs
+    dispatch.deliver([message.pk], old_token)  # the dead worker's task finally runs
     assert MemoryProvider.outbox == []
-    dispatch.deliver(message.pk, new_token)
+    dispatch.deliver([message.pk], new_token)
     assert len(MemoryProvider.outbox) == 1
 
 
@@ -121,7 +122,7 @@ def test_retries_are_bounded(tenant, settings):
 def test_backoff_grows_exponentially_with_jitter_and_a_cap(settings):
     settings.SMS_RETRY_BASE_SECONDS = 10
     settings.SMS_RETRY_MAX_SECONDS = 100
-    delays = {attempt: [dispatch.retry_delay(attempt) for _ in range(200)] for attempt in (1, 2, 3, 8)}
+    delays = {attempt: [retry_delay(attempt) for _ in range(200)] for attempt in (1, 2, 3, 8)}
     assert all(5 <= d <= 10 for d in delays[1])
     assert all(10 <= d <= 20 for d in delays[2])
     assert all(20 <= d <= 40 for d in delays[3])

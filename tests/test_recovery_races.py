@@ -75,7 +75,7 @@ def test_paid_while_the_sms_is_being_sent_lets_it_go_and_is_not_counted_as_recov
         assert token is not None
         with django_capture_on_commit_callbacks(execute=True):
             post(postback(status="paid"))
-        dispatch.deliver(message.pk, token)
+        dispatch.deliver([message.pk], token)
     message.refresh_from_db()
     assert message.status == "sent" and len(twilio.sent) == 1
     paid = WebhookEvent.objects.get(status="paid")

@@ -10,6 +10,7 @@ from providers.base import SendResult
 from providers.registry import get_provider
 from smsgate import dispatch
 from smsgate.models import Message, OptOut, ProviderCallback, Tenant
+from smsgate.routing import sent
 from smsgate.services import send_sms
 from smsgate.tasks import sweep_due_messages_task
 from tests.fakes.server import Reply
@@ -150,7 +151,7 @@ def test_a_receipt_for_an_unknown_message_is_kept_and_applied_when_the_send_is_r
     twilio.messages[sid] = {"from": "+15005550006", "to": message.to}
     assert post_callback(twilio, twilio.callback_params(sid, "delivered")).status_code == 200
     assert not ProviderCallback.objects.get().matched
-    dispatch._mark_sent(message, token, "twilio", SendResult(provider_message_id=sid))
+    dispatch.record_outcomes([sent(message, "twilio", SendResult(provider_message_id=sid))], token)
     message.refresh_from_db()
     assert message.status == "delivered"
     assert ProviderCallback.objects.get().matched

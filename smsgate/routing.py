@@ -1,0 +1,178 @@
+"""Routing one claimed message: policy at send time, then the provider chain. Writes nothing.
+
+`Router.route` decides what happened to a message (sent, failed, retry later,
+deferred, cancelled) and returns it as an Outcome; the dispatcher writes the
+outcomes of several messages in one transaction. Carriers are called here.
+"""
+
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from providers.base import PermanentProviderError, ProviderError, RecipientOptedOut, SendResult
+from providers.registry import Route, chain_for, route_for
+from smsgate.models import Message, MessageEvent, Tenant
+from smsgate.quiet_hours import quiet_until, window_for
+from smsgate.resilience import breaker_for, limiter_for
+from smsgate.statuses import Status
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    """What to write for one message: its new columns, its events, and follow-ups."""
+
+    message: Message
+    fields: dict
+    events: list[MessageEvent] = field(default_factory=list)
+    carrier_opt_out: bool = False  # the carrier says the recipient unsubscribed
+    sent_as: tuple[str, str] | None = None  # (provider, provider message id) once a carrier took it
+
+
+def retry_delay(attempt: int) -> float:
+    """Exponential backoff with jitter: between half and all of base * 2^(attempt-1), capped."""
+    ceiling = min(settings.SMS_RETRY_MAX_SECONDS, settings.SMS_RETRY_BASE_SECONDS * 2 ** (attempt - 1))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+class Router:
+    """Routes the messages of one batch, building each tenant's provider backends once."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+        self._routes: dict[tuple[int, str], Route] = {}
+
+    def _route(self, tenant: Tenant, name: str) -> Route:
+        key = (tenant.pk, name)
+        if key not in self._routes:
+            self._routes[key] = route_for(name, tenant)
+        return self._routes[key]
+
+    def route(self, message: Message, refusal: str) -> Outcome:
+        """Decide `message`'s fate; `refusal` is the policy's reason not to send it now, if any."""
+        if refusal:  # e.g. a STOP that arrived after the message was scheduled
+            return cancelled(message, refusal)
+        window = window_for(message.tenant)
+        until = quiet_until(phone=message.to, message_type=message.message_type, window_text=window, now=self.now)
+        if until:
+            return deferred(message, until, f"quiet hours ({window}) in the recipient's time zone")
+        events: list[MessageEvent] = []
+        errors: list[ProviderError] = []
+        waits: list[float] = []  # seconds until a throttled or paused provider may take it
+        for name in chain_for(message.tenant):
+            route = self._route(message.tenant, name)
+            if reason := route.provider.cannot_send(message):
+                errors.append(PermanentProviderError(reason))
+                continue
+            allowed, wait = limiter_for(message.tenant, name, route.per_minute).acquire()
+            if not allowed:
+                waits.append(wait)
+                continue
+            breaker = breaker_for(route.breaker_key)
+            if not breaker.allow():
+                waits.append(float(settings.SMS_BREAKER_COOLDOWN_SECONDS))
+                continue
+            result = self._send(message, route, breaker, events, errors)
+            if result is not None:
+                return sent(message, route.name, result, events)
+            if errors[-1].permanent:
+                return failed(message, route.name, errors[-1], events)
+        if errors and all(e.permanent for e in errors) and not waits:
+            return failed(message, "", errors[-1], events)
+        if waits and not errors:
+            # Nothing was tried: no attempt is spent; it waits for the first provider to free up.
+            return deferred(message, self.now + timedelta(seconds=min(waits)), "every provider is throttled or paused")
+        return retry_later(message, errors, events, self.now)
+
+    def _send(self, message, route: Route, breaker, events, errors) -> SendResult | None:
+        started = time.monotonic()
+        try:
+            result = route.provider.send(message)
+        except ProviderError as exc:
+            error = exc
+        except Exception as exc:  # a backend bug must not strand the message
+            logger.exception("provider %s crashed sending message %s", route.name, message.pk)
+            error = ProviderError(f"{type(exc).__name__}: {exc}")
+        else:
+            breaker.record_success()
+            events.append(_attempt(message, route.name, started, result=result))
+            return result
+        if error.permanent:
+            breaker.record_success()  # the carrier answered; it is the message it refused
+        else:
+            breaker.record_failure()
+        events.append(_attempt(message, route.name, started, error=error))
+        errors.append(error)
+        return None
+
+
+def _attempt(message, provider_name, started, *, result: SendResult | None = None, error=None) -> MessageEvent:
+    return MessageEvent(
+        message=message,
+        kind=MessageEvent.Kind.ATTEMPT,
+        provider=provider_name,
+        status=result.status if result else "",
+        ok=error is None,
+        error_code=getattr(error, "code", "")[:30],
+        error_message=str(error or "")[:500],
+        duration_ms=int((time.monotonic() - started) * 1000),
+        raw=(result.raw if result and isinstance(result.raw, dict) else {}),
+    )
+
+
+def _status_event(message, status: str, text: str) -> MessageEvent:
+    return MessageEvent(message=message, kind=MessageEvent.Kind.STATUS, status=status, error_message=text[:500])
+
+
+def sent(message: Message, provider_name: str, result: SendResult, events=()) -> Outcome:
+    return Outcome(message, {
+        "status": result.status if result.status in (Status.SENT, Status.DELIVERED) else Status.SENT,
+        "provider": provider_name,
+        "provider_message_id": result.provider_message_id,
+        "segments": result.segments or message.segments,
+        "price": result.price,
+        "price_unit": result.price_unit,
+        "attempts": message.attempts + 1,
+        "sent_at": timezone.now(),
+        "error_code": "",
+        "error_message": "",
+    }, list(events), sent_as=(provider_name, result.provider_message_id))
+
+
+def failed(message: Message, provider_name: str, error: ProviderError, events=()) -> Outcome:
+    return Outcome(message, {
+        "status": Status.FAILED,
+        "status_reason": "permanent provider error",
+        "provider": provider_name or message.provider,
+        "attempts": message.attempts + 1,
+        "error_code": error.code[:30],
+        "error_message": str(error)[:500],
+    }, list(events), carrier_opt_out=isinstance(error, RecipientOptedOut))
+
+
+def retry_later(message: Message, errors: list[ProviderError], events, now: datetime) -> Outcome:
+    attempts = message.attempts + 1
+    last = errors[-1] if errors else ProviderError("no provider configured")
+    fields = {"attempts": attempts, "error_code": last.code[:30], "error_message": str(last)[:500]}
+    if attempts >= settings.SMS_MAX_ATTEMPTS:
+        fields.update(status=Status.FAILED, status_reason=f"every provider failed {attempts} times")
+    else:
+        fields.update(status=Status.QUEUED, due_at=now + timedelta(seconds=retry_delay(attempts)))
+    return Outcome(message, fields, list(events))
+
+
+def cancelled(message: Message, reason: str) -> Outcome:
+    return Outcome(message, {"status": Status.CANCELLED, "status_reason": reason[:255]},
+                   [_status_event(message, Status.CANCELLED, reason)])
+
+
+def deferred(message: Message, until: datetime, reason: str) -> Outcome:
+    """Back to waiting until `until`, without spending an attempt."""
+    return Outcome(message, {"status": Status.SCHEDULED, "due_at": until},
+                   [_status_event(message, Status.SCHEDULED, f"deferred until {until.isoformat()}: {reason}")])
