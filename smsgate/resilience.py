@@ -35,7 +35,8 @@ def _warn_unenforced() -> None:
 
 # KEYS[1] breaker hash; ARGV: threshold, cooldown s, trial timeout s, action (allow|success|failure)
 # Fields: failures, open_until, trial_until (seconds, Redis TIME). Returns the state after the action,
-# and for "allow" whether the caller may send: 1 closed, 2 half-open trial granted, 0 refused.
+# and for "allow" whether the caller may send: 1 closed, 3 closed with failures counted, 2 half-open trial
+# granted, 0 refused. Only after 2 or 3 does a success need reporting.
 _BREAKER = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
@@ -58,7 +59,10 @@ if action == 'failure' then
   redis.call('EXPIRE', KEYS[1], math.ceil(cooldown * 10))
   return {1, 'closed'}
 end
-if open_until == 0 then return {1, 'closed'} end
+if open_until == 0 then
+  if failures > 0 then return {3, 'closed'} end
+  return {1, 'closed'}
+end
 if now < open_until then return {0, 'open'} end
 if action == 'peek' then return {2, 'half-open'} end
 if now < trial_until then return {0, 'half-open'} end
@@ -105,16 +109,20 @@ class CircuitBreaker:
                                 args=[self.threshold, self.cooldown, self.trial_timeout, action])
         return int(verdict), state.decode() if isinstance(state, bytes) else state
 
-    def allow(self) -> bool:
-        """May a request go to this provider now? In half-open state only one caller is let through."""
-        return self._run("allow")[0] > 0
+    def allow(self) -> int:
+        """May a request go to this provider now (truthy)? In half-open state only one caller is let through.
+
+        Pass the value to `record_success`, which skips the round trip when nothing needs resetting.
+        """
+        return self._run("allow")[0]
 
     def state(self) -> str:
         """closed, open or half-open (without taking the trial)."""
         return self._run("peek")[1]
 
-    def record_success(self) -> None:
-        self._run("success")
+    def record_success(self, admission: int = 2) -> None:
+        if admission != 1:  # 1: closed with no failures counted, nothing to reset
+            self._run("success")
 
     def record_failure(self) -> None:
         self._run("failure")

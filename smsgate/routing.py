@@ -75,10 +75,11 @@ class Router:
                 waits.append(wait)
                 continue
             breaker = breaker_for(route.breaker_key)
-            if not breaker.allow():
+            admission = breaker.allow()
+            if not admission:
                 waits.append(float(settings.SMS_BREAKER_COOLDOWN_SECONDS))
                 continue
-            result = self._send(message, route, breaker, events, errors)
+            result = self._send(message, route, breaker, admission, events, errors)
             if result is not None:
                 return sent(message, route.name, result, events)
             if errors[-1].permanent:
@@ -90,7 +91,7 @@ class Router:
             return deferred(message, self.now + timedelta(seconds=min(waits)), "every provider is throttled or paused")
         return retry_later(message, errors, events, self.now)
 
-    def _send(self, message, route: Route, breaker, events, errors) -> SendResult | None:
+    def _send(self, message, route: Route, breaker, admission: int, events, errors) -> SendResult | None:
         started = time.monotonic()
         try:
             result = route.provider.send(message)
@@ -100,11 +101,11 @@ class Router:
             logger.exception("provider %s crashed sending message %s", route.name, message.pk)
             error = ProviderError(f"{type(exc).__name__}: {exc}")
         else:
-            breaker.record_success()
+            breaker.record_success(admission)
             events.append(_attempt(message, route.name, started, result=result))
             return result
         if error.permanent:
-            breaker.record_success()  # the carrier answered; it is the message it refused
+            breaker.record_success(admission)  # the carrier answered; it is the message it refused
         else:
             breaker.record_failure()
         events.append(_attempt(message, route.name, started, error=error))

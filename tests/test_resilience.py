@@ -18,7 +18,7 @@ def test_the_breaker_opens_after_n_consecutive_failures_and_a_success_resets_the
     breaker.record_success()
     breaker.record_failure()
     breaker.record_failure()
-    assert breaker.allow() and breaker.state() == "closed"
+    assert breaker.allow() == 3 and breaker.state() == "closed"  # closed, failures counted
     breaker.record_failure()
     assert breaker.state() == "open" and not breaker.allow()
 
@@ -35,7 +35,7 @@ def test_after_the_cooldown_one_trial_goes_through_and_its_outcome_decides():
     time.sleep(0.35)
     assert breaker.allow()
     breaker.record_success()
-    assert breaker.state() == "closed" and breaker.allow() and breaker.allow()
+    assert breaker.state() == "closed" and breaker.allow() == 1  # clean: a success needs no round trip
 
 
 def test_a_lost_trial_is_given_again_after_its_timeout():
@@ -81,7 +81,7 @@ def _race_for_trial(redis_url, key, start, results):
         django.setup()
     s.REDIS_URL = redis_url
     start.wait()
-    results.put(CircuitBreaker(key=key, threshold=1, cooldown=0.2, trial_timeout=60).allow())
+    results.put(bool(CircuitBreaker(key=key, threshold=1, cooldown=0.2, trial_timeout=60).allow()))
 
 
 def _run_processes(target, args_for, count=6) -> list:
