@@ -42,6 +42,8 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
 local threshold, cooldown, trial_ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local action = ARGV[4]
+-- Forget a breaker only long after it could matter (an idle provider's old failures).
+local keep = math.max(3600, math.ceil((cooldown + trial_ttl) * 10))
 local failures = tonumber(redis.call('HGET', KEYS[1], 'failures') or '0')
 local open_until = tonumber(redis.call('HGET', KEYS[1], 'open_until') or '0')
 local trial_until = tonumber(redis.call('HGET', KEYS[1], 'trial_until') or '0')
@@ -53,10 +55,10 @@ if action == 'failure' then
   failures = redis.call('HINCRBY', KEYS[1], 'failures', 1)
   if open_until > 0 or failures >= threshold then
     redis.call('HSET', KEYS[1], 'open_until', now + cooldown, 'trial_until', 0)
-    redis.call('EXPIRE', KEYS[1], math.ceil(cooldown * 10))
+    redis.call('EXPIRE', KEYS[1], keep)
     return {0, 'open'}
   end
-  redis.call('EXPIRE', KEYS[1], math.ceil(cooldown * 10))
+  redis.call('EXPIRE', KEYS[1], keep)
   return {1, 'closed'}
 end
 if open_until == 0 then
