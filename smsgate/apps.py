@@ -10,4 +10,5 @@ class SmsgateConfig(AppConfig):
     }
 
     def ready(self):
+        from smsgate import checks  # noqa: F401  (registers the settings checks)
         from smsgate.api import schema  # noqa: F401  (registers the OpenAPI auth scheme)

@@ -211,3 +211,12 @@ def test_receipts_for_a_tenants_own_twilio_account_are_verified_with_its_token(t
     assert post(twilio.auth_token) == 200
     message.refresh_from_db()
     assert message.status == "delivered"
+
+
+def test_a_malformed_quiet_hours_setting_fails_the_start_up_checks(settings):
+    from smsgate.checks import quiet_hours_setting
+
+    settings.SMS_QUIET_HOURS = "after dinner"
+    assert [e.id for e in quiet_hours_setting(None)] == ["smsgate.E001"]
+    settings.SMS_QUIET_HOURS = "22:00-07:30"
+    assert quiet_hours_setting(None) == []
