@@ -60,7 +60,8 @@ def main() -> None:
     port = free_port()
     carrier_url = f"http://127.0.0.1:{port}"
     temp = Path(tempfile.gettempdir())
-    carrier = start([sys.executable, str(ROOT / "bench" / "fast_carrier.py"), str(port)], {}, temp / "bench-carrier.log")
+    carrier = start([sys.executable, str(ROOT / "bench" / "fast_carrier.py"), str(port)], {},
+                    temp / "bench-carrier.log")
     worker = None
     try:
         wait_for_port(port)

@@ -1,0 +1,47 @@
+"""Forged carrier callbacks and postbacks change nothing, for every provider; replays are applied once."""
+
+import json
+
+import pytest
+
+from providers.registry import PROVIDERS
+from smsgate.models import Message, OptOut, ProviderCallback
+from smsgate.services import send_sms
+from webhooks.models import WebhookEvent
+
+pytestmark = pytest.mark.django_db
+
+FORGERIES = [
+    ({"MessageSid": "SM1", "MessageStatus": "delivered", "From": "+5511987654321", "Body": "STOP"}, None),
+    (json.dumps({"resource": "message", "event": "message.received", "token": "guess",
+                 "data": {"id": "1", "body": "STOP", "raw_digits": "+5511987654321"}}), "application/json"),
+    ({"id_accuse": "1", "numero": "+5511987654321", "statut": "1", "secret": "guess"}, None),
+]
+
+
+@pytest.mark.parametrize("provider", sorted(PROVIDERS))
+@pytest.mark.parametrize("kind", ["delivery", "inbound"])
+@pytest.mark.parametrize(("payload", "content_type"), FORGERIES)
+def test_a_forged_callback_is_refused_and_changes_nothing(client, tenant, settings, provider, kind, payload,
+                                                          content_type):
+    settings.TWILIO_AUTH_TOKEN = "real-token"
+    settings.AIRCALL_WEBHOOK_TOKEN = "real-aircall-token"
+    settings.SMSC_WEBHOOK_SECRET = settings.SPOTHIT_WEBHOOK_SECRET = "real-secret"
+    message = send_sms(tenant=tenant, to="+5511987654321", body="hi")
+    kwargs = {"content_type": content_type} if content_type else {}
+    response = client.post(f"/api/v1/sms/{kind}/{provider}?secret=guess", payload, **kwargs)
+    assert response.status_code in (403, 404), (provider, kind, response.status_code)
+    assert ProviderCallback.objects.count() == 0 and OptOut.objects.count() == 0
+    assert Message.objects.get(pk=message.pk).status == message.status
+
+
+def test_a_forged_or_replayed_postback_is_not_processed_twice(client, settings):
+    from tests.tribopay_support import post, postback
+
+    settings.TRIBOPAY_WEBHOOK_SECRET = "real"
+    assert post(postback("pay_x"), token="guess").status_code == 403
+    assert WebhookEvent.objects.count() == 0
+    assert post(postback("pay_x"), token="real").status_code == 200
+    replay = post(postback("pay_x"), token="real")
+    assert replay.status_code == 200 and replay.json()["duplicate"] is True
+    assert WebhookEvent.objects.count() == 1
