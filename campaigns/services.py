@@ -116,7 +116,8 @@ def _enqueue_chunk(campaign: Campaign, bodies: dict, chunk: list[dict]) -> int:
         Recipient.objects.filter(pk__in=pks).update(variant_id=variant_id)
     for pk, error in errors.items():
         Recipient.objects.filter(pk=pk).update(error=error[:255])
-    Recipient.objects.filter(pk__in=[row["pk"] for row in chunk]).update(queued=True)
+    # The chunk is the first unqueued recipients in pk order: a range, not a 2,000-id IN list.
+    Recipient.objects.filter(campaign_id=campaign.pk, queued=False, pk__lte=chunk[-1]["pk"]).update(queued=True)
     return result.written
 
 
