@@ -54,6 +54,7 @@ class FakeTwilio(FakeServer):
         self.auth_token = auth_token
         self.messages: dict[str, dict] = {}
         self.balance = "12.34"
+        self.delay = 0.0  # seconds each accepted message takes to answer (a slow carrier)
         self._ids = itertools.count(1)
 
     @property
@@ -102,7 +103,7 @@ class FakeTwilio(FakeServer):
             "status_callback": request.field("StatusCallback"),
         }
         self.messages[sid] = message
-        return Reply(201, message)
+        return Reply(201, message, delay=self.delay)
 
     def callback_params(self, sid: str, status: str, error_code: str = "") -> dict[str, str]:
         """The form Twilio posts to a StatusCallback for this message."""
