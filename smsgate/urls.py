@@ -4,11 +4,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from campaigns.views import follow_link
 from smsgate.health import healthz
+from smsgate.metrics import metrics
 from templates.api import TemplateListCreateApi
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("r/<str:code>", follow_link, name="tracked-link"),
     path("api/v1/sms/templates", TemplateListCreateApi.as_view(), name="sms-templates"),
     path("api/v1/sms/", include("smsgate.api.urls")),

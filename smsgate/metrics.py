@@ -1,0 +1,65 @@
+"""GET /metrics: Prometheus exposition, computed from the database at scrape time.
+
+Values come from the database (not process-local counters), so they are
+right however many gunicorn and celery processes run. With METRICS_TOKEN set,
+scrapers must send `Authorization: Bearer <token>`.
+"""
+
+import hmac
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Count, Min
+from django.http import HttpResponse, HttpResponseForbidden
+from django.utils import timezone
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+
+from providers.registry import PROVIDERS
+from smsgate.models import Message, ProviderCallback
+from smsgate.resilience import breaker_for, redis_client
+from smsgate.statuses import PENDING
+
+WINDOW = timedelta(hours=24)
+
+
+class SmsCollector:
+    def collect(self):
+        now = timezone.now()
+        since = now - WINDOW
+        messages = GaugeMetricFamily("smsgate_messages", "Messages created in the last 24 h, by status and provider",
+                                     labels=["status", "provider"])
+        for status, provider, count in (Message.objects.filter(created_at__gte=since)
+                                        .values_list("status", "provider").annotate(n=Count("pk")).order_by()):
+            messages.add_metric([status, provider], count)
+        yield messages
+
+        due = Message.objects.filter(status__in=PENDING, due_at__lte=now).aggregate(n=Count("pk"), oldest=Min("due_at"))
+        yield GaugeMetricFamily("smsgate_due_messages", "Messages due now and not yet claimed", value=due["n"])
+        age = (now - due["oldest"]).total_seconds() if due["oldest"] else 0
+        yield GaugeMetricFamily("smsgate_oldest_due_message_age_seconds", "How late the oldest due message is",
+                                value=age)
+
+        callbacks = GaugeMetricFamily("smsgate_provider_callbacks", "Carrier callbacks stored in the last 24 h",
+                                      labels=["provider", "kind"])
+        for provider, kind, count in (ProviderCallback.objects.filter(received_at__gte=since)
+                                      .values_list("provider", "kind").annotate(n=Count("pk")).order_by()):
+            callbacks.add_metric([provider, kind], count)
+        yield callbacks
+
+        if redis_client() is not None:
+            breakers = GaugeMetricFamily("smsgate_circuit_breaker_open",
+                                         "1 if the provider's default-account breaker is open or half-open",
+                                         labels=["provider"])
+            for name in sorted(PROVIDERS):
+                breakers.add_metric([name], 0 if breaker_for(f"{name}:default").state() == "closed" else 1)
+            yield breakers
+
+
+def metrics(request):
+    token = settings.METRICS_TOKEN
+    if token and not hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}"):
+        return HttpResponseForbidden("metrics need the METRICS_TOKEN bearer token")
+    registry = CollectorRegistry()
+    registry.register(SmsCollector())
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
