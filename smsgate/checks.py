@@ -1,7 +1,7 @@
 """Start-up checks of settings that would otherwise fail only when a message is dispatched."""
 
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Warning, register
 from django.core.exceptions import ValidationError
 
 from smsgate.quiet_hours import parse_window
@@ -13,4 +13,15 @@ def quiet_hours_setting(app_configs, **kwargs):
         parse_window(settings.SMS_QUIET_HOURS)
     except ValidationError as exc:
         return [Error(f"SMS_QUIET_HOURS: {exc.messages[0]}", id="smsgate.E001")]
+    return []
+
+
+@register()
+def claim_outlives_a_send(app_configs, **kwargs):
+    """A claim must outlive one message's sends through a chain, or a slow carrier causes duplicates."""
+    if settings.SMS_CLAIM_STALE_SECONDS < 4 * settings.PROVIDER_HTTP_TIMEOUT:
+        return [Warning(
+            f"SMS_CLAIM_STALE_SECONDS ({settings.SMS_CLAIM_STALE_SECONDS}) is under 4 x PROVIDER_HTTP_TIMEOUT "
+            f"({settings.PROVIDER_HTTP_TIMEOUT}): a message whose carriers time out may be claimed again "
+            "while its send is in flight, and be sent twice.", id="smsgate.W001")]
     return []

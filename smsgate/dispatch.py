@@ -7,6 +7,7 @@ lost task) is claimed again by the sweeper, so nothing is ever forgotten.
 """
 
 import logging
+import time
 import uuid
 from datetime import timedelta
 
@@ -71,23 +72,39 @@ def deliver(message_ids: list[int], token: uuid.UUID) -> None:
     Outcomes are written in batches of SMS_DISPATCH_COMMIT_EVERY messages, one
     transaction each: a worker killed mid-chunk loses the records of at most
     that many sends, which are then claimed again (the bounded duplicates).
+    Claims are renewed as work starts and again whenever a quarter of
+    SMS_CLAIM_STALE_SECONDS has passed, so a slow chunk (a carrier timing out)
+    is never taken over while its messages still wait their turn here; a
+    message whose claim was taken over anyway is skipped, not sent twice.
     """
-    now = timezone.now()
-    # Renew the claims as work starts, so a task that waited in a long queue is not
-    # reclaimed (and sent twice) while its sends are in flight.
-    mine = Message.objects.filter(pk__in=message_ids, claim_token=token, status=Status.SENDING)
-    if not mine.update(claimed_at=now):
+    held = _renew(message_ids, token)
+    if not held:
         return  # taken over, or cancelled meanwhile
-    messages = list(mine.select_related("tenant").order_by("pk"))
+    messages = list(Message.objects.filter(pk__in=held).select_related("tenant").order_by("pk"))
     refusals = _refusals(messages)
-    router = Router(now)
+    router = Router(timezone.now())
+    renewed_at = time.monotonic()
     pending: list[Outcome] = []
-    for message in messages:
+    for index, message in enumerate(messages):
+        if time.monotonic() - renewed_at > settings.SMS_CLAIM_STALE_SECONDS / 4:
+            record_outcomes(pending, token)
+            pending = []
+            held = _renew([m.pk for m in messages[index:]], token)
+            renewed_at = time.monotonic()
+        if message.pk not in held:
+            continue
         pending.append(router.route(message, refusals.get((message.tenant_id, message.to), "")))
         if len(pending) >= settings.SMS_DISPATCH_COMMIT_EVERY:
             record_outcomes(pending, token)
             pending = []
     record_outcomes(pending, token)
+
+
+def _renew(message_ids: list[int], token: uuid.UUID) -> set[int]:
+    """Refresh the claim on these messages; returns those still held by `token`."""
+    mine = Message.objects.filter(pk__in=message_ids, claim_token=token, status=Status.SENDING)
+    mine.update(claimed_at=timezone.now())
+    return set(mine.values_list("pk", flat=True))
 
 
 def record_outcomes(outcomes: list[Outcome], token: uuid.UUID) -> None:

@@ -220,3 +220,12 @@ def test_a_malformed_quiet_hours_setting_fails_the_start_up_checks(settings):
     assert [e.id for e in quiet_hours_setting(None)] == ["smsgate.E001"]
     settings.SMS_QUIET_HOURS = "22:00-07:30"
     assert quiet_hours_setting(None) == []
+
+
+def test_a_claim_shorter_than_a_slow_send_is_warned_about(settings):
+    from smsgate.checks import claim_outlives_a_send
+
+    settings.SMS_CLAIM_STALE_SECONDS, settings.PROVIDER_HTTP_TIMEOUT = 30, 15
+    assert [w.id for w in claim_outlives_a_send(None)] == ["smsgate.W001"]
+    settings.SMS_CLAIM_STALE_SECONDS = 120
+    assert claim_outlives_a_send(None) == []
