@@ -36,8 +36,13 @@ def claim_one(message_id: int) -> uuid.UUID | None:
 
 
 def claim_budget() -> int:
-    """How many more messages may be claimed now without exceeding SMS_MAX_IN_FLIGHT."""
-    in_flight = Message.objects.filter(status=Status.SENDING).count()
+    """How many more messages may be claimed now without exceeding SMS_MAX_IN_FLIGHT.
+
+    Stale claims do not count: they are what the sweeper must reclaim, and a cap
+    full of them (tasks lost with a restarted broker) would otherwise stop all sending.
+    """
+    stale_before = timezone.now() - timedelta(seconds=settings.SMS_CLAIM_STALE_SECONDS)
+    in_flight = Message.objects.filter(status=Status.SENDING, claimed_at__gte=stale_before).count()
     return max(0, min(settings.SMS_SWEEP_BATCH, settings.SMS_MAX_IN_FLIGHT - in_flight))
 
 

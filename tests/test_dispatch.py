@@ -161,3 +161,13 @@ def test_concurrent_sweepers_never_claim_the_same_message(tenant):
         t.join()
     all_ids = [pk for batch in claimed for pk in batch]
     assert len(all_ids) == len(set(all_ids)) == 200
+
+
+def test_stale_claims_do_not_fill_the_in_flight_cap(tenant, settings):
+    settings.SMS_MAX_IN_FLIGHT = 2
+    for _ in range(3):
+        submit(tenant)
+    Message.objects.update(status="sending", claim_token=None, claimed_at=timezone.now() - timedelta(minutes=10))
+    # Three lost claims, cap 2: the sweeper must still take them back, or nothing would ever be sent again.
+    assert sweep_due_messages_task() == 2
+    assert len(MemoryProvider.outbox) == 2
