@@ -1,0 +1,43 @@
+"""Known messages on known days, so dashboard and metrics tests can assert exact numbers."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from campaigns.models import Campaign, Click, Recipient
+from smsgate.models import Message, MessageEvent
+from smsgate.statuses import Status
+from templates.models import MessageTemplate, TemplateVariant
+
+
+def add_message(tenant, status, provider="twilio", days_ago=0, price=None, **fields) -> Message:
+    now = timezone.now()
+    fields = {"to": "+5511999990000", "body": "hi", "encoding": "gsm7", "segments": 1, **fields}
+    message = Message.objects.create(tenant=tenant, status=status, provider=provider, price=price, due_at=now, **fields)
+    Message.objects.filter(pk=message.pk).update(created_at=now - timedelta(days=days_ago))
+    return message
+
+
+def seed(tenant, other_tenant):
+    """Two days of traffic for tenant and one message for other_tenant; the numbers below are what tests assert.
+
+    Yesterday: 3 delivered (twilio, 0.05 each), 1 failed (smsc).  Today: 1 delivered, 1 undelivered (smsc, 0.02),
+    2 queued. Variant promo/B: 2 of those delivered, 1 recipient clicked.
+    Success rate (delivered of handed over): twilio 3/3, smsc 1/2 (failed never reached a carrier).
+    """
+    template = MessageTemplate.objects.create(tenant=tenant, code="promo")
+    variant = TemplateVariant.objects.create(template=template, label="B", body="hi")
+    for index in range(3):
+        add_message(tenant, Status.DELIVERED, "twilio", days_ago=1, price=Decimal("0.05"),
+                    variant=variant if index < 2 else None)
+    failed = add_message(tenant, Status.FAILED, "smsc", days_ago=1)
+    add_message(tenant, Status.DELIVERED, "smsc", price=Decimal("0.02"))
+    add_message(tenant, Status.UNDELIVERED, "smsc", price=Decimal("0.02"))
+    add_message(tenant, Status.QUEUED, "")
+    add_message(tenant, Status.QUEUED, "")
+    add_message(other_tenant, Status.DELIVERED, "aircall", price=Decimal("9.99"))
+    MessageEvent.objects.create(message=failed, kind=MessageEvent.Kind.ATTEMPT, provider="smsc", ok=False)
+    MessageEvent.objects.create(message=failed, kind=MessageEvent.Kind.ATTEMPT, provider="twilio", ok=True)
+    campaign = Campaign.objects.create(tenant=tenant, name="Promo")
+    Click.objects.create(recipient=Recipient.objects.create(campaign=campaign, phone="+5511999990000", variant=variant))
