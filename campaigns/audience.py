@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
+from django.db import transaction
 from django.db.models import Q
 
 from campaigns.models import Campaign, Contact, Recipient
@@ -48,6 +49,9 @@ def add_contacts(campaign: Campaign) -> int:
 
 def import_csv(campaign: Campaign, text: str) -> ImportResult:
     """Add recipients from CSV text: a phone column (phone/telephone/numero/...), other columns are variables."""
+    status = Campaign.objects.filter(pk=campaign.pk).values_list("status", flat=True).first()
+    if status not in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED):
+        return ImportResult(errors=[f"a {status} campaign takes no more recipients"])
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     phone_column = _phone_column(reader.fieldnames or [])
     result = ImportResult()
@@ -80,9 +84,15 @@ def _phone_column(names: list[str]) -> str | None:
 
 
 def _insert(campaign: Campaign, rows: Iterable[Recipient]) -> int:
-    """Insert in batches, skipping numbers already there; returns how many rows are new."""
-    before = Recipient.objects.filter(campaign=campaign).count()
-    iterator = iter(rows)
-    while batch := list(islice(iterator, BATCH)):
-        Recipient.objects.bulk_create(batch, ignore_conflicts=True)
-    return Recipient.objects.filter(campaign=campaign).count() - before
+    """Insert in batches, skipping numbers already there; returns how many rows are new.
+
+    Holds the campaign row's lock, like each enqueue chunk does: the enqueuer marks
+    a chunk queued by pk range, so no insert may commit in the middle of a chunk.
+    """
+    with transaction.atomic():
+        Campaign.objects.select_for_update().filter(pk=campaign.pk).exists()
+        before = Recipient.objects.filter(campaign=campaign).count()
+        iterator = iter(rows)
+        while batch := list(islice(iterator, BATCH)):
+            Recipient.objects.bulk_create(batch, ignore_conflicts=True)
+        return Recipient.objects.filter(campaign=campaign).count() - before

@@ -197,7 +197,8 @@ SMS_RETRY_MAX_SECONDS = env_int("SMS_RETRY_MAX_SECONDS", 3600)
 SMS_CLAIM_STALE_SECONDS = env_int("SMS_CLAIM_STALE_SECONDS", 120)
 SMS_SWEEP_BATCH = env_int("SMS_SWEEP_BATCH", 2000)
 # Claimed-but-unfinished messages allowed at once; the sweeper claims no more beyond it.
-SMS_MAX_IN_FLIGHT = env_int("SMS_MAX_IN_FLIGHT", 10000)
+# Keep it to what workers send within SMS_CLAIM_STALE_SECONDS, or queued claims go stale and are re-queued.
+SMS_MAX_IN_FLIGHT = env_int("SMS_MAX_IN_FLIGHT", 2000)
 SMS_DISPATCH_CHUNK = env_int("SMS_DISPATCH_CHUNK", 50)
 # Outcomes written per transaction while dispatching a chunk (also the most sends a killed worker can repeat).
 SMS_DISPATCH_COMMIT_EVERY = env_int("SMS_DISPATCH_COMMIT_EVERY", 10)

@@ -190,3 +190,11 @@ def test_the_admin_shows_progress_and_uploads_a_csv(admin_client, tenant):
     assert campaign.recipients.count() == 1
     page = admin_client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
     assert b"1 recipients, 0 processed" in page.content
+
+
+def test_a_started_campaign_takes_no_more_csv_recipients(tenant, audience):
+    campaign = make_campaign(tenant, audience)
+    campaign_schedule(campaign)
+    start_due_campaigns()
+    result = import_csv(campaign, "phone\n+5511911119999\n")
+    assert result.added == 0 and "takes no more recipients" in result.errors[0]
