@@ -129,6 +129,8 @@ LOGGING = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["smsgate.api.auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["smsgate.api.auth.HasTenant"],
+    "DEFAULT_THROTTLE_CLASSES": ["smsgate.api.auth.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api_key": env_str("API_RATE_LIMIT", "1200/min")},
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,

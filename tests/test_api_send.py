@@ -154,3 +154,18 @@ def test_the_callers_ip_and_user_agent_are_logged_with_the_message(api, settings
     response = api.post(URL, {**VALID, "custom_id": "2"}, format="json", REMOTE_ADDR="10.0.0.1",
                         HTTP_X_FORWARDED_FOR="198.51.100.9, 10.0.0.1")
     assert Message.objects.get(pk=response.data["id"]).request_ip == "198.51.100.9"
+
+
+def test_beyond_the_api_rate_limit_it_is_429_with_retry_after(api, tenant):
+    from rest_framework.settings import api_settings
+
+    from smsgate.api.auth import ApiKeyRateThrottle
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ApiKeyRateThrottle, "THROTTLE_RATES", {**api_settings.DEFAULT_THROTTLE_RATES, "api_key": "3/min"})
+        statuses = [api.get("/api/v1/sms/logs").status_code for _ in range(4)]
+        response = api.get("/api/v1/sms/logs")
+        other = client_for(tenant).get("/api/v1/sms/logs")  # another key has its own budget
+    assert statuses == [200, 200, 200, 429]
+    assert response.status_code == 429 and int(response["Retry-After"]) > 0
+    assert other.status_code == 200

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from django.utils import timezone
-from rest_framework import authentication, exceptions, permissions
+from rest_framework import authentication, exceptions, permissions, throttling
 
 from smsgate.models import ApiKey, Tenant
 
@@ -63,3 +63,14 @@ def _touch(api_key: ApiKey) -> None:
     now = timezone.now()
     if api_key.last_used_at is None or now - api_key.last_used_at > timedelta(minutes=1):
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+
+
+class ApiKeyRateThrottle(throttling.SimpleRateThrottle):
+    """API_RATE_LIMIT requests per API key (e.g. "1200/min"); beyond it, 429 with Retry-After."""
+
+    scope = "api_key"
+
+    def get_cache_key(self, request, view):
+        if not isinstance(request.user, ApiClient):
+            return None  # unauthenticated requests are refused before they cost anything
+        return self.cache_format % {"scope": self.scope, "ident": request.user.api_key.pk}
