@@ -13,7 +13,6 @@ import hmac
 import json
 import re
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 
 from providers import http
 from providers.base import (
@@ -28,6 +27,7 @@ from providers.base import (
     TransientProviderError,
     WebhookAuthError,
 )
+from providers.wire import to_decimal, to_int
 
 # SMSC error codes (send.php; status.php and balance.php use a subset).
 PERMANENT_ERRORS = {
@@ -102,8 +102,8 @@ class SmscProvider(Provider):
         return SendResult(
             provider_message_id=message_key(smsc_id, message.to),
             status="sent",
-            segments=_int_or_none(data.get("cnt")),
-            price=_decimal_or_none(data.get("cost")),
+            segments=to_int(data.get("cnt")),
+            price=to_decimal(data.get("cost")),
             raw=data,
         )
 
@@ -117,7 +117,7 @@ class SmscProvider(Provider):
 
     def balance(self) -> Balance:
         data = self._call("balance", {"cur": 1})
-        amount = _decimal_or_none(data.get("balance"))
+        amount = to_decimal(data.get("balance"))
         if amount is None:
             raise TransientProviderError("SMSC answered without a balance", raw=data)
         extra = {"credit": data["credit"]} if "credit" in data else {}
@@ -170,7 +170,7 @@ def message_key(smsc_id, phone: str) -> str:
 
 def error_from(data: dict) -> ProviderError:
     """The ProviderError for an SMSC `{"error": ..., "error_code": N}` answer."""
-    code = _int_or_none(data.get("error_code"))
+    code = to_int(data.get("error_code"))
     text = f"SMSC error {code}: {data.get('error') or PERMANENT_ERRORS.get(code, 'unknown error')}"
     if code == AUTH_ERROR:
         return ProviderAuthError(text, code=code, raw=data)
@@ -182,11 +182,11 @@ def error_from(data: dict) -> ProviderError:
 
 
 def _status_update(key: str, status, err, timestamp, *, raw) -> StatusUpdate | None:
-    code = _int_or_none(status)
+    code = to_int(status)
     if code == NOT_FOUND or code not in STATUS_MAP:
         return None
     error_code = str(err) if err not in (None, "", 0, "0") else ""
-    seconds = _int_or_none(timestamp)
+    seconds = to_int(timestamp)
     occurred_at = datetime.fromtimestamp(seconds, tz=UTC) if seconds else None
     return StatusUpdate(provider_message_id=key, status=STATUS_MAP[code], error_code=error_code,
                         occurred_at=occurred_at, raw=raw)
@@ -203,15 +203,3 @@ def _callback_fields(request) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _int_or_none(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _decimal_or_none(value) -> Decimal | None:
-    try:
-        return Decimal(str(value)) if value is not None else None
-    except InvalidOperation:
-        return None

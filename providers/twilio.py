@@ -26,6 +26,7 @@ from providers.base import (
     TransientProviderError,
     WebhookAuthError,
 )
+from providers.wire import to_int
 
 # Twilio's message statuses, as smsgate statuses.
 STATUS_MAP = {
@@ -95,7 +96,7 @@ class TwilioProvider(Provider):
         return SendResult(
             provider_message_id=sent.sid,
             status=STATUS_MAP.get(sent.status, "sent"),
-            segments=_int_or_none(sent.num_segments),
+            segments=to_int(sent.num_segments),
             price=_price(sent.price),
             price_unit=sent.price_unit or "",
             raw={"sid": sent.sid, "status": sent.status},
@@ -187,13 +188,6 @@ def _error_from(exc: TwilioRestException):
         return TransientProviderError(text, code=code)
     # Any other 4xx is about this request; retrying it unchanged won't help.
     return PermanentProviderError(text, code=code)
-
-
-def _int_or_none(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _price(value) -> Decimal | None:
