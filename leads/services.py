@@ -16,7 +16,7 @@ from django.utils.dateparse import parse_datetime
 from leads.models import Lead
 from leads.selectors import SOURCE_TYPE
 from smsgate.models import Message, MessageType, Tenant
-from smsgate.phones import InvalidPhoneNumber, normalize_phone
+from smsgate.phones import validated_phone
 from smsgate.services import cancel_message, send_sms
 from smsgate.statuses import Status
 
@@ -58,7 +58,7 @@ def lead_create(
         lead = Lead.objects.create(
             tenant=tenant,
             name=name.strip(),
-            phone=_normalized_phone(phone, tenant),
+            phone=validated_phone(phone, tenant.default_region),
             email=email,
             channel=channel,
             consent_gdpr=True,
@@ -170,13 +170,6 @@ def _parse_iso(value) -> datetime:
             {"appointment_time": ["Use an ISO 8601 date and time, e.g. 2026-11-23T14:30:00+03:00."]}, code="invalid"
         )
     return parsed
-
-
-def _normalized_phone(raw: str, tenant: Tenant) -> str:
-    try:
-        return normalize_phone(raw, tenant.default_region)
-    except InvalidPhoneNumber as exc:
-        raise ValidationError({"phone": [str(exc)]}, code="invalid") from None
 
 
 def _enqueue_welcome(lead_id: int) -> None:

@@ -1,6 +1,7 @@
 """Phone number normalisation to E.164 with phonenumbers."""
 
 import phonenumbers
+from django.core.exceptions import ValidationError
 
 
 class InvalidPhoneNumber(ValueError):
@@ -19,6 +20,14 @@ def normalize_phone(raw: str, region: str) -> str:
     if not phonenumbers.is_valid_number(number):
         raise InvalidPhoneNumber("This is not a valid phone number for its country.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def validated_phone(raw: str, region: str) -> str:
+    """normalize_phone, with a bad number as a ValidationError on the `phone` field."""
+    try:
+        return normalize_phone(raw, region)
+    except InvalidPhoneNumber as exc:
+        raise ValidationError({"phone": [str(exc)]}, code="invalid") from None
 
 
 def phone_time_zones(e164: str) -> tuple[str, ...]:

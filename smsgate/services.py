@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from smsgate.bulk_insert import insert_messages
 from smsgate.models import Message, MessageEvent, MessageType, OptOut, Tenant
-from smsgate.phones import InvalidPhoneNumber, normalize_phone
+from smsgate.phones import validated_phone
 from smsgate.policy import refusal_reason, refusal_reasons
 from smsgate.segments import count_segments
 from smsgate.statuses import Status
@@ -61,7 +61,7 @@ def send_sms(
     silent drop. The returned message has `replayed=True` when an earlier
     request with the same idempotency key is returned instead.
     """
-    phone = _validated_phone(to, tenant)
+    phone = validated_phone(to, tenant.default_region)
     variant = None
     if template_code:
         rendered = render_for(tenant, template_code, template_data or {}, recipient=phone)
@@ -162,7 +162,7 @@ def _submit_batch(tenant, start: int, batch: list[BulkItem], options: _BatchOpti
     prepared: list[tuple[int, str, str]] = []  # (index, phone, body)
     for offset, item in enumerate(batch):
         try:
-            phone = item.to if options.phones_are_e164 else _validated_phone(item.to, tenant)
+            phone = item.to if options.phones_are_e164 else validated_phone(item.to, tenant.default_region)
             prepared.append((start + offset, phone, _validated_body(item.body)))
         except ValidationError as exc:
             result.errors[start + offset] = exc.message_dict
@@ -241,13 +241,6 @@ def add_opt_out(*, tenant: Tenant, phone: str, source: str, keyword: str = "") -
 def remove_opt_out(*, tenant: Tenant, phone: str) -> bool:
     deleted, _ = OptOut.objects.filter(tenant=tenant, phone=phone).delete()
     return bool(deleted)
-
-
-def _validated_phone(raw: str, tenant: Tenant) -> str:
-    try:
-        return normalize_phone(raw, tenant.default_region)
-    except InvalidPhoneNumber as exc:
-        raise ValidationError({"phone": [str(exc)]}, code="invalid") from None
 
 
 def _validated_body(body: str) -> str:
