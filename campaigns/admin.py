@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import F, Q
 from django.utils.html import format_html, format_html_join
 
 from campaigns.audience import import_csv
@@ -99,12 +100,35 @@ class NamedAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
 
+class ProcessedFilter(admin.SimpleListFilter):
+    """Recipients the enqueuer has passed (message written, or skipped with an error)."""
+
+    title = "processed"
+    parameter_name = "processed"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        passed = Q(pk__lte=F("campaign__enqueue_cursor"))
+        if self.value() == "yes":
+            return queryset.filter(passed)
+        if self.value() == "no":
+            return queryset.exclude(passed)
+        return queryset
+
+
 @admin.register(Recipient)
 class RecipientAdmin(admin.ModelAdmin):
-    list_display = ["phone", "campaign", "variant", "queued", "error"]
-    list_filter = ["queued", "campaign"]
+    list_display = ["phone", "campaign", "variant", "is_processed", "error"]
+    list_filter = [ProcessedFilter, "campaign"]
+    list_select_related = ["campaign", "variant"]
     search_fields = ["phone"]
-    readonly_fields = ["campaign", "phone", "variables", "variant", "link_code", "queued", "error"]
+    readonly_fields = ["campaign", "phone", "variables", "variant", "link_code", "is_processed", "error"]
+
+    @admin.display(description="processed", boolean=True)
+    def is_processed(self, obj: Recipient) -> bool:
+        return obj.processed
 
     def has_add_permission(self, request):
         return False

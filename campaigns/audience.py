@@ -86,8 +86,9 @@ def _phone_column(names: list[str]) -> str | None:
 def _insert(campaign: Campaign, rows: Iterable[Recipient]) -> int:
     """Insert in batches, skipping numbers already there; returns how many rows are new.
 
-    Holds the campaign row's lock, like each enqueue chunk does: the enqueuer marks
-    a chunk queued by pk range, so no insert may commit in the middle of a chunk.
+    Holds the campaign row's lock, like each enqueue chunk does: the enqueuer resumes
+    after the last recipient id it processed, so a recipient must never commit with
+    an id below one the enqueuer has already passed.
     """
     with transaction.atomic():
         Campaign.objects.select_for_update().filter(pk=campaign.pk).exists()

@@ -73,6 +73,10 @@ class Campaign(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last progress while enqueueing.")
     enqueued_at = models.DateTimeField(null=True, blank=True)
+    enqueue_cursor = models.BigIntegerField(
+        default=0, editable=False,
+        help_text="Id of the last recipient processed: enqueueing resumes with the recipients after it.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -89,20 +93,25 @@ def new_link_code() -> str:
 class Recipient(models.Model):
     """One number a campaign sends to, with its own variables and tracked link."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients")
+    # Indexed by recipient_order, which starts with the campaign.
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients", db_index=False)
     phone = models.CharField(max_length=20, help_text="E.164")
     variables = models.JSONField(default=dict, blank=True)
     variant = models.ForeignKey("templates.TemplateVariant", null=True, blank=True, on_delete=models.SET_NULL)
     link_code = models.CharField(max_length=16, unique=True, default=new_link_code, editable=False)
-    queued = models.BooleanField(default=False, help_text="Its message has been written (or it was skipped).")
     error = models.CharField(max_length=255, blank=True, help_text="Why no message was written, if so.")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["campaign", "phone"], name="unique_recipient")]
-        indexes = [models.Index(fields=["campaign", "queued", "id"], name="recipient_pending")]
+        indexes = [models.Index(fields=["campaign", "id"], name="recipient_order")]
 
     def __str__(self) -> str:
         return self.phone
+
+    @property
+    def processed(self) -> bool:
+        """Its message has been written (or it was skipped with an error)."""
+        return self.pk <= self.campaign.enqueue_cursor
 
 
 class Click(models.Model):

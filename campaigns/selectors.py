@@ -1,6 +1,6 @@
 """Campaign progress and per-variant results, computed with database aggregation."""
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 
 from campaigns.models import Campaign, Recipient
 from smsgate.models import Message
@@ -15,7 +15,9 @@ def campaign_messages(campaign: Campaign):
 
 def campaign_progress(campaign: Campaign) -> dict:
     recipients = Recipient.objects.filter(campaign=campaign).aggregate(
-        total=Count("pk"), processed=Count("pk", filter=Q(queued=True)), skipped=Count("pk", filter=~Q(error="")),
+        total=Count("pk"),
+        processed=Count("pk", filter=Q(pk__lte=F("campaign__enqueue_cursor"))),
+        skipped=Count("pk", filter=~Q(error="")),
     )
     by_status = dict(campaign_messages(campaign).values_list("status").annotate(n=Count("pk")).order_by())
     return {"recipients": recipients, "messages": by_status}

@@ -1,11 +1,13 @@
 """Scheduling, enqueueing and cancelling campaigns.
 
-Enqueueing writes the campaign's messages in chunks, each chunk in its own
-transaction with one INSERT for its messages (smsgate.services.submit_many);
-the core's sweeper then dispatches them in chunks. Memory stays flat: one
-chunk of recipients is in memory at a time. A crash mid-way resumes at the
-next chunk, since a recipient is marked queued in the same transaction as
-its message.
+Enqueueing writes the campaign's messages in chunks of recipients in id
+order, each chunk in its own transaction with one COPY for its messages
+(smsgate.services.submit_many); the core's sweeper then dispatches them in
+chunks. Memory stays flat: one chunk of recipients is in memory at a time.
+The same transaction moves the campaign's `enqueue_cursor` to the chunk's
+last recipient, so a crash mid-way resumes right after the last committed
+chunk: no recipient is written twice or forgotten, and no recipient row is
+updated (except to record why one was skipped).
 """
 
 from collections import defaultdict
@@ -83,41 +85,44 @@ def campaign_enqueue(campaign_id: int) -> int:
             locked = Campaign.objects.select_for_update().get(pk=campaign_id)
             if locked.status != Campaign.Status.RUNNING:
                 return written  # cancelled meanwhile
-            chunk = list(Recipient.objects.filter(campaign_id=campaign_id, queued=False)
-                         .order_by("pk").values("pk", "phone", "variables", "link_code")[:CHUNK])
+            chunk = list(Recipient.objects.filter(campaign_id=campaign_id, pk__gt=locked.enqueue_cursor)
+                         .order_by("pk").values_list("pk", "phone", "variables", "link_code")[:CHUNK])
             if not chunk:
                 locked.status = Campaign.Status.ENQUEUED
                 locked.enqueued_at = timezone.now()
                 locked.save(update_fields=["status", "enqueued_at"])
                 return written
             written += _enqueue_chunk(campaign, bodies, chunk)
+            locked.enqueue_cursor = chunk[-1][0]
             locked.heartbeat_at = timezone.now()
-            locked.save(update_fields=["heartbeat_at"])
+            locked.save(update_fields=["enqueue_cursor", "heartbeat_at"])
 
 
-def _enqueue_chunk(campaign: Campaign, bodies: dict, chunk: list[dict]) -> int:
+def _enqueue_chunk(campaign: Campaign, bodies: dict, chunk: list[tuple]) -> int:
+    """Write the messages of one chunk of (pk, phone, variables, link_code); record the skipped ones."""
     items, errors, by_variant = [], {}, defaultdict(list)
-    for row in chunk:
-        variant, compiled = _variant_for(campaign, bodies, row["phone"])
+    for pk, phone, variables, link_code in chunk:
+        variant, compiled = _variant_for(campaign, bodies, phone)
         try:
-            body = compiled.render(_variables(campaign, row))
+            body = compiled.render(_variables(campaign, variables, link_code))
         except MissingVariables as exc:
-            errors[row["pk"]] = str(exc)
+            errors[pk] = str(exc)
             continue
-        items.append(BulkItem(to=row["phone"], body=body, custom_id=str(row["pk"]), source_id=str(campaign.pk),
+        items.append(BulkItem(to=phone, body=body, custom_id=str(pk), source_id=str(campaign.pk),
                               variant_id=variant.pk if variant else None))
         if variant:
-            by_variant[variant.pk].append(row["pk"])
+            by_variant[variant.pk].append(pk)
     result = submit_many(tenant=campaign.tenant, items=items, message_type=campaign.message_type,
                          source_type=SOURCE, cancel_on_refusal=True, phones_are_e164=True, return_ids=False)
     for index, field_errors in result.errors.items():
         errors[int(items[index].custom_id)] = "; ".join(m for msgs in field_errors.values() for m in msgs)
     for variant_id, pks in by_variant.items():
         Recipient.objects.filter(pk__in=pks).update(variant_id=variant_id)
+    by_error = defaultdict(list)  # recipients usually miss the same variable: one UPDATE per distinct reason
     for pk, error in errors.items():
-        Recipient.objects.filter(pk=pk).update(error=error[:255])
-    # The chunk is the first unqueued recipients in pk order: a range, not a 2,000-id IN list.
-    Recipient.objects.filter(campaign_id=campaign.pk, queued=False, pk__lte=chunk[-1]["pk"]).update(queued=True)
+        by_error[error[:255]].append(pk)
+    for error, pks in by_error.items():
+        Recipient.objects.filter(pk__in=pks).update(error=error)
     return result.written
 
 
@@ -145,8 +150,8 @@ def _variant_for(campaign: Campaign, bodies: dict, phone: str) -> tuple[object, 
     return variant, bodies[variant]
 
 
-def _variables(campaign: Campaign, row: dict) -> dict:
-    variables = dict(row["variables"] or {})
+def _variables(campaign: Campaign, variables: dict | None, link_code: str) -> dict:
+    variables = dict(variables or {})
     if campaign.target_url:
-        variables["URL"] = f"{settings.PUBLIC_BASE_URL}/r/{row['link_code']}"
+        variables["URL"] = f"{settings.PUBLIC_BASE_URL}/r/{link_code}"
     return variables

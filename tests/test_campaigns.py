@@ -18,6 +18,7 @@ from smsgate.models import Message, OptOut
 from smsgate.tasks import sweep_due_messages_task
 from smsgate.tracking import record_delivery
 from templates.models import MessageTemplate, TemplateVariant
+from templates.services import pick_variant
 
 pytestmark = pytest.mark.django_db
 
@@ -89,7 +90,7 @@ def test_a_recipient_missing_a_variable_is_skipped_with_the_reason(tenant):
     campaign_schedule(campaign)
     run(campaign)
     skipped = Recipient.objects.get(phone="+5511911110001")
-    assert skipped.queued and "PRENOM_ENFANT" in skipped.error
+    assert skipped.processed and "PRENOM_ENFANT" in skipped.error
     assert campaign_progress(campaign)["recipients"] == {"total": 2, "processed": 2, "skipped": 1}
 
 
@@ -198,3 +199,53 @@ def test_a_started_campaign_takes_no_more_csv_recipients(tenant, audience):
     start_due_campaigns()
     result = import_csv(campaign, "phone\n+5511911119999\n")
     assert result.added == 0 and "takes no more recipients" in result.errors[0]
+
+
+def test_a_crash_mid_chunk_resumes_writing_each_recipient_exactly_once(tenant, monkeypatch):
+    """The worker dies after a chunk's messages were written but before its transaction committed."""
+    import campaigns.services as services
+
+    template = MessageTemplate.objects.create(tenant=tenant, code="fete")
+    TemplateVariant.objects.create(template=template, label="A", body="A {name}/{PRENOM_ENFANT} {URL}", weight=1)
+    TemplateVariant.objects.create(template=template, label="B", body="B {name}/{PRENOM_ENFANT} {URL}", weight=1)
+    campaign = Campaign.objects.create(tenant=tenant, name="fete", template=template, target_url="https://x.example")
+    lines = [f"+551191111{n:04d},Nome{n},Filho{n}" for n in range(7)]
+    import_csv(campaign, "phone,name,PRENOM_ENFANT\n" + "\n".join(lines) + "\n+5511911119999,Sem,\n")
+    OptOut.objects.create(tenant=tenant, phone="+5511911110004")
+    campaign_schedule(campaign)
+    start_due_campaigns()
+
+    monkeypatch.setattr(services, "CHUNK", 3)
+    real_submit_many, calls = services.submit_many, []
+
+    def dies_in_the_second_chunk(**kwargs):
+        result = real_submit_many(**kwargs)  # this chunk's messages are written...
+        calls.append(result.written)
+        if len(calls) == 2:
+            raise SystemExit("worker killed")  # ...and the process dies before the commit
+        return result
+
+    monkeypatch.setattr(services, "submit_many", dies_in_the_second_chunk)
+    with pytest.raises(SystemExit):
+        campaign_enqueue(campaign.pk)
+    assert Message.objects.count() == 3  # the first chunk only
+    assert campaign_progress(campaign)["recipients"]["processed"] == 3
+
+    Campaign.objects.filter(pk=campaign.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=10))
+    assert start_due_campaigns() == [campaign.pk]  # another worker takes the stalled campaign over
+    assert campaign_enqueue(campaign.pk) == 4  # 6 and 7 of the 8 recipients are left for it, minus the skipped one
+
+    messages = {m.to: m for m in Message.objects.select_related("variant")}
+    assert len(messages) == Message.objects.count() == 7  # the skipped recipient gets none; nobody gets two
+    for recipient in Recipient.objects.filter(campaign=campaign).exclude(phone="+5511911119999"):
+        message = messages[recipient.phone]
+        n = int(recipient.phone[-4:])
+        label = pick_variant(template, recipient.phone).label
+        assert message.variant.label == label == recipient.variant.label
+        assert message.body == f"{label} Nome{n}/Filho{n} https://gateway.example.com/r/{recipient.link_code}"
+    assert messages["+5511911110004"].status == "cancelled"  # opted out: recorded, not dropped
+    skipped = Recipient.objects.get(phone="+5511911119999")
+    assert "PRENOM_ENFANT" in skipped.error
+    campaign.refresh_from_db()
+    assert campaign.status == "enqueued"
+    assert campaign_progress(campaign)["recipients"] == {"total": 8, "processed": 8, "skipped": 1}
