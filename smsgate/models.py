@@ -124,19 +124,24 @@ class Encoding(models.TextChoices):
 
 
 class Message(models.Model):
-    """One SMS to one recipient. Written before anything is sent."""
+    """One SMS to one recipient. Written before anything is sent.
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="messages")
+    Every index is paid for by every insert (a 100k campaign writes 100k rows at
+    once), so there are only the ones the queries need, most of them partial;
+    Meta.indexes says which query each one serves.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="messages", db_index=False)
     to = models.CharField(max_length=20, help_text="E.164")
     body = models.TextField()
     encoding = models.CharField(max_length=4, choices=Encoding.choices)
     segments = models.PositiveSmallIntegerField()
     message_type = models.CharField(max_length=20, choices=MessageType.choices, default=MessageType.TRANSACTIONAL)
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     status_reason = models.CharField(max_length=255, blank=True)
 
     send_at = models.DateTimeField(null=True, blank=True, help_text="When the caller asked it to go out.")
-    due_at = models.DateTimeField(db_index=True, help_text="When the dispatcher should next try it.")
+    due_at = models.DateTimeField(help_text="When the dispatcher should next try it.")
     attempts = models.PositiveSmallIntegerField(default=0)
     claim_token = models.UUIDField(null=True, blank=True, editable=False)
     claimed_at = models.DateTimeField(null=True, blank=True)
@@ -146,7 +151,7 @@ class Message(models.Model):
     custom_id = models.CharField(max_length=100, blank=True, help_text="The caller's own reference.")
     variant = models.ForeignKey(
         "templates.TemplateVariant", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages",
-        help_text="The template variant rendered into the body, if any.",
+        help_text="The template variant rendered into the body, if any.", db_index=False,
     )
     source_type = models.CharField(max_length=50, blank=True, help_text="What asked for it, e.g. lead, payment.")
     source_id = models.CharField(max_length=64, blank=True)
@@ -154,7 +159,7 @@ class Message(models.Model):
     user_agent = models.CharField(max_length=255, blank=True)
 
     provider = models.CharField(max_length=30, blank=True)
-    provider_message_id = models.CharField(max_length=100, blank=True, db_index=True)
+    provider_message_id = models.CharField(max_length=100, blank=True)
     price = models.DecimalField(max_digits=10, decimal_places=5, null=True, blank=True)
     price_unit = models.CharField(max_length=3, blank=True)
     error_code = models.CharField(max_length=30, blank=True)
@@ -175,13 +180,28 @@ class Message(models.Model):
             )
         ]
         indexes = [
+            # The sweeper's due claims, the metrics' queue depth, the admin's scheduled/queued filter.
             models.Index(
                 fields=["due_at"],
                 condition=models.Q(status__in=["scheduled", "queued"]),
                 name="message_pending_due",
             ),
+            # In-flight and stale claims (claim budget, the sweeper's reclaim), the admin's sending filter.
+            models.Index(fields=["claimed_at"], condition=models.Q(status="sending"), name="message_sending_claimed"),
+            # Delivery-status polling of carriers that push no receipts.
+            models.Index(fields=["provider", "sent_at"], condition=models.Q(status="sent"), name="message_sent"),
+            # The admin's and the logs' failed filters, newest first.
+            models.Index(fields=["created_at"], condition=models.Q(status__in=["failed", "undelivered"]),
+                         name="message_failed_created"),
+            # A tenant's logs and stats by date (and the tenant foreign key).
             models.Index(fields=["tenant", "created_at"], name="message_tenant_created"),
+            # Campaigns, leads and recovery find their messages by source.
             models.Index(fields=["source_type", "source_id"], name="message_source"),
+            # Receipts find their message; messages not handed to a carrier yet have none.
+            models.Index(fields=["provider_message_id"], condition=~models.Q(provider_message_id=""),
+                         name="message_provider_id"),
+            # Deleting a variant (SET_NULL); most messages have none.
+            models.Index(fields=["variant"], condition=models.Q(variant__isnull=False), name="message_variant"),
         ]
 
     def __str__(self) -> str:
