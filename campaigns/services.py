@@ -101,10 +101,11 @@ def campaign_enqueue(campaign_id: int) -> int:
 def _enqueue_chunk(campaign: Campaign, bodies: dict, chunk: list[tuple]) -> int:
     """Write the messages of one chunk of (pk, phone, variables, link_code); record the skipped ones."""
     items, errors, by_variant = [], {}, defaultdict(list)
+    links = f"{settings.PUBLIC_BASE_URL}/r/" if campaign.target_url else None
     for pk, phone, variables, link_code in chunk:
         variant, compiled = _variant_for(campaign, bodies, phone)
         try:
-            body = compiled.render(_variables(campaign, variables, link_code))
+            body = compiled.render(_variables(variables, links + link_code if links else None))
         except MissingVariables as exc:
             errors[pk] = str(exc)
             continue
@@ -150,8 +151,9 @@ def _variant_for(campaign: Campaign, bodies: dict, phone: str) -> tuple[object, 
     return variant, bodies[variant]
 
 
-def _variables(campaign: Campaign, variables: dict | None, link_code: str) -> dict:
+def _variables(variables: dict | None, link: str | None) -> dict:
+    """The recipient's variables, with its tracked link as {URL} if the campaign has one."""
     variables = dict(variables or {})
-    if campaign.target_url:
-        variables["URL"] = f"{settings.PUBLIC_BASE_URL}/r/{link_code}"
+    if link:
+        variables["URL"] = link
     return variables

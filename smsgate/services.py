@@ -167,6 +167,7 @@ def _submit_batch(tenant, start: int, batch: list[BulkItem], options: _BatchOpti
         except ValidationError as exc:
             result.errors[start + offset] = exc.message_dict
     refusals = refusal_reasons(tenant=tenant, phones=[phone for _, phone, _ in prepared])
+    now = timezone.now()
     rows, indexes = [], []
     for index, phone, body in prepared:
         reason = refusals.get(phone, "")
@@ -177,7 +178,7 @@ def _submit_batch(tenant, start: int, batch: list[BulkItem], options: _BatchOpti
         rows.append(_message_fields(
             tenant=tenant, to=phone, body=body, message_type=options.message_type, send_at=options.send_at,
             refusal=reason, custom_id=item.custom_id, source_type=options.source_type, source_id=item.source_id,
-            variant_id=item.variant_id,
+            variant_id=item.variant_id, now=now,
         ))
         indexes.append(index)
     result.written += len(rows)
@@ -195,10 +196,10 @@ def _batches(items: Iterable[BulkItem], size: int):
         start += len(batch)
 
 
-def _message_fields(*, tenant, to, body, message_type, send_at, refusal, **fields) -> dict:
-    """The columns of a new message, as {attname: value}."""
+def _message_fields(*, tenant, to, body, message_type, send_at, refusal, now=None, **fields) -> dict:
+    """The columns of a new message, as {attname: value}; `now` is shared by a batch's messages."""
     info = count_segments(body)
-    now = timezone.now()
+    now = now or timezone.now()
     return {
         "tenant_id": tenant.pk,
         "to": to,
