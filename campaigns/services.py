@@ -26,7 +26,7 @@ from smsgate.services import BulkItem, cancel_pending, submit_many
 from templates.rendering import CompiledTemplate, MissingVariables, TemplateError, compile_template
 from templates.services import pick_variant
 
-CHUNK = 2000
+CHUNK = 5000
 STALL_SECONDS = 300
 SOURCE = "campaign"
 
