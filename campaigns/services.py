@@ -114,7 +114,8 @@ def _enqueue_chunk(campaign: Campaign, bodies: dict, chunk: list[tuple]) -> int:
         if variant:
             by_variant[variant.pk].append(pk)
     result = submit_many(tenant=campaign.tenant, items=items, message_type=campaign.message_type,
-                         source_type=SOURCE, cancel_on_refusal=True, phones_are_e164=True, return_ids=False)
+                         source_type=SOURCE, cancel_on_refusal=True, phones_are_e164=True, return_ids=False,
+                         batch_size=CHUNK)
     for index, field_errors in result.errors.items():
         errors[int(items[index].custom_id)] = "; ".join(m for msgs in field_errors.values() for m in msgs)
     for variant_id, pks in by_variant.items():
