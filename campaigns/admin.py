@@ -120,11 +120,11 @@ class ProcessedFilter(admin.SimpleListFilter):
 
 @admin.register(Recipient)
 class RecipientAdmin(admin.ModelAdmin):
-    list_display = ["phone", "campaign", "variant", "is_processed", "error"]
+    list_display = ["phone", "campaign", "is_processed", "error"]
     list_filter = [ProcessedFilter, "campaign"]
-    list_select_related = ["campaign", "variant"]
+    list_select_related = ["campaign"]
     search_fields = ["phone"]
-    readonly_fields = ["campaign", "phone", "variables", "variant", "link_code", "is_processed", "error"]
+    readonly_fields = ["campaign", "phone", "variables", "link_code", "is_processed", "error"]
 
     @admin.display(description="processed", boolean=True)
     def is_processed(self, obj: Recipient) -> bool:

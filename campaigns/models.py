@@ -97,7 +97,6 @@ class Recipient(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients", db_index=False)
     phone = models.CharField(max_length=20, help_text="E.164")
     variables = models.JSONField(default=dict, blank=True)
-    variant = models.ForeignKey("templates.TemplateVariant", null=True, blank=True, on_delete=models.SET_NULL)
     link_code = models.CharField(max_length=16, unique=True, default=new_link_code, editable=False)
     error = models.CharField(max_length=255, blank=True, help_text="Why no message was written, if so.")
 
@@ -116,6 +115,8 @@ class Recipient(models.Model):
 
 class Click(models.Model):
     recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="clicks")
+    variant = models.ForeignKey("templates.TemplateVariant", null=True, blank=True, on_delete=models.SET_NULL,
+                                help_text="The template variant of the message the link was in.")
     clicked_at = models.DateTimeField(auto_now_add=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=255, blank=True)

@@ -2,7 +2,7 @@
 
 from django.db.models import Count, F, Q
 
-from campaigns.models import Campaign, Recipient
+from campaigns.models import Campaign, Click, Recipient
 from smsgate.models import Message
 from smsgate.statuses import Status
 
@@ -11,6 +11,13 @@ SENT = [Status.SENT, Status.DELIVERED, Status.UNDELIVERED]
 
 def campaign_messages(campaign: Campaign):
     return Message.objects.filter(source_type="campaign", source_id=str(campaign.pk))
+
+
+def recipient_variant_id(recipient: Recipient) -> int | None:
+    """The template variant of the message written for this recipient (its message's custom_id is its id)."""
+    return (Message.objects.filter(source_type="campaign", source_id=str(recipient.campaign_id),
+                                   custom_id=str(recipient.pk))
+            .values_list("variant_id", flat=True).first())
 
 
 def campaign_progress(campaign: Campaign) -> dict:
@@ -35,8 +42,8 @@ def variant_stats(campaign: Campaign) -> list[dict]:
         ).order_by()
     }
     clicked = dict(
-        Recipient.objects.filter(campaign=campaign, clicks__isnull=False)
-        .values_list("variant__label").annotate(n=Count("pk", distinct=True)).order_by()
+        Click.objects.filter(recipient__campaign=campaign)
+        .values_list("variant__label").annotate(n=Count("recipient", distinct=True)).order_by()
     )
     return [
         {**row, "label": label, "clicked": clicked.get(label, 0)}

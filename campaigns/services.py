@@ -100,7 +100,7 @@ def campaign_enqueue(campaign_id: int) -> int:
 
 def _enqueue_chunk(campaign: Campaign, bodies: dict, chunk: list[tuple]) -> int:
     """Write the messages of one chunk of (pk, phone, variables, link_code); record the skipped ones."""
-    items, errors, by_variant = [], {}, defaultdict(list)
+    items, errors = [], {}
     links = f"{settings.PUBLIC_BASE_URL}/r/" if campaign.target_url else None
     for pk, phone, variables, link_code in chunk:
         variant, compiled = _variant_for(campaign, bodies, phone)
@@ -111,15 +111,11 @@ def _enqueue_chunk(campaign: Campaign, bodies: dict, chunk: list[tuple]) -> int:
             continue
         items.append(BulkItem(to=phone, body=body, custom_id=str(pk), source_id=str(campaign.pk),
                               variant_id=variant.pk if variant else None))
-        if variant:
-            by_variant[variant.pk].append(pk)
     result = submit_many(tenant=campaign.tenant, items=items, message_type=campaign.message_type,
                          source_type=SOURCE, cancel_on_refusal=True, phones_are_e164=True, return_ids=False,
                          batch_size=CHUNK)
     for index, field_errors in result.errors.items():
         errors[int(items[index].custom_id)] = "; ".join(m for msgs in field_errors.values() for m in msgs)
-    for variant_id, pks in by_variant.items():
-        Recipient.objects.filter(pk__in=pks).update(variant_id=variant_id)
     by_error = defaultdict(list)  # recipients usually miss the same variable: one UPDATE per distinct reason
     for pk, error in errors.items():
         by_error[error[:255]].append(pk)

@@ -4,6 +4,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 
 from campaigns.models import Click, Recipient
+from campaigns.selectors import recipient_variant_id
 
 
 def follow_link(request, code: str):
@@ -11,6 +12,6 @@ def follow_link(request, code: str):
     target = recipient.campaign.target_url
     if not target:
         raise Http404("this campaign has no link")
-    Click.objects.create(recipient=recipient, ip=request.META.get("REMOTE_ADDR"),
-                         user_agent=request.headers.get("User-Agent", "")[:255])
+    Click.objects.create(recipient=recipient, variant_id=recipient_variant_id(recipient),
+                         ip=request.META.get("REMOTE_ADDR"), user_agent=request.headers.get("User-Agent", "")[:255])
     return HttpResponseRedirect(target)

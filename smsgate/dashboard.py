@@ -11,7 +11,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from campaigns.models import Recipient
+from campaigns.models import Click
 from smsgate.models import Message, MessageEvent
 from smsgate.resilience import breaker_for, redis_client
 from smsgate.statuses import Status
@@ -96,11 +96,10 @@ def variant_performance(messages, tenant, since, until) -> list[dict]:
         sent=Count("pk", filter=Q(status__in=HANDED_OVER)),
         delivered=Count("pk", filter=Q(status=Status.DELIVERED)),
     ).order_by("variant__template__code", "variant__label")
-    recipients = Recipient.objects.filter(
-        variant__isnull=False, clicks__clicked_at__gte=since, clicks__clicked_at__lt=until)
+    clicks = Click.objects.filter(variant__isnull=False, clicked_at__gte=since, clicked_at__lt=until)
     if tenant is not None:
-        recipients = recipients.filter(campaign__tenant=tenant)
-    clicked = dict(recipients.values_list("variant").annotate(n=Count("pk", distinct=True)).order_by())
+        clicks = clicks.filter(recipient__campaign__tenant=tenant)
+    clicked = dict(clicks.values_list("variant").annotate(n=Count("recipient", distinct=True)).order_by())
     return [
         {"name": f"{row['variant__template__code']}/{row['variant__label']}", "messages": row["messages"],
          "sent": row["sent"], "delivered": row["delivered"], "clicked": clicked.get(row["variant"], 0)}

@@ -195,8 +195,8 @@ class Message(models.Model):
                          name="message_failed_created"),
             # A tenant's logs and stats by date (and the tenant foreign key).
             models.Index(fields=["tenant", "created_at"], name="message_tenant_created"),
-            # Campaigns, leads and recovery find their messages by source.
-            models.Index(fields=["source_type", "source_id"], name="message_source"),
+            # Campaigns, leads and recovery find their messages by source; a click its recipient's message.
+            models.Index(fields=["source_type", "source_id", "custom_id"], name="message_source"),
             # Receipts find their message; messages not handed to a carrier yet have none.
             models.Index(fields=["provider_message_id"], condition=~models.Q(provider_message_id=""),
                          name="message_provider_id"),

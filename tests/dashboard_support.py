@@ -40,4 +40,4 @@ def seed(tenant, other_tenant):
     MessageEvent.objects.create(message=failed, kind=MessageEvent.Kind.ATTEMPT, provider="smsc", ok=False)
     MessageEvent.objects.create(message=failed, kind=MessageEvent.Kind.ATTEMPT, provider="twilio", ok=True)
     campaign = Campaign.objects.create(tenant=tenant, name="Promo")
-    Click.objects.create(recipient=Recipient.objects.create(campaign=campaign, phone="+5511999990000", variant=variant))
+    Click.objects.create(recipient=Recipient.objects.create(campaign=campaign, phone="+5511999990000"), variant=variant)
