@@ -33,14 +33,17 @@ MAX_BATCH = 500
 WAIT_SECONDS = 30  # a follower gives up (500, TriboPay retries) if no write finishes by then
 
 # One statement, and so one round trip and one commit, for any batch size: the
-# rows travel as arrays; the tenant is found by its slug in the same statement.
+# rows travel as one JSON array (a single parameter: encoding it is one C call,
+# where arrays of text were quoted element by element); the tenant is found by
+# its slug in the same statement.
 _INSERT = """
 INSERT INTO {table} (tenant_id, tribopay_id, status, method, payload, source_ip,
                      received_at, attempts, outcome, detail)
-SELECT tenant.id, row.tribopay_id, row.status, row.method, row.payload::jsonb, row.source_ip::inet,
+SELECT tenant.id, row.tribopay_id, row.status, row.method, row.payload, row.source_ip,
        row.received_at, 0, '', ''
-FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[])
-         WITH ORDINALITY AS row(tribopay_id, status, method, payload, source_ip, received_at, position)
+FROM jsonb_to_recordset(%s::jsonb)
+         AS row(position int, tribopay_id text, status text, method text, payload jsonb, source_ip inet,
+                received_at timestamptz)
      CROSS JOIN (SELECT id FROM {tenant_table} WHERE slug = %s) AS tenant
 ORDER BY row.position
 ON CONFLICT (tenant_id, tribopay_id, status) DO NOTHING
@@ -127,12 +130,15 @@ def _insert(batch: list[_Entry]) -> None:
 
 
 def _insert_in_one_statement(batch: list[_Entry]) -> None:
-    columns = ([e.postback.tribopay_id for e in batch], [e.postback.status for e in batch],
-               [e.postback.method for e in batch], [json.dumps(e.payload) for e in batch],
-               [e.source_ip for e in batch], [e.received_at for e in batch])
+    rows = json.dumps([
+        {"position": position, "tribopay_id": e.postback.tribopay_id, "status": e.postback.status,
+         "method": e.postback.method, "payload": e.payload, "source_ip": e.source_ip,
+         "received_at": e.received_at.isoformat()}
+        for position, e in enumerate(batch)
+    ])
     sql = _INSERT.format(table=WebhookEvent._meta.db_table, tenant_table=Tenant._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*columns, Tenant.DEFAULT_SLUG])
+        cursor.execute(sql, [rows, Tenant.DEFAULT_SLUG])
         inserted = {(tribopay_id, status): pk for tribopay_id, status, pk in cursor.fetchall()}
     for entry in batch:
         key = (entry.postback.tribopay_id, entry.postback.status)
