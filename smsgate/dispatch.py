@@ -89,20 +89,28 @@ def deliver(message_ids: list[int], token: uuid.UUID) -> None:
     refusals = _refusals(messages)
     router = Router(timezone.now())
     renewed_at = time.monotonic()
-    pending: list[Outcome] = []
+    batch: list[Outcome] = []
     for index, message in enumerate(messages):
         if time.monotonic() - renewed_at > settings.SMS_CLAIM_STALE_SECONDS / 4:
-            record_outcomes(pending, token)
-            pending = []
+            _finish(router, batch, token)
+            batch = []
             held = _renew([m.pk for m in messages[index:]], token)
             renewed_at = time.monotonic()
         if message.pk not in held:
             continue
-        pending.append(router.route(message, refusals.get((message.tenant_id, message.to), "")))
-        if len(pending) >= settings.SMS_DISPATCH_COMMIT_EVERY:
-            record_outcomes(pending, token)
-            pending = []
-    record_outcomes(pending, token)
+        if not batch:
+            router.start_batch(min(settings.SMS_DISPATCH_COMMIT_EVERY, len(messages) - index))
+        batch.append(router.route(message, refusals.get((message.tenant_id, message.to), "")))
+        if len(batch) >= settings.SMS_DISPATCH_COMMIT_EVERY:
+            _finish(router, batch, token)
+            batch = []
+    _finish(router, batch, token)
+
+
+def _finish(router: Router, outcomes: list[Outcome], token: uuid.UUID) -> None:
+    """End a batch: give back the rate-limit tokens it did not use, write its outcomes."""
+    router.finish_batch()
+    record_outcomes(outcomes, token)
 
 
 def _renew(message_ids: list[int], token: uuid.UUID) -> set[int]:
