@@ -117,13 +117,16 @@ def _finish(router: Router, outcomes: list[Outcome], token: uuid.UUID) -> None:
 
 
 def _renew(message_ids: list[int], token: uuid.UUID, unless_since=None) -> set[int]:
-    """Refresh the claim on these messages (those not claimed since `unless_since`, if given).
+    """Refresh the claim on these messages (only if one was claimed before `unless_since`, if given).
 
     Returns the messages still held by `token`.
     """
     mine = Message.objects.filter(pk__in=message_ids, claim_token=token, status=Status.SENDING)
-    stale = mine.filter(claimed_at__lt=unless_since) if unless_since else mine
-    stale.update(claimed_at=timezone.now())
+    if unless_since is not None:
+        claimed = dict(mine.values_list("pk", "claimed_at"))
+        if all(at >= unless_since for at in claimed.values()):
+            return set(claimed)  # all fresh: one query, no write
+    mine.update(claimed_at=timezone.now())
     return set(mine.values_list("pk", flat=True))
 
 
