@@ -126,8 +126,9 @@ def _prepare(handle: pycurl.Curl, method: str, url: str, body: bytes | None, hea
     handle.setopt(pycurl.NOSIGNAL, 1)  # timeouts without signals, so any thread may call
     handle.setopt(pycurl.CAINFO, CA_BUNDLE)
     handle.setopt(pycurl.PROXY, proxy)  # "" means none, whatever libcurl would read from the environment
-    handle.setopt(pycurl.CONNECTTIMEOUT_MS, int(timeout * 1000))
-    handle.setopt(pycurl.TIMEOUT_MS, int(timeout * 1000))
+    milliseconds = max(1, int(timeout * 1000))  # 0 would mean "no timeout" to libcurl
+    handle.setopt(pycurl.CONNECTTIMEOUT_MS, milliseconds)
+    handle.setopt(pycurl.TIMEOUT_MS, milliseconds)
     handle.setopt(pycurl.ACCEPT_ENCODING, "gzip, deflate")
     headers = dict(headers)
     if body is not None:
