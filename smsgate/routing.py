@@ -22,6 +22,9 @@ from smsgate.resilience import CircuitBreaker, RateLimiter, breaker_for, limiter
 from smsgate.statuses import Status
 
 logger = logging.getLogger(__name__)
+# Rate-limit tokens a batch took are used within this many seconds or given back (a batch held up by a
+# slow carrier must not sit on sends it took early, then spend them in a burst on top of others' sends).
+TOKEN_HOLD_SECONDS = 1.0
 
 
 @dataclass
@@ -59,7 +62,8 @@ class Router:
         self._left = 0  # messages of the batch not routed yet
         self._limiters: dict[str, RateLimiter] = {}
         self._tokens: dict[str, int] = {}  # limiter key -> tokens held for the batch
-        self._throttled: dict[str, float] = {}  # limiter key -> seconds until its bucket refills
+        self._taken_at: dict[str, float] = {}  # limiter key -> when they were taken (monotonic)
+        self._throttled: dict[str, float] = {}  # limiter key -> when its bucket has a token again (monotonic)
         self._admissions: dict[str, int] = {}  # breaker key -> CircuitBreaker.allow() for the batch
 
     def _route(self, tenant: Tenant, name: str) -> Route:
@@ -75,7 +79,7 @@ class Router:
     def finish_batch(self) -> None:
         for key, unused in self._tokens.items():
             self._limiters[key].release(unused)
-        self._limiters, self._tokens, self._throttled, self._admissions = {}, {}, {}, {}
+        self._limiters, self._tokens, self._taken_at, self._throttled, self._admissions = {}, {}, {}, {}, {}
 
     def route(self, message: Message, refusal: str) -> Outcome:
         """Decide `message`'s fate; `refusal` is the policy's reason not to send it now, if any."""
@@ -117,14 +121,16 @@ class Router:
 
     def _take_token(self, limiter: RateLimiter) -> float:
         """0 if a send may go now (a token taken), else seconds until the bucket has one."""
-        key = limiter.key
-        if self._tokens.get(key, 0) == 0 and key not in self._throttled:
+        key, now = limiter.key, time.monotonic()
+        if self._tokens.get(key) and now - self._taken_at[key] > TOKEN_HOLD_SECONDS:
+            limiter.release(self._tokens[key])
+            self._tokens[key] = 0
+        if self._throttled.get(key, now) <= now and not self._tokens.get(key):
             granted, wait = limiter.acquire(self._left + 1)  # this message and the rest of the batch
-            self._limiters[key], self._tokens[key] = limiter, granted
-            if not granted:
-                self._throttled[key] = wait
-        if self._tokens.get(key, 0) == 0:
-            return self._throttled[key]
+            self._limiters[key], self._tokens[key], self._taken_at[key] = limiter, granted, now
+            self._throttled[key] = now + wait
+        if not self._tokens[key]:
+            return self._throttled[key] - now
         self._tokens[key] -= 1
         return 0
 

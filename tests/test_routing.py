@@ -2,6 +2,7 @@
 
 import time
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from unittest import mock
 
 import pytest
@@ -14,7 +15,7 @@ from providers.registry import chain_for
 from smsgate.fields import DecryptionError
 from smsgate.models import Message, MessageEvent, OptOut, ProviderAccount
 from smsgate.quiet_hours import parse_window, quiet_until
-from smsgate.resilience import breaker_for
+from smsgate.resilience import RateLimiter, breaker_for
 from smsgate.services import send_sms
 from smsgate.tasks import sweep_due_messages_task
 
@@ -167,6 +168,26 @@ def test_tokens_a_batch_took_but_did_not_use_are_given_back(tenant, settings):
     sweep_due_messages_task()
     assert len(MemoryProvider.outbox) == 4  # the limit, and no more
     assert Message.objects.filter(status="scheduled").count() == 1
+
+
+def test_a_batch_held_up_by_a_slow_carrier_gives_back_its_tokens_before_sending_on(tenant, settings, monkeypatch):
+    from smsgate import routing
+
+    settings.SMS_RATE_LIMIT_PER_MINUTE = 60
+    clock = [1000.0]
+    monkeypatch.setattr(routing, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    released = []
+    release = RateLimiter.release
+    monkeypatch.setattr(RateLimiter, "release", lambda self, count: released.append(count) or release(self, count))
+    messages = [submit(tenant, body=f"hello {n}") for n in range(4)]
+    router = routing.Router(timezone.now())
+    router.start_batch(4)
+    router.route(messages[0], "")  # takes the batch's 4 tokens, uses 1
+    clock[0] += routing.TOKEN_HOLD_SECONDS + 1  # the carrier was slow
+    router.route(messages[1], "")  # the 3 it held go back first; it takes 3 afresh and uses 1
+    router.finish_batch()
+    assert released == [3, 2]
+    assert RateLimiter(key=f"{tenant.pk}:memory", per_minute=60).acquire(100)[0] in (58, 59)  # 2 sent, + refill
 
 
 def test_an_account_rate_limit_overrides_the_setting(tenant, settings):
