@@ -5,4 +5,4 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 RUN SECRET_KEY=build python manage.py collectstatic --noinput -v0
-CMD ["gunicorn", "smsgate.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2"]
+CMD ["gunicorn", "smsgate.wsgi", "--config", "gunicorn.conf.py"]

@@ -31,21 +31,53 @@ def stop(process: subprocess.Popen) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
+def _group_pids(process: subprocess.Popen) -> list[int]:
+    pids = []
+    for pid_dir in Path("/proc").iterdir():
+        try:
+            if pid_dir.name.isdigit() and os.getpgid(int(pid_dir.name)) == process.pid:
+                pids.append(int(pid_dir.name))
+        except (OSError, ProcessLookupError):
+            continue
+    return pids
+
+
 def group_rss_mib(process: subprocess.Popen) -> float:
     """Resident memory of a process and its children (prefork workers), in MiB."""
     total = 0
-    for pid_dir in Path("/proc").iterdir():
-        if not pid_dir.name.isdigit():
-            continue
+    for pid in _group_pids(process):
         try:
-            if os.getpgid(int(pid_dir.name)) != process.pid:
-                continue
-            for line in (pid_dir / "status").read_text().splitlines():
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])
-        except (OSError, ProcessLookupError):
+        except OSError:
             continue
     return total / 1024
+
+
+def cpu_seconds(pids) -> float:
+    """CPU time (user + system) these processes have used so far."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def group_cpu_seconds(process: subprocess.Popen) -> float:
+    """CPU time a process and its children (prefork workers) have used so far."""
+    return cpu_seconds(_group_pids(process))
+
+
+def machine_cpu_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, all cores (/proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]  # without guest
+    idle = values[3] + values[4]  # idle + iowait
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(values) - idle) / tick, sum(values) / tick
 
 
 def celery_worker(env: dict, log: Path, concurrency: int = 2) -> subprocess.Popen:

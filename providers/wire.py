@@ -2,8 +2,6 @@
 
 from decimal import Decimal, InvalidOperation
 
-import requests
-
 from providers.base import (
     PermanentProviderError,
     ProviderAuthError,
@@ -11,9 +9,10 @@ from providers.base import (
     RateLimitedError,
     TransientProviderError,
 )
+from providers.http import Response
 
 
-def json_or_none(response: requests.Response):
+def json_or_none(response: Response):
     """The decoded JSON body, or None when the carrier (or a proxy) answered something else."""
     try:
         return response.json()

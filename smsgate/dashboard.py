@@ -14,11 +14,9 @@ from django.utils import timezone
 from campaigns.models import Click
 from smsgate.models import Message, MessageEvent
 from smsgate.resilience import breaker_for, redis_client
+from smsgate.stats import ACCEPTED, DELIVERY_KNOWN, provider_rows
 from smsgate.statuses import Status
 
-# A message that reached a carrier: the base of the delivery rate.
-HANDED_OVER = [Status.SENT, Status.DELIVERED, Status.UNDELIVERED]
-FAILED = [Status.FAILED, Status.UNDELIVERED]
 HEALTH_WINDOW = timedelta(hours=1)
 
 
@@ -44,12 +42,12 @@ def volume_by_day(messages) -> dict:
 
 
 def delivery_rate_by_day(messages) -> dict:
-    """{day: percent delivered of those handed to a carrier}; days with none handed over are left out."""
+    """{day: delivery rate in percent (see smsgate.stats)}; days with no known fate are left out."""
     rows = (
-        messages.filter(status__in=HANDED_OVER).annotate(day=TruncDate("created_at")).values("day")
-        .annotate(handed=Count("pk"), delivered=Count("pk", filter=Q(status=Status.DELIVERED))).order_by("day")
+        messages.filter(status__in=DELIVERY_KNOWN).annotate(day=TruncDate("created_at")).values("day")
+        .annotate(known=Count("pk"), delivered=Count("pk", filter=Q(status=Status.DELIVERED))).order_by("day")
     )
-    return {row["day"]: round(100 * row["delivered"] / row["handed"], 1) for row in rows}
+    return {row["day"]: round(100 * row["delivered"] / row["known"], 1) for row in rows}
 
 
 def cost_by_day(messages) -> dict:
@@ -59,19 +57,16 @@ def cost_by_day(messages) -> dict:
 
 
 def provider_stats(messages) -> list[dict]:
-    """Per provider: messages, delivered, failed, success rate (percent of handed over) and cost."""
-    rows = messages.exclude(provider="").values("provider").annotate(
-        messages=Count("pk"),
-        handed=Count("pk", filter=Q(status__in=HANDED_OVER)),
-        delivered=Count("pk", filter=Q(status=Status.DELIVERED)),
-        failed=Count("pk", filter=Q(status__in=FAILED)),
-        cost=Sum("price"),
-    ).order_by("provider")
+    """smsgate.stats.provider_rows, with the rates in percent and the cost as a number, for charts and tables."""
     return [
-        {**row, "cost": float(row["cost"] or 0),
-         "success_rate": round(100 * row["delivered"] / row["handed"], 1) if row["handed"] else None}
-        for row in rows
+        {**row, "cost": float(row["cost"] or 0), "success_rate": _percent(row["success_rate"]),
+         "delivery_rate": _percent(row["delivery_rate"])}
+        for row in provider_rows(messages)
     ]
+
+
+def _percent(rate: float | None) -> float | None:
+    return None if rate is None else round(100 * rate, 1)
 
 
 def provider_health_rows(tenant, now=None) -> list[dict]:
@@ -93,7 +88,7 @@ def variant_performance(messages, tenant, since, until) -> list[dict]:
     """Per template variant across all campaigns: messages, sent, delivered, clicked."""
     rows = messages.exclude(variant=None).values("variant", "variant__template__code", "variant__label").annotate(
         messages=Count("pk"),
-        sent=Count("pk", filter=Q(status__in=HANDED_OVER)),
+        sent=Count("pk", filter=Q(status__in=ACCEPTED)),
         delivered=Count("pk", filter=Q(status=Status.DELIVERED)),
     ).order_by("variant__template__code", "variant__label")
     clicks = Click.objects.filter(variant__isnull=False, clicked_at__gte=since, clicked_at__lt=until)

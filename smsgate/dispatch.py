@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from smsgate.models import Message, MessageEvent
+from smsgate.models import Message, MessageEvent, Tenant
 from smsgate.policy import refusal_reasons
 from smsgate.routing import Outcome, Router
 from smsgate.services import add_opt_out
@@ -82,34 +82,61 @@ def deliver(message_ids: list[int], token: uuid.UUID) -> None:
     is never taken over while its messages still wait their turn here; a
     message whose claim was taken over anyway is skipped, not sent twice.
     """
-    held = _renew(message_ids, token)
+    # A claim made less than a quarter of the stale time ago needs no write yet: the loop below
+    # renews it by the time it is half stale.
+    quarter = timedelta(seconds=settings.SMS_CLAIM_STALE_SECONDS / 4)
+    held = _renew(message_ids, token, unless_since=timezone.now() - quarter)
     if not held:
         return  # taken over, or cancelled meanwhile
-    messages = list(Message.objects.filter(pk__in=held).select_related("tenant").order_by("pk"))
+    messages = _load(held)
     refusals = _refusals(messages)
     router = Router(timezone.now())
     renewed_at = time.monotonic()
-    pending: list[Outcome] = []
+    batch: list[Outcome] = []
     for index, message in enumerate(messages):
         if time.monotonic() - renewed_at > settings.SMS_CLAIM_STALE_SECONDS / 4:
-            record_outcomes(pending, token)
-            pending = []
+            _finish(router, batch, token)
+            batch = []
             held = _renew([m.pk for m in messages[index:]], token)
             renewed_at = time.monotonic()
         if message.pk not in held:
             continue
-        pending.append(router.route(message, refusals.get((message.tenant_id, message.to), "")))
-        if len(pending) >= settings.SMS_DISPATCH_COMMIT_EVERY:
-            record_outcomes(pending, token)
-            pending = []
-    record_outcomes(pending, token)
+        if not batch:
+            router.start_batch(min(settings.SMS_DISPATCH_COMMIT_EVERY, len(messages) - index))
+        batch.append(router.route(message, refusals.get((message.tenant_id, message.to), "")))
+        if len(batch) >= settings.SMS_DISPATCH_COMMIT_EVERY:
+            _finish(router, batch, token)
+            batch = []
+    _finish(router, batch, token)
 
 
-def _renew(message_ids: list[int], token: uuid.UUID) -> set[int]:
-    """Refresh the claim on these messages; returns those still held by `token`."""
+def _finish(router: Router, outcomes: list[Outcome], token: uuid.UUID) -> None:
+    """End a batch: give back the rate-limit tokens it did not use, write its outcomes."""
+    router.finish_batch()
+    record_outcomes(outcomes, token)
+
+
+def _renew(message_ids: list[int], token: uuid.UUID, unless_since=None) -> set[int]:
+    """Refresh the claim on these messages (only if one was claimed before `unless_since`, if given).
+
+    Returns the messages still held by `token`.
+    """
     mine = Message.objects.filter(pk__in=message_ids, claim_token=token, status=Status.SENDING)
+    if unless_since is not None:
+        claimed = dict(mine.values_list("pk", "claimed_at"))
+        if all(at >= unless_since for at in claimed.values()):
+            return set(claimed)  # all fresh: one query, no write
     mine.update(claimed_at=timezone.now())
     return set(mine.values_list("pk", flat=True))
+
+
+def _load(message_ids: set[int]) -> list[Message]:
+    """The messages in pk order, sharing one Tenant instance per tenant (not one per row)."""
+    messages = list(Message.objects.filter(pk__in=message_ids).order_by("pk"))
+    tenants = Tenant.objects.in_bulk({m.tenant_id for m in messages})
+    for message in messages:
+        message.tenant = tenants[message.tenant_id]
+    return messages
 
 
 def record_outcomes(outcomes: list[Outcome], token: uuid.UUID) -> None:
@@ -118,11 +145,9 @@ def record_outcomes(outcomes: list[Outcome], token: uuid.UUID) -> None:
         return
     now = timezone.now()
     with transaction.atomic():
-        # Lock the rows this claim still holds; a taken-over message's outcome is dropped.
-        held = set(Message.objects.select_for_update().filter(
-            pk__in=[o.message.pk for o in outcomes], claim_token=token).values_list("pk", flat=True))
+        held = _lock_held([o.message.pk for o in outcomes], token)
         outcomes = [o for o in outcomes if o.message.pk in held]
-        MessageEvent.objects.bulk_create([event for outcome in outcomes for event in outcome.events])
+        _insert_events([event for outcome in outcomes for event in outcome.events])
         by_columns: dict[tuple[str, ...], list[Message]] = {}
         for outcome in outcomes:
             for column, value in outcome.fields.items():
@@ -138,6 +163,22 @@ def record_outcomes(outcomes: list[Outcome], token: uuid.UUID) -> None:
         apply_unmatched_receipts([outcome.sent_as for outcome in outcomes if outcome.sent_as])
 
 
+def _lock_held(message_ids: list[int], token: uuid.UUID) -> set[int]:
+    """Lock the rows this claim still holds (a taken-over message's outcome is then dropped).
+
+    Plain SQL rather than a queryset: it runs every few messages and compiling it cost more than running it.
+    """
+    message = Message._meta
+    token_value = message.get_field("claim_token").get_db_prep_value(token, connection)
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    # Only our own table and column names are interpolated; every value is a parameter.
+    sql = (f"SELECT id FROM {connection.ops.quote_name(message.db_table)} "  # noqa: S608
+           f"WHERE id IN ({', '.join(['%s'] * len(message_ids))}) AND claim_token = %s{lock}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*message_ids, token_value])
+        return {pk for (pk,) in cursor.fetchall()}
+
+
 def _update_columns(messages: list[Message], columns: list[str]) -> None:
     """UPDATE these columns of each message, pipelined in one executemany (no per-row ORM compiling)."""
     fields = [Message._meta.get_field(column) for column in columns]
@@ -147,6 +188,21 @@ def _update_columns(messages: list[Message], columns: list[str]) -> None:
     rows = [[f.get_db_prep_save(getattr(m, f.attname), connection) for f in fields] + [m.pk] for m in messages]
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
+
+
+def _insert_events(events: list[MessageEvent]) -> None:
+    """INSERT events in one multi-row statement (no bulk_create compiling; one statement for Postgres to plan)."""
+    if not events:
+        return
+    fields = [f for f in MessageEvent._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    table = connection.ops.quote_name(MessageEvent._meta.db_table)
+    row = f"({', '.join(['%s'] * len(fields))})"
+    # Only our own column names are interpolated; every value is a parameter.
+    sql = f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(events))}"  # noqa: S608
+    values = [f.get_db_prep_save(getattr(event, f.attname), connection) for event in events for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
 
 
 def _refusals(messages: list[Message]) -> dict[tuple[int, str], str]:

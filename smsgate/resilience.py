@@ -21,6 +21,12 @@ def _client(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
 
+@functools.cache
+def _script(url: str, source: str):
+    """A registered Lua script (EVALSHA, reloaded by redis-py if the server lost it)."""
+    return _client(url).register_script(source)
+
+
 def redis_client() -> redis.Redis | None:
     if not settings.REDIS_URL:
         _warn_unenforced()
@@ -72,18 +78,22 @@ redis.call('HSET', KEYS[1], 'trial_until', now + trial_ttl)
 return {2, 'half-open'}
 """
 
-# KEYS[1] bucket hash; ARGV: capacity, refill per second. Returns {granted 0/1, ms until a token}.
+# KEYS[1] bucket hash; ARGV: capacity, refill per second, count. A positive count takes up to that many
+# tokens (as many whole ones as the bucket holds); a negative one gives back tokens taken but not used.
+# Returns {tokens granted, ms until a token when none was}.
 _BUCKET = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
-local capacity, rate = tonumber(ARGV[1]), tonumber(ARGV[2])
+local capacity, rate, count = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local tokens = tonumber(redis.call('HGET', KEYS[1], 'tokens') or capacity)
 local stamp = tonumber(redis.call('HGET', KEYS[1], 'stamp') or now)
 tokens = math.min(capacity, tokens + (now - stamp) * rate)
 local granted, wait = 0, 0
-if tokens >= 1 then
-  tokens = tokens - 1
-  granted = 1
+if count < 0 then
+  tokens = math.min(capacity, tokens - count)
+elseif tokens >= 1 then
+  granted = math.min(count, math.floor(tokens))
+  tokens = tokens - granted
 else
   wait = math.ceil((1 - tokens) / rate * 1000)
 end
@@ -103,10 +113,9 @@ class CircuitBreaker:
     trial_timeout: float = 30.0
 
     def _run(self, action: str) -> tuple[int, str]:
-        client = redis_client()
-        if client is None:
+        if redis_client() is None:
             return 1, "closed"
-        script = client.register_script(_BREAKER)
+        script = _script(settings.REDIS_URL, _BREAKER)
         verdict, state = script(keys=[f"{PREFIX}breaker:{self.key}"],
                                 args=[self.threshold, self.cooldown, self.trial_timeout, action])
         return int(verdict), state.decode() if isinstance(state, bytes) else state
@@ -126,8 +135,9 @@ class CircuitBreaker:
         if admission != 1:  # 1: closed with no failures counted, nothing to reset
             self._run("success")
 
-    def record_failure(self) -> None:
-        self._run("failure")
+    def record_failure(self) -> bool:
+        """Count a transient failure; True if the breaker is open now."""
+        return self._run("failure")[1] == "open"
 
 
 @dataclass(frozen=True)
@@ -137,14 +147,24 @@ class RateLimiter:
     key: str
     per_minute: int
 
-    def acquire(self) -> tuple[bool, float]:
-        """(True, 0) if a send may go now, else (False, seconds until one may)."""
-        client = redis_client()
-        if client is None or self.per_minute <= 0:
-            return True, 0.0
-        script = client.register_script(_BUCKET)
-        granted, wait_ms = script(keys=[f"{PREFIX}rate:{self.key}"], args=[self.per_minute, self.per_minute / 60])
-        return bool(granted), int(wait_ms) / 1000
+    def acquire(self, count: int = 1) -> tuple[int, float]:
+        """Take up to `count` sends at once: (how many may go now, seconds until one may if none).
+
+        Never more than the bucket holds: what is granted is what may be sent.
+        """
+        if redis_client() is None or self.per_minute <= 0:
+            return count, 0.0
+        granted, wait_ms = self._run(count)
+        return int(granted), int(wait_ms) / 1000
+
+    def release(self, count: int) -> None:
+        """Give back `count` sends taken with `acquire` that will not be made (capped at the bucket's size)."""
+        if count > 0 and redis_client() is not None and self.per_minute > 0:
+            self._run(-count)
+
+    def _run(self, count: int):
+        return _script(settings.REDIS_URL, _BUCKET)(keys=[f"{PREFIX}rate:{self.key}"],
+                                                    args=[self.per_minute, self.per_minute / 60, count])
 
 
 def breaker_for(account_key: str) -> CircuitBreaker:

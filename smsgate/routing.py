@@ -18,10 +18,13 @@ from providers.base import PermanentProviderError, ProviderError, RecipientOpted
 from providers.registry import Route, chain_for, route_for
 from smsgate.models import Message, MessageEvent, Tenant
 from smsgate.quiet_hours import quiet_until, window_for
-from smsgate.resilience import breaker_for, limiter_for
+from smsgate.resilience import CircuitBreaker, RateLimiter, breaker_for, limiter_for
 from smsgate.statuses import Status
 
 logger = logging.getLogger(__name__)
+# Rate-limit tokens a batch took are used within this many seconds or given back (a batch held up by a
+# slow carrier must not sit on sends it took early, then spend them in a burst on top of others' sends).
+TOKEN_HOLD_SECONDS = 1.0
 
 
 @dataclass
@@ -42,11 +45,26 @@ def retry_delay(attempt: int) -> float:
 
 
 class Router:
-    """Routes the messages of one batch, building each tenant's provider backends once."""
+    """Routes the messages of one chunk, building each tenant's provider backends once.
+
+    Breakers and rate limits are consulted once per batch, not once per message
+    (each is a Redis round trip): `start_batch(n)` takes the next n messages'
+    tokens in one call as they are first needed and one admission per breaker;
+    `finish_batch` gives back tokens no message used. Within a batch a breaker's
+    own outcomes are followed exactly: a transient failure is reported at once,
+    and if it opens the breaker the rest of the batch skips that provider. A
+    breaker another worker opens is seen from the next batch on.
+    """
 
     def __init__(self, now: datetime):
         self.now = now
         self._routes: dict[tuple[int, str], Route] = {}
+        self._left = 0  # messages of the batch not routed yet
+        self._limiters: dict[str, RateLimiter] = {}
+        self._tokens: dict[str, int] = {}  # limiter key -> tokens held for the batch
+        self._taken_at: dict[str, float] = {}  # limiter key -> when they were taken (monotonic)
+        self._throttled: dict[str, float] = {}  # limiter key -> when its bucket has a token again (monotonic)
+        self._admissions: dict[str, int] = {}  # breaker key -> CircuitBreaker.allow() for the batch
 
     def _route(self, tenant: Tenant, name: str) -> Route:
         key = (tenant.pk, name)
@@ -54,8 +72,18 @@ class Router:
             self._routes[key] = route_for(name, tenant)
         return self._routes[key]
 
+    def start_batch(self, size: int) -> None:
+        """The next `size` messages are one batch; call `finish_batch` after them."""
+        self._left = size
+
+    def finish_batch(self) -> None:
+        for key, unused in self._tokens.items():
+            self._limiters[key].release(unused)
+        self._limiters, self._tokens, self._taken_at, self._throttled, self._admissions = {}, {}, {}, {}, {}
+
     def route(self, message: Message, refusal: str) -> Outcome:
         """Decide `message`'s fate; `refusal` is the policy's reason not to send it now, if any."""
+        self._left = max(self._left - 1, 0)
         if refusal:  # e.g. a STOP that arrived after the message was scheduled
             return cancelled(message, refusal)
         window = window_for(message.tenant)
@@ -70,16 +98,16 @@ class Router:
             if reason := route.provider.cannot_send(message):
                 errors.append(PermanentProviderError(reason))
                 continue
-            allowed, wait = limiter_for(message.tenant, name, route.per_minute).acquire()
-            if not allowed:
+            limiter = limiter_for(message.tenant, name, route.per_minute)
+            if wait := self._take_token(limiter):
                 waits.append(wait)
                 continue
             breaker = breaker_for(route.breaker_key)
-            admission = breaker.allow()
-            if not admission:
+            if not self._admission(breaker):
+                self._tokens[limiter.key] += 1  # unused: given back at the end of the batch
                 waits.append(float(settings.SMS_BREAKER_COOLDOWN_SECONDS))
                 continue
-            result = self._send(message, route, breaker, admission, events, errors)
+            result = self._send(message, route, breaker, events, errors)
             if result is not None:
                 return sent(message, route.name, result, events)
             if errors[-1].permanent:
@@ -91,7 +119,27 @@ class Router:
             return deferred(message, self.now + timedelta(seconds=min(waits)), "every provider is throttled or paused")
         return retry_later(message, errors, events, self.now)
 
-    def _send(self, message, route: Route, breaker, admission: int, events, errors) -> SendResult | None:
+    def _take_token(self, limiter: RateLimiter) -> float:
+        """0 if a send may go now (a token taken), else seconds until the bucket has one."""
+        key, now = limiter.key, time.monotonic()
+        if self._tokens.get(key) and now - self._taken_at[key] > TOKEN_HOLD_SECONDS:
+            limiter.release(self._tokens[key])
+            self._tokens[key] = 0
+        if self._throttled.get(key, now) <= now and not self._tokens.get(key):
+            granted, wait = limiter.acquire(self._left + 1)  # this message and the rest of the batch
+            self._limiters[key], self._tokens[key], self._taken_at[key] = limiter, granted, now
+            self._throttled[key] = now + wait
+        if not self._tokens[key]:
+            return self._throttled[key] - now
+        self._tokens[key] -= 1
+        return 0
+
+    def _admission(self, breaker: CircuitBreaker) -> int:
+        if breaker.key not in self._admissions:
+            self._admissions[breaker.key] = breaker.allow()
+        return self._admissions[breaker.key]
+
+    def _send(self, message, route: Route, breaker: CircuitBreaker, events, errors) -> SendResult | None:
         started = time.monotonic()
         try:
             result = route.provider.send(message)
@@ -101,16 +149,21 @@ class Router:
             logger.exception("provider %s crashed sending message %s", route.name, message.pk)
             error = ProviderError(f"{type(exc).__name__}: {exc}")
         else:
-            breaker.record_success(admission)
+            self._answered(breaker)
             events.append(_attempt(message, route.name, started, result=result))
             return result
         if error.permanent:
-            breaker.record_success(admission)  # the carrier answered; it is the message it refused
+            self._answered(breaker)  # the carrier answered; it is the message it refused
         else:
-            breaker.record_failure()
+            self._admissions[breaker.key] = 0 if breaker.record_failure() else 3
         events.append(_attempt(message, route.name, started, error=error))
         errors.append(error)
         return None
+
+    def _answered(self, breaker: CircuitBreaker) -> None:
+        """The carrier answered: reset the breaker unless it is known clean (then no round trip)."""
+        breaker.record_success(self._admissions[breaker.key])
+        self._admissions[breaker.key] = 1
 
 
 def _attempt(message, provider_name, started, *, result: SendResult | None = None, error=None) -> MessageEvent:

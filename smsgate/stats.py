@@ -1,4 +1,9 @@
-"""Sending statistics of one tenant over a period, computed by the database."""
+"""Sending statistics over a period, computed by the database: for the stats API and the admin dashboard.
+
+The rates mean the same everywhere they are shown:
+- success rate: messages a carrier accepted, of the messages routed to it;
+- delivery rate: messages delivered, of those whose fate is known (delivered or failed).
+"""
 
 from datetime import datetime
 
@@ -9,6 +14,8 @@ from smsgate.statuses import Status, legacy_code
 
 ACCEPTED = [Status.SENT, Status.DELIVERED, Status.UNDELIVERED]  # a carrier took it
 FAILED = [Status.FAILED, Status.UNDELIVERED]
+# The messages that count towards the delivery rate: those delivered, and those that will never be.
+DELIVERY_KNOWN = [Status.DELIVERED, *FAILED]
 
 
 def _money(value) -> str | None:
@@ -20,15 +27,9 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def message_stats(tenant: Tenant, since: datetime, until: datetime) -> dict:
-    """Totals, counts by status (and legacy code), and per provider: volume, success, delivery, cost."""
-    messages = Message.objects.filter(tenant=tenant, created_at__gte=since, created_at__lt=until)
-    totals = messages.aggregate(messages=Count("pk"), segments=Sum("segments"), cost=Sum("price"))
-    by_status = dict(messages.values_list("status").annotate(n=Count("pk")).order_by())
-    by_code: dict[int, int] = {}
-    for status, count in by_status.items():
-        by_code[legacy_code(status)] = by_code.get(legacy_code(status), 0) + count
-    providers = (
+def provider_rows(messages) -> list[dict]:
+    """Per provider of these messages: volume, accepted, delivered, failed, segments, cost and the two rates."""
+    rows = (
         messages.exclude(provider="").values("provider").annotate(
             messages=Count("pk"),
             accepted=Count("pk", filter=Q(status__in=ACCEPTED)),
@@ -38,19 +39,29 @@ def message_stats(tenant: Tenant, since: datetime, until: datetime) -> dict:
             cost=Sum("price"),
         ).order_by("provider")
     )
+    return [
+        {
+            **row,
+            "success_rate": _rate(row["accepted"], row["messages"]),
+            "delivery_rate": _rate(row["delivered"], row["delivered"] + row["failed"]),
+        }
+        for row in rows
+    ]
+
+
+def message_stats(tenant: Tenant, since: datetime, until: datetime) -> dict:
+    """Totals, counts by status (and legacy code), and per provider: volume, success, delivery, cost."""
+    messages = Message.objects.filter(tenant=tenant, created_at__gte=since, created_at__lt=until)
+    totals = messages.aggregate(messages=Count("pk"), segments=Sum("segments"), cost=Sum("price"))
+    by_status = dict(messages.values_list("status").annotate(n=Count("pk")).order_by())
+    by_code: dict[int, int] = {}
+    for status, count in by_status.items():
+        by_code[legacy_code(status)] = by_code.get(legacy_code(status), 0) + count
     return {
         "since": since,
         "until": until,
         "totals": {**totals, "segments": totals["segments"] or 0, "cost": _money(totals["cost"])},
         "by_status": by_status,
         "by_status_code": by_code,
-        "providers": [
-            {
-                **row,
-                "cost": _money(row["cost"]),
-                "success_rate": _rate(row["accepted"], row["messages"]),
-                "delivery_rate": _rate(row["delivered"], row["delivered"] + row["failed"]),
-            }
-            for row in providers
-        ],
+        "providers": [{**row, "cost": _money(row["cost"])} for row in provider_rows(messages)],
     }

@@ -24,7 +24,8 @@ def seed(tenant, other_tenant):
 
     Yesterday: 3 delivered (twilio, 0.05 each), 1 failed (smsc).  Today: 1 delivered, 1 undelivered (smsc, 0.02),
     2 queued. Variant promo/B: 2 of those delivered, 1 recipient clicked.
-    Success rate (delivered of handed over): twilio 3/3, smsc 1/2 (failed never reached a carrier).
+    Success rate (accepted by the carrier): twilio 3/3, smsc 2/3. Delivery rate (delivered of delivered or
+    failed): twilio 3/3, smsc 1/3; per day, yesterday 3/4 and today 1/2.
     """
     template = MessageTemplate.objects.create(tenant=tenant, code="promo")
     variant = TemplateVariant.objects.create(template=template, label="B", body="hi")

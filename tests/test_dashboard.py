@@ -28,9 +28,12 @@ def test_charts_show_one_tenants_numbers(admin_client, tenant, other_tenant):
     seed(tenant, other_tenant)
     html = admin_client.get("/admin/dashboard/", {"tenant": tenant.pk}).content.decode()
     assert bars(html, "volume") == days((1, 4.0), (0, 4.0))
-    assert bars(html, "delivery-rate") == days((1, 100.0), (0, 50.0))
+    assert bars(html, "delivery-rate") == days((1, 75.0), (0, 50.0))
     assert bars(html, "cost") == days((1, 0.15), (0, 0.04))
-    assert bars(html, "provider-success") == {"smsc": 50.0, "twilio": 100.0}
+    assert bars(html, "provider-success") == {"smsc": 66.7, "twilio": 100.0}
+    providers = html.split('id="providers"', 1)[1].split("</table>", 1)[0]
+    assert re.search(r"<td>smsc</td><td>3</td><td>2</td><td>1</td>\s*<td>2</td>\s*<td>66.7%</td>\s*<td>33.3%</td>",
+                     providers)
     assert bars(html, "provider-cost") == {"smsc": 0.04, "twilio": 0.15}
     assert bars(html, "variants") == {"promo/B": 50.0}  # 1 click of 2 delivered
     assert 'data-series="failed" data-value="1"' in html

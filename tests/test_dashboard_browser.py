@@ -35,7 +35,7 @@ def test_the_dashboard_draws_the_seeded_numbers(live_server, settings, tmp_path,
     for chart in ("volume", "delivery-rate", "cost", "provider-success", "provider-cost", "variants"):
         assert f'id="chart-{chart}"' in dom
     assert 'data-label="twilio" data-total="100.0"' in dom
-    assert 'data-label="smsc" data-total="50.0"' in dom
+    assert 'data-label="smsc" data-total="66.7"' in dom
     assert 'data-series="failed" data-value="1"' in dom
     assert 'data-label="promo/B" data-total="50.0"' in dom
     assert dom.count("<rect") >= 12

@@ -171,3 +171,22 @@ def test_stale_claims_do_not_fill_the_in_flight_cap(tenant, settings):
     # Three lost claims, cap 2: the sweeper must still take them back, or nothing would ever be sent again.
     assert sweep_due_messages_task() == 2
     assert len(MemoryProvider.outbox) == 2
+
+
+def test_a_receipt_that_beats_the_record_of_its_send_is_applied_once_the_send_is_recorded(tenant, monkeypatch):
+    from providers.base import StatusUpdate
+    from smsgate.tracking import record_delivery
+
+    send = MemoryProvider.send
+
+    def fast_carrier(self, message):  # the receipt arrives while the dispatcher has not written the send yet
+        result = send(self, message)
+        record_delivery("memory", StatusUpdate(provider_message_id=result.provider_message_id, status="delivered"))
+        return result
+
+    monkeypatch.setattr(MemoryProvider, "send", fast_carrier)
+    message = submit(tenant)
+    sweep_due_messages_task()
+    message.refresh_from_db()
+    assert message.status == "delivered"
+    assert message.events.filter(kind="receipt", status="delivered").count() == 1

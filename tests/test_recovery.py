@@ -1,7 +1,6 @@
 """The PIX recovery journey end to end: postback -> scheduled SMS -> fake Twilio, with time moved by hand."""
 
 from datetime import timedelta
-from unittest import mock
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -10,7 +9,7 @@ from smsgate.models import Message, OptOut
 from smsgate.services import add_opt_out
 from smsgate.tasks import sweep_due_messages_task
 from tests.conftest import client_for
-from tests.tribopay_support import PHONE, SECRET, frozen_clock, post, postback
+from tests.tribopay_support import PHONE, SECRET, frozen_clock, post, postback, processing
 from webhooks.models import Payment, RecoveryTemplate, WebhookEvent
 from webhooks.recovery_text import format_brl
 from webhooks.services import default_tenant, process_event, receive_postback
@@ -30,11 +29,11 @@ def clock():
 
 
 @pytest.fixture
-def deliver(django_capture_on_commit_callbacks):
+def deliver():
     """POST a postback and run what its commit enqueues (Celery is eager in tests)."""
 
     def _deliver(payload):
-        with django_capture_on_commit_callbacks(execute=True):
+        with processing():
             response = post(payload)
         assert response.status_code == 200, response.content
         return WebhookEvent.objects.get(pk=response.json()["event_id"])
@@ -128,13 +127,12 @@ def test_a_late_waiting_postback_after_paid_schedules_nothing(twilio, clock, del
 
 
 def test_paid_stored_but_not_yet_processed_stops_the_waiting_postback_from_scheduling(twilio, clock):
-    with mock.patch("webhooks.services._enqueue"):  # both stored; the workers take them in the wrong order
-        waiting, _ = receive_postback(tenant=default_tenant(), payload=postback())
-        paid, _ = receive_postback(tenant=default_tenant(), payload=postback(status="paid"))
-    process_event(waiting.pk)
-    process_event(paid.pk)
+    waiting, _ = receive_postback(payload=postback())  # both stored; the workers take them in the wrong order
+    paid, _ = receive_postback(payload=postback(status="paid"))
+    process_event(waiting)
+    process_event(paid)
     assert Message.objects.count() == 0
-    waiting.refresh_from_db()
+    waiting = WebhookEvent.objects.get(pk=waiting)
     assert waiting.outcome == "recorded" and "already paid" in waiting.detail
     assert Payment.objects.get().status == "paid"
 

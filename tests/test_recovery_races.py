@@ -1,16 +1,16 @@
 """Races: retried postbacks arriving together, paid and waiting applied at once, paid while the SMS is in flight."""
 
 import threading
-from unittest import mock
 
 import pytest
 from django.db import connection
 
 from smsgate import dispatch
 from smsgate.models import Message
-from tests.tribopay_support import SECRET, frozen_clock, post, postback
+from tests.tribopay_support import SECRET, frozen_clock, post, postback, processing
 from webhooks.models import Payment, WebhookEvent
 from webhooks.services import default_tenant, process_event, receive_postback
+from webhooks.tasks import dispatch_events_task
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need Postgres")
 
@@ -44,6 +44,7 @@ def test_the_same_postback_posted_at_once_is_stored_and_scheduled_once():
     assert sorted(a["duplicate"] for a in answers) == [False] + [True] * 5
     assert len({a["event_id"] for a in answers}) == 1
     assert WebhookEvent.objects.count() == 1
+    dispatch_events_task()
     assert Message.objects.filter(source_type="payment").count() == 1
 
 
@@ -53,10 +54,9 @@ def test_waiting_and_paid_applied_at_once_never_leave_a_pending_sms():
     for n in range(15):
         # Known already, so creating the row does not serialise the two (only the row lock does).
         Payment.objects.create(tenant=tenant, tribopay_id=f"pay_{n}")
-        with mock.patch("webhooks.services._enqueue"):  # stored only; the threads below process them
-            waiting, _ = receive_postback(tenant=tenant, payload=postback(f"pay_{n}"))
-            paid, _ = receive_postback(tenant=tenant, payload=postback(f"pay_{n}", status="paid"))
-        run_together(lambda w=waiting.pk: process_event(w), lambda p=paid.pk: process_event(p))
+        waiting, _ = receive_postback(payload=postback(f"pay_{n}"))  # stored only; the threads below process them
+        paid, _ = receive_postback(payload=postback(f"pay_{n}", status="paid"))
+        run_together(lambda w=waiting: process_event(w), lambda p=paid: process_event(p))
     assert Payment.objects.filter(status="paid").count() == 15
     assert not Message.objects.filter(status__in=["scheduled", "queued"]).exists()
     assert WebhookEvent.objects.filter(processed_at__isnull=True).count() == 0
@@ -64,16 +64,16 @@ def test_waiting_and_paid_applied_at_once_never_leave_a_pending_sms():
 
 @pytest.mark.django_db
 def test_paid_while_the_sms_is_being_sent_lets_it_go_and_is_not_counted_as_recovered(
-    twilio, django_capture_on_commit_callbacks
+    twilio
 ):
     with frozen_clock() as clock:
-        with django_capture_on_commit_callbacks(execute=True):
+        with processing():
             post(postback())
         message = Message.objects.get()
         clock.advance(600)
         token = dispatch.claim_one(message.pk)  # the dispatcher has it: too late to cancel
         assert token is not None
-        with django_capture_on_commit_callbacks(execute=True):
+        with processing():
             post(postback(status="paid"))
         dispatch.deliver([message.pk], token)
     message.refresh_from_db()

@@ -41,6 +41,7 @@ def test_a_postback_is_processed_by_the_worker_and_the_sms_sent_when_due(worker,
     assert response.status_code == 200 and answered_ms < 500
 
     event = WebhookEvent.objects.get()
+    celery_app.send_task("webhooks.dispatch_events")  # what beat sends every 2 s
     wait_for(lambda: WebhookEvent.objects.filter(pk=event.pk, outcome="recovery_scheduled").exists())
     message = Message.objects.get(source_type="payment")
     assert message.status == "scheduled" and twilio.sent == []

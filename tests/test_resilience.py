@@ -61,7 +61,19 @@ def test_a_zero_rate_means_no_limit():
     assert all(limiter.acquire()[0] for _ in range(500))
 
 
-def _hammer_limiter(redis_url, key, per_minute, attempts, start, results):
+def test_a_batch_takes_at_most_what_the_bucket_holds_and_can_give_back_what_it_did_not_use():
+    limiter = RateLimiter(key="t:batch", per_minute=10)
+    assert limiter.acquire(4) == (4, 0)
+    assert limiter.acquire(10)[0] == 6  # only what is left, never the whole batch
+    granted, wait = limiter.acquire(3)
+    assert granted == 0 and 0 < wait <= 6.01
+    limiter.release(5)
+    assert limiter.acquire(10)[0] == 5
+    limiter.release(100)  # more than was ever taken: the bucket holds at most its size
+    assert limiter.acquire(100)[0] == 10
+
+
+def _hammer_limiter(redis_url, key, per_minute, attempts, start, results, batch=1):
     import django
     from django.conf import settings as s
 
@@ -70,7 +82,7 @@ def _hammer_limiter(redis_url, key, per_minute, attempts, start, results):
     s.REDIS_URL = redis_url
     start.wait()
     limiter = RateLimiter(key=key, per_minute=per_minute)
-    results.put(sum(limiter.acquire()[0] for _ in range(attempts)))
+    results.put(sum(limiter.acquire(batch)[0] for _ in range(attempts)))
 
 
 def _race_for_trial(redis_url, key, start, results):
@@ -84,10 +96,11 @@ def _race_for_trial(redis_url, key, start, results):
     results.put(bool(CircuitBreaker(key=key, threshold=1, cooldown=0.2, trial_timeout=60).allow()))
 
 
-def _run_processes(target, args_for, count=6) -> list:
+def _run_processes(target, args_for, count=6, **kwargs) -> list:
     context = multiprocessing.get_context("spawn")
     start, results = context.Event(), context.Queue()
-    processes = [context.Process(target=target, args=(*args_for, start, results)) for _ in range(count)]
+    processes = [context.Process(target=target, args=(*args_for, start, results), kwargs=kwargs)
+                 for _ in range(count)]
     for process in processes:
         process.start()
     time.sleep(1.5)  # let every process import Django and connect
@@ -101,6 +114,12 @@ def _run_processes(target, args_for, count=6) -> list:
 def test_the_rate_limit_holds_across_processes():
     # 6 processes x 40 tries against 100/minute: 100 granted in all (plus at most a few refilled meanwhile).
     granted = _run_processes(_hammer_limiter, (settings.REDIS_URL, "t:multi", 100, 40))
+    assert 100 <= sum(granted) <= 103
+
+
+def test_batched_acquires_hold_the_rate_limit_across_processes():
+    # 6 processes taking batches of 7, 10 times each, against 100/minute.
+    granted = _run_processes(_hammer_limiter, (settings.REDIS_URL, "t:multi-batch", 100, 10), batch=7)
     assert 100 <= sum(granted) <= 103
 
 

@@ -1,6 +1,8 @@
 """Routing: tenants' own chains and credentials, breakers, rate limits, quiet hours, opt-outs at send time."""
 
+import time
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from unittest import mock
 
 import pytest
@@ -11,9 +13,9 @@ from providers.base import TransientProviderError
 from providers.memory import MemoryProvider
 from providers.registry import chain_for
 from smsgate.fields import DecryptionError
-from smsgate.models import Message, OptOut, ProviderAccount
+from smsgate.models import Message, MessageEvent, OptOut, ProviderAccount
 from smsgate.quiet_hours import parse_window, quiet_until
-from smsgate.resilience import breaker_for
+from smsgate.resilience import RateLimiter, breaker_for
 from smsgate.services import send_sms
 from smsgate.tasks import sweep_due_messages_task
 
@@ -95,6 +97,38 @@ def test_an_open_breaker_skips_the_provider_and_fails_over(tenant, settings):
     assert not message.events.filter(kind="attempt", provider="memory").exists()  # not even tried
 
 
+def test_a_breaker_opening_mid_batch_stops_the_rest_of_the_batch_going_to_it(tenant, settings):
+    settings.SMS_FALLBACK_PROVIDERS = ["console"]
+    settings.SMS_BREAKER_FAILURES = 3
+    MemoryProvider.fail_next(*[TransientProviderError("503")] * 5)
+    messages = [submit(tenant, body=f"hello {n}") for n in range(8)]
+    sweep_due_messages_task()  # one chunk, one batch
+    assert breaker_for("memory:default").state() == "open"
+    tried = Message.objects.filter(pk__in=[m.pk for m in messages], events__kind="attempt",
+                                   events__provider="memory")
+    assert tried.count() == 3  # the three failures that opened it; the other five never went there
+    assert len(MemoryProvider._failures) == 2
+    assert set(Message.objects.filter(pk__in=[m.pk for m in messages]).values_list("status", "provider")) == {
+        ("sent", "console")}
+
+
+def test_a_half_open_breaker_lets_one_message_of_a_batch_try_first(tenant, settings):
+    settings.SMS_FALLBACK_PROVIDERS = ["console"]
+    settings.SMS_BREAKER_FAILURES = 1
+    settings.SMS_BREAKER_COOLDOWN_SECONDS = 1
+    MemoryProvider.fail_next(TransientProviderError("503"))
+    sweep_and_reload(submit(tenant))  # opens it
+    time.sleep(1.1)
+    MemoryProvider.fail_next(TransientProviderError("503 again"))  # the trial fails
+    messages = [submit(tenant, body=f"hello {n}") for n in range(3)]
+    sweep_due_messages_task()
+    attempts = list(MessageEvent.objects.filter(message__in=messages, kind="attempt")
+                    .order_by("message_id", "pk").values_list("message_id", "provider", "ok"))
+    first, second, third = (m.pk for m in messages)
+    assert attempts == [(first, "memory", False), (first, "console", True), (second, "console", True),
+                        (third, "console", True)]
+
+
 def test_permanent_errors_do_not_open_the_breaker(tenant, settings):
     from providers.base import PermanentProviderError
 
@@ -122,6 +156,38 @@ def test_a_rate_limited_tenant_waits_for_a_token_and_nothing_is_lost(tenant, set
     assert statuses == [("scheduled", 0), ("sent", 1), ("sent", 1)]
     waiting = Message.objects.get(status="scheduled")
     assert timezone.now() < waiting.due_at <= timezone.now() + timedelta(seconds=31)
+
+
+def test_tokens_a_batch_took_but_did_not_use_are_given_back(tenant, settings):
+    settings.SMS_RATE_LIMIT_PER_MINUTE = 4
+    submit(tenant), submit(tenant), submit(tenant, to="+5511900000001")
+    OptOut.objects.create(tenant=tenant, phone="+5511900000001", source="keyword")  # after it was scheduled
+    sweep_due_messages_task()  # the batch takes tokens for three; the opted-out one gives its token back
+    assert len(MemoryProvider.outbox) == 2
+    submit(tenant), submit(tenant), submit(tenant)
+    sweep_due_messages_task()
+    assert len(MemoryProvider.outbox) == 4  # the limit, and no more
+    assert Message.objects.filter(status="scheduled").count() == 1
+
+
+def test_a_batch_held_up_by_a_slow_carrier_gives_back_its_tokens_before_sending_on(tenant, settings, monkeypatch):
+    from smsgate import routing
+
+    settings.SMS_RATE_LIMIT_PER_MINUTE = 60
+    clock = [1000.0]
+    monkeypatch.setattr(routing, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    released = []
+    release = RateLimiter.release
+    monkeypatch.setattr(RateLimiter, "release", lambda self, count: released.append(count) or release(self, count))
+    messages = [submit(tenant, body=f"hello {n}") for n in range(4)]
+    router = routing.Router(timezone.now())
+    router.start_batch(4)
+    router.route(messages[0], "")  # takes the batch's 4 tokens, uses 1
+    clock[0] += routing.TOKEN_HOLD_SECONDS + 1  # the carrier was slow
+    router.route(messages[1], "")  # the 3 it held go back first; it takes 3 afresh and uses 1
+    router.finish_batch()
+    assert released == [3, 2]
+    assert RateLimiter(key=f"{tenant.pk}:memory", per_minute=60).acquire(100)[0] in (58, 59)  # 2 sent, + refill
 
 
 def test_an_account_rate_limit_overrides_the_setting(tenant, settings):

@@ -1,15 +1,16 @@
-"""POST /api/webhooks/tribopay/: authentication, validation, raw storage, dedupe, hand-off to Celery."""
+"""POST /api/webhooks/tribopay/: authentication, validation, raw storage, dedupe; beat's hand-off to the workers."""
 
-from datetime import timedelta
 from unittest import mock
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from smsgate.models import Message
-from tests.tribopay_support import SECRET, post, postback
+from tests.tribopay_support import SECRET, post, postback, processing
 from webhooks.models import Payment, WebhookEvent
-from webhooks.tasks import process_stale_events_task
+from webhooks.services import MAX_ATTEMPTS, RETRY_AFTER, dispatch_events
+from webhooks.tasks import dispatch_events_task
 
 pytestmark = pytest.mark.django_db
 
@@ -26,8 +27,8 @@ def test_a_forged_postback_is_403_and_stores_nothing(token):
     assert WebhookEvent.objects.count() == 0 and Payment.objects.count() == 0
 
 
-def test_the_token_may_come_in_a_header(django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
+def test_the_token_may_come_in_a_header():
+    with processing():
         response = post(postback(), token=None, X_Webhook_Token=SECRET)
     assert response.status_code == 200, response.content
 
@@ -72,22 +73,30 @@ def test_only_post_is_allowed():
     assert Client().get(f"/api/webhooks/tribopay/?token={SECRET}").status_code == 405
 
 
-def test_the_raw_payload_is_stored_and_processing_is_handed_to_celery(django_capture_on_commit_callbacks):
+def test_the_raw_payload_is_stored_and_left_for_the_workers():
     payload = postback(extra_field={"kept": True})
-    with mock.patch("webhooks.tasks.process_event_task.apply_async") as publish:
-        with django_capture_on_commit_callbacks(execute=True):
-            response = post(payload)
+    response = post(payload)
     assert response.status_code == 200
     event = WebhookEvent.objects.get()
     assert response.json() == {"received": True, "duplicate": False, "event_id": event.pk}
     assert event.payload == payload
     assert (event.tribopay_id, event.status, event.method) == ("pay_1", "waiting_payment", "pix")
     assert event.processed_at is None and event.outcome == ""  # nothing done in the request
-    publish.assert_called_once_with((event.pk,), retry=False)
 
 
-def test_a_retried_postback_is_a_duplicate_and_schedules_no_second_sms(django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
+def test_beat_hands_new_postbacks_to_the_workers_in_batches():
+    for n in range(5):
+        post(postback(f"pay_{n}"))
+    with mock.patch("webhooks.tasks.process_events_task.delay") as publish:
+        assert dispatch_events(per_task=2) == 5
+    first, second, third = (call.args[0] for call in publish.call_args_list)
+    ids = list(WebhookEvent.objects.order_by("received_at", "pk").values_list("pk", flat=True))
+    assert first + second + third == ids and (len(first), len(second), len(third)) == (2, 2, 1)
+    assert dispatch_events() == 0  # claimed: their tasks are on their way
+
+
+def test_a_retried_postback_is_a_duplicate_and_schedules_no_second_sms():
+    with processing():
         first = post(postback())
         again = post(postback(amount=9999))  # same payment and status: a retry, whatever the body says
     assert first.status_code == again.status_code == 200
@@ -96,21 +105,21 @@ def test_a_retried_postback_is_a_duplicate_and_schedules_no_second_sms(django_ca
     assert Message.objects.filter(source_type="payment").count() == 1
 
 
-def test_the_same_payment_with_a_new_status_is_not_a_duplicate(django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
+def test_the_same_payment_with_a_new_status_is_not_a_duplicate():
+    with processing():
         post(postback(status="waiting_payment"))
         response = post(postback(status="paid"))
     assert response.json()["duplicate"] is False
     assert WebhookEvent.objects.count() == 2 and Payment.objects.count() == 1
 
 
-def test_tribopays_nested_live_shape_is_understood(django_capture_on_commit_callbacks):
+def test_tribopays_nested_live_shape_is_understood():
     live = {
         "status": "waiting_payment", "method": "pix", "event": "transaction",
         "transaction": {"id": "trx_9", "amount": 8990, "pix_url": "https://pay.tribopay.com.br/pix/trx_9"},
         "customer": {"name": "Pedro Santos", "phone": "+5511912345678"},
     }
-    with django_capture_on_commit_callbacks(execute=True):
+    with processing():
         assert post(live).status_code == 200
     payment = Payment.objects.get(tribopay_id="trx_9")
     assert (payment.amount_cents, payment.customer_phone) == (8990, "+5511912345678")
@@ -124,8 +133,8 @@ def test_tribopays_nested_live_shape_is_understood(django_capture_on_commit_call
     [("credit_card", "waiting_payment"), ("billet", "waiting_payment"), ("pix", "paid"), ("pix", "refused"),
      ("pix", "cancelled")],
 )
-def test_non_pix_or_other_statuses_are_recorded_without_sms(method, status, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
+def test_non_pix_or_other_statuses_are_recorded_without_sms(method, status):
+    with processing():
         assert post(postback(method=method, status=status)).status_code == 200
     event = WebhookEvent.objects.get()
     assert event.processed_at is not None and event.outcome == "recorded"
@@ -133,40 +142,28 @@ def test_non_pix_or_other_statuses_are_recorded_without_sms(method, status, djan
     assert Message.objects.count() == 0
 
 
-def test_with_the_broker_down_the_postback_is_processed_in_the_request(django_capture_on_commit_callbacks):
-    with mock.patch("webhooks.tasks.process_event_task.apply_async", side_effect=ConnectionError("broker down")):
-        with django_capture_on_commit_callbacks(execute=True):
-            response = post(postback())
-    assert response.status_code == 200
-    event = WebhookEvent.objects.get()
-    assert event.outcome == "recovery_scheduled" and event.attempts == 1
-
-
-def test_a_postback_whose_task_was_lost_is_processed_by_the_sweeper(django_capture_on_commit_callbacks):
-    with mock.patch("webhooks.tasks.process_event_task.apply_async"):  # published, then lost with its worker
-        with django_capture_on_commit_callbacks(execute=True):
-            response = post(postback())
-    assert response.status_code == 200
+def test_a_postback_whose_task_was_lost_is_claimed_again_after_a_while():
+    post(postback())
+    with mock.patch("webhooks.tasks.process_events_task.delay"):  # published, then lost with its worker
+        assert dispatch_events_task() == 1
     event = WebhookEvent.objects.get()
     assert event.processed_at is None
-    assert process_stale_events_task() == 0  # too fresh: its task may still be on its way
-    WebhookEvent.objects.filter(pk=event.pk).update(received_at=event.received_at - timedelta(minutes=1))
-    assert process_stale_events_task() == 1
+    assert dispatch_events_task() == 0  # too soon: its task may still be on its way
+    WebhookEvent.objects.update(claimed_at=event.claimed_at - RETRY_AFTER)
+    assert dispatch_events_task() == 1
     event.refresh_from_db()
-    assert event.outcome == "recovery_scheduled" and event.attempts == 1
-    assert process_stale_events_task() == 0
+    assert event.outcome == "recovery_scheduled" and event.attempts == 2
+    assert dispatch_events_task() == 0
 
 
-def test_a_failing_event_is_retried_a_few_times_then_left_with_its_error(django_capture_on_commit_callbacks):
+def test_a_failing_event_is_retried_a_few_times_then_left_with_its_error():
     with mock.patch("webhooks.services._on_waiting", side_effect=RuntimeError("bug")):
-        with django_capture_on_commit_callbacks(execute=True):
-            assert post(postback()).status_code == 200  # TriboPay's postback is safe regardless
-        event = WebhookEvent.objects.get()
+        assert post(postback()).status_code == 200  # TriboPay's postback is safe regardless
         for _ in range(10):
-            WebhookEvent.objects.update(received_at=event.received_at - timedelta(minutes=1))
-            process_stale_events_task()
-    event.refresh_from_db()
-    assert event.processed_at is None and event.attempts == 5
+            dispatch_events_task()
+            WebhookEvent.objects.update(claimed_at=timezone.now() - RETRY_AFTER)
+    event = WebhookEvent.objects.get()
+    assert event.processed_at is None and event.attempts == MAX_ATTEMPTS
     assert event.detail == "error: RuntimeError: bug"
     assert Payment.objects.count() == 0 and Message.objects.count() == 0  # the failed attempts left nothing
 

@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.auth.models import User
 
-from tests.tribopay_support import SECRET, post, postback
+from tests.tribopay_support import SECRET, post, postback, processing
 from webhooks.models import RecoveryTemplate, WebhookEvent
 from webhooks.services import default_tenant
 
@@ -22,10 +22,10 @@ def staff(client):
 
 
 @pytest.fixture
-def events(django_capture_on_commit_callbacks):
+def events():
     for payload in [postback("pay_1", amount=123456), postback("pay_2"), postback("pay_2", status="paid"),
                     postback("pay_3", method="credit_card")]:
-        with django_capture_on_commit_callbacks(execute=True):  # each processed before the next arrives
+        with processing():  # each processed before the next arrives
             post(payload)
 
 

@@ -10,7 +10,7 @@ from django.test import Client
 from providers.memory import MemoryProvider
 from smsgate.models import Message
 from tests.conftest import client_for
-from tests.tribopay_support import PHONE, SECRET, post, postback
+from tests.tribopay_support import PHONE, SECRET, post, postback, processing
 from webhooks.models import WebhookEvent
 from webhooks.services import default_tenant
 
@@ -28,8 +28,8 @@ def default_api():
 
 
 @pytest.fixture
-def event(django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
+def event():
+    with processing():
         response = post(postback(payment_id="pay_42"))
     return WebhookEvent.objects.get(pk=response.json()["event_id"])
 
@@ -110,9 +110,9 @@ def test_health_is_503_when_the_broker_is_down():
     assert response.json()["checks"]["broker"].startswith("error: ConnectionError")
 
 
-def test_simulate_webhook_posts_through_the_real_endpoint(django_capture_on_commit_callbacks):
+def test_simulate_webhook_posts_through_the_real_endpoint():
     out = StringIO()
-    with django_capture_on_commit_callbacks(execute=True):
+    with processing():
         call_command("simulate_webhook", "--phone", PHONE, "--status", "waiting_payment", "--amount", "7500",
                      "--payment-id", "sim_1", stdout=out)
     assert "Posted payment sim_1" in out.getvalue()
@@ -120,7 +120,7 @@ def test_simulate_webhook_posts_through_the_real_endpoint(django_capture_on_comm
     assert event.payload["amount"] == 7500 and event.outcome == "recovery_scheduled"
     assert "R$ 75,00" in Message.objects.get().body
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with processing():
         call_command("simulate_webhook", "--phone", PHONE, "--status", "paid", "--payment-id", "sim_1", stdout=out)
     assert Message.objects.get().status == "cancelled"
 
@@ -145,9 +145,9 @@ def test_test_sms_command_reports_a_bad_number():
         call_command("test_sms", "--phone", "12", stdout=StringIO())
 
 
-def test_the_lost_postback_sweeper_is_scheduled_in_beat():
+def test_beat_hands_postbacks_to_the_workers_every_two_seconds():
     from django_celery_beat.models import PeriodicTask
 
     call_command("setup_periodic_tasks", stdout=StringIO())
-    task = PeriodicTask.objects.get(task="webhooks.process_stale_events")
-    assert task.enabled and task.interval.every == 30
+    task = PeriodicTask.objects.get(task="webhooks.dispatch_events")
+    assert task.enabled and task.interval.every == 2

@@ -1,4 +1,4 @@
-"""Helpers for the TriboPay and recovery tests: postbacks, posting them, a clock we move by hand."""
+"""Helpers for the TriboPay and recovery tests: postbacks, posting them, processing them, a clock we move by hand."""
 
 import contextlib
 import json
@@ -32,6 +32,15 @@ def post(payload, token: str | None = SECRET, client: Client | None = None, **he
     url = f"{URL}?token={token}" if token is not None else URL
     body = payload if isinstance(payload, str | bytes) else json.dumps(payload)
     return (client or Client()).post(url, data=body, content_type="application/json", headers=headers)
+
+
+@contextlib.contextmanager
+def processing():
+    """After the block, do what beat does every 2 s: hand stored postbacks to the (eager, in tests) workers."""
+    yield
+    from webhooks.tasks import dispatch_events_task
+
+    dispatch_events_task()
 
 
 class Clock:

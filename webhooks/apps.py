@@ -4,4 +4,4 @@ from django.apps import AppConfig
 class WebhooksConfig(AppConfig):
     name = "webhooks"
     verbose_name = "Payment webhooks and recovery"
-    periodic_tasks = {"Process lost TriboPay postbacks": ("webhooks.process_stale_events", 30)}
+    periodic_tasks = {"Process TriboPay postbacks": ("webhooks.dispatch_events", 2)}

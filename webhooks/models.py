@@ -68,6 +68,7 @@ class WebhookEvent(models.Model):
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     payment = models.ForeignKey(Payment, on_delete=models.SET_NULL, null=True, blank=True, related_name="events")
+    claimed_at = models.DateTimeField(null=True, blank=True, help_text="When a worker last took it to process.")
     processed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True, default=Outcome.PENDING)

@@ -15,13 +15,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from smsgate.models import Message, Tenant
 from smsgate.services import cancel_message, send_sms
 from smsgate.statuses import Status
+from webhooks.ingest import group_commit
 from webhooks.models import Payment, RecoveryTemplate, WebhookEvent
 from webhooks.recovery_text import DEFAULT_TEMPLATE, recovery_values, render
 from webhooks.tribopay import Postback, parse_postback
@@ -30,8 +31,8 @@ logger = logging.getLogger(__name__)
 
 RECOVERY_SOURCE = "payment"
 TEST_SOURCE = "test_sms"
-# An unprocessed event older than this is picked up by the sweeper (its task was lost).
-STALE_AFTER = timedelta(seconds=30)
+# An event claimed this long ago and still not processed is claimed again (it failed, or its task was lost).
+RETRY_AFTER = timedelta(seconds=30)
 MAX_ATTEMPTS = 5
 
 Outcome = WebhookEvent.Outcome
@@ -45,33 +46,57 @@ def default_tenant() -> Tenant:
     return tenant
 
 
-def receive_postback(*, tenant: Tenant, payload, source_ip: str | None = None) -> tuple[WebhookEvent, bool]:
-    """Store a postback as received and enqueue its processing; returns (event, duplicate).
+def receive_postback(*, payload, source_ip: str | None = None) -> tuple[int, bool]:
+    """Store a postback for the default tenant; returns (event id, duplicate) once it is committed.
 
     Raises MalformedPostback (nothing stored) if it is not a TriboPay postback.
+    Nothing is enqueued per postback: beat's `webhooks.dispatch_events` hands
+    new events to the workers every 2 seconds.
     """
     postback = parse_postback(payload)
     try:
-        with transaction.atomic():
-            event = WebhookEvent.objects.create(
-                tenant=tenant, tribopay_id=postback.tribopay_id, status=postback.status, method=postback.method,
-                payload=payload, source_ip=source_ip,
-            )
-    except IntegrityError:
-        existing = WebhookEvent.objects.get(tenant=tenant, tribopay_id=postback.tribopay_id, status=postback.status)
-        return existing, True
-    transaction.on_commit(lambda: _enqueue(event.pk))
-    return event, False
+        return group_commit.store(postback, payload, source_ip)
+    except Tenant.DoesNotExist:
+        default_tenant()  # it was deleted; postbacks must still be accepted
+        return group_commit.store(postback, payload, source_ip)
 
 
-def process_event_safely(event_id: int) -> None:
-    """Process an event, counting the attempt; a failure is logged and left for the sweeper."""
-    WebhookEvent.objects.filter(pk=event_id, processed_at__isnull=True).update(attempts=F("attempts") + 1)
-    try:
-        process_event(event_id)
-    except Exception as exc:  # leave the event unprocessed, with the reason, for a later attempt
-        logger.exception("could not process TriboPay event %s", event_id)
-        WebhookEvent.objects.filter(pk=event_id).update(detail=f"error: {type(exc).__name__}: {exc}"[:255])
+def dispatch_events(limit: int = 5000, per_task: int = 100) -> int:
+    """Claim events to process and hand them to the workers, `per_task` to a task. Runs from beat.
+
+    Claimed are new events, and events whose last claim is older than
+    RETRY_AFTER (it failed, or its task was lost with a worker or the broker),
+    until MAX_ATTEMPTS.
+    """
+    from webhooks.tasks import process_events_task
+
+    event_ids = claim_events(limit)
+    for start in range(0, len(event_ids), per_task):
+        process_events_task.delay(event_ids[start:start + per_task])
+    return len(event_ids)
+
+
+def claim_events(limit: int) -> list[int]:
+    """Mark up to `limit` events due processing as claimed now (oldest first) and return their ids."""
+    now = timezone.now()
+    due = Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - RETRY_AFTER)
+    with transaction.atomic():
+        event_ids = list(
+            WebhookEvent.objects.filter(due, processed_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
+            .order_by("received_at").select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit]
+        )
+        WebhookEvent.objects.filter(pk__in=event_ids).update(claimed_at=now, attempts=F("attempts") + 1)
+    return event_ids
+
+
+def process_events(event_ids: list[int]) -> None:
+    """Process claimed events in order; a failure is logged and left for a later claim."""
+    for event_id in event_ids:
+        try:
+            process_event(event_id)
+        except Exception as exc:
+            logger.exception("could not process TriboPay event %s", event_id)
+            WebhookEvent.objects.filter(pk=event_id).update(detail=f"error: {type(exc).__name__}: {exc}"[:255])
 
 
 def process_event(event_id: int) -> None:
@@ -93,19 +118,6 @@ def process_event(event_id: int) -> None:
     logger.info("TriboPay %s %s: %s (%s)", event.tribopay_id, event.status, outcome, detail)
 
 
-def process_stale_events(limit: int = 500) -> int:
-    """Process events whose task was lost (broker outage, dead worker). Runs from beat."""
-    cutoff = timezone.now() - STALE_AFTER
-    ids = list(
-        WebhookEvent.objects.filter(processed_at__isnull=True, received_at__lt=cutoff, attempts__lt=MAX_ATTEMPTS)
-        .order_by("received_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    for event_id in ids:
-        process_event_safely(event_id)
-    return len(ids)
-
-
 def send_test_sms(*, tenant: Tenant, phone: str, body: str, **request_info) -> Message:
     """An operator's test SMS, sent now; shows in the webhooks SMS log."""
     return send_sms(tenant=tenant, to=phone, body=body, source_type=TEST_SOURCE, **request_info)
@@ -117,22 +129,6 @@ def recovery_text(*, tenant: Tenant, name: str, amount_cents: int | None, paymen
     body = template.body if template else DEFAULT_TEMPLATE
     link = payment_link or (template.fallback_link if template else "")
     return render(body, recovery_values(name=name, amount_cents=amount_cents, payment_link=link))
-
-
-def _enqueue(event_id: int) -> None:
-    """Enqueue processing; with the broker down, process it here rather than leave it waiting.
-
-    Processing promptly matters: a `paid` postback left for later could let a
-    recovery SMS go out once the broker (and with it the dispatcher) is back.
-    """
-    from webhooks.tasks import process_event_task
-
-    try:
-        # No publish retries: a broker outage must not hold TriboPay's request open.
-        process_event_task.apply_async((event_id,), retry=False)
-    except Exception:
-        logger.warning("could not enqueue TriboPay event %s; processing it now", event_id, exc_info=True)
-        process_event_safely(event_id)
 
 
 def _locked_payment(tenant: Tenant, tribopay_id: str) -> Payment:

@@ -3,17 +3,17 @@
 from celery import shared_task
 
 
-@shared_task(name="webhooks.process_event")
-def process_event_task(event_id: int) -> None:
-    """Apply one stored TriboPay postback."""
-    from webhooks.services import process_event_safely
+@shared_task(name="webhooks.dispatch_events")
+def dispatch_events_task() -> int:
+    """Hand stored postbacks to the workers. Runs every 2 seconds from beat."""
+    from webhooks.services import dispatch_events
 
-    process_event_safely(event_id)
+    return dispatch_events()
 
 
-@shared_task(name="webhooks.process_stale_events")
-def process_stale_events_task() -> int:
-    """Apply postbacks whose task was lost. Runs every 30 seconds from beat."""
-    from webhooks.services import process_stale_events
+@shared_task(name="webhooks.process_events")
+def process_events_task(event_ids: list[int]) -> None:
+    """Apply claimed TriboPay postbacks, in order."""
+    from webhooks.services import process_events
 
-    return process_stale_events()
+    process_events(event_ids)

@@ -2,8 +2,8 @@
 
 A plain Django view: TriboPay authenticates with a shared secret (`?token=`
 or the X-Webhook-Token header), not an API key. The raw payload is stored
-first and processed by a Celery task, so the answer is fast; a retried
-postback gets 200 {"duplicate": true} and changes nothing.
+first (see webhooks.ingest) and processed by Celery workers, so the answer is
+fast; a retried postback gets 200 {"duplicate": true} and changes nothing.
 """
 
 import json
@@ -14,7 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from smsgate.api.views import client_ip
-from webhooks.services import default_tenant, receive_postback
+from webhooks.services import receive_postback
 from webhooks.tribopay import MalformedPostback, given_token, token_is_valid
 
 logger = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ def tribopay_postback(request):
     except (ValueError, UnicodeDecodeError):
         return JsonResponse({"non_field_errors": ["The body must be JSON."]}, status=400)
     try:
-        event, duplicate = receive_postback(tenant=default_tenant(), payload=payload, source_ip=client_ip(request))
+        event_id, duplicate = receive_postback(payload=payload, source_ip=client_ip(request))
     except MalformedPostback as exc:
         return JsonResponse(exc.errors, status=400)
-    return JsonResponse({"received": True, "duplicate": duplicate, "event_id": event.pk})
+    return JsonResponse({"received": True, "duplicate": duplicate, "event_id": event_id})

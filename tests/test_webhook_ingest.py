@@ -1,0 +1,120 @@
+"""Group commit of TriboPay postbacks (webhooks.ingest): concurrent requests share writes, and none is lost."""
+
+import threading
+import time
+
+import pytest
+from django.db import OperationalError, connection
+from django.test import Client
+from django.utils import timezone
+
+from smsgate.models import Tenant
+from tests.tribopay_support import SECRET, post, postback
+from webhooks import ingest
+from webhooks.models import WebhookEvent
+from webhooks.services import default_tenant, receive_postback
+from webhooks.tribopay import parse_postback
+
+pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="the batch INSERT is Postgres SQL")
+
+
+@pytest.fixture(autouse=True)
+def _secret(settings):
+    settings.TRIBOPAY_WEBHOOK_SECRET = SECRET
+
+
+@pytest.fixture
+def writes(monkeypatch, transactional_db):
+    """The batches written, each slowed down so that requests pile up behind it as under load.
+
+    The default tenant exists first (a transactional test starts with an empty database), so
+    that no batch fails on its absence and is written again, which would count twice here.
+    """
+    default_tenant()
+    batches = []
+    real_insert = ingest._insert
+
+    def slow_insert(batch):
+        batches.append(len(batch))
+        time.sleep(0.05)
+        real_insert(batch)
+
+    monkeypatch.setattr(ingest, "_insert", slow_insert)
+    return batches
+
+
+def post_together(payloads: list[dict]) -> list:
+    responses = [None] * len(payloads)
+
+    def send(index):
+        try:
+            responses[index] = post(payloads[index], client=Client(raise_request_exception=False))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(len(payloads))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return responses
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_postbacks_share_writes_and_each_gets_its_own_event(writes):
+    payloads = [postback(f"pay_{n}") for n in range(20)]
+    responses = post_together(payloads)
+    assert [r.status_code for r in responses] == [200] * 20
+    stored = dict(WebhookEvent.objects.values_list("pk", "tribopay_id"))
+    assert {stored[r.json()["event_id"]] for r in responses} == {p["id"] for p in payloads}
+    assert sum(writes) == 20 and len(writes) < 20  # some requests waited and were written together
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_retry_in_the_same_batch_is_a_duplicate_of_the_first(writes):
+    responses = post_together([postback("pay_1")] * 5 + [postback("pay_2")])
+    answers = [r.json() for r in responses]
+    assert sorted(a["duplicate"] for a in answers) == [False, False, True, True, True, True]
+    assert len({a["event_id"] for a in answers[:5]}) == 1
+    assert WebhookEvent.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_write_answers_no_request_200_and_the_next_requests_are_written(monkeypatch):
+    real_insert = ingest._insert
+
+    def failing_insert(batch):
+        time.sleep(0.05)
+        raise OperationalError("the database went away")
+
+    monkeypatch.setattr(ingest, "_insert", failing_insert)
+    responses = post_together([postback(f"pay_{n}") for n in range(6)])
+    assert [r.status_code for r in responses] == [500] * 6  # TriboPay sends them again
+    assert WebhookEvent.objects.count() == 0
+
+    monkeypatch.setattr(ingest, "_insert", real_insert)
+    assert post(postback("pay_again")).status_code == 200  # nobody is left holding the write
+
+
+@pytest.mark.django_db
+def test_a_deleted_default_tenant_is_recreated_and_the_postback_stored():
+    Tenant.objects.filter(slug=Tenant.DEFAULT_SLUG).delete()
+    response = post(postback())
+    assert response.status_code == 200, response.content
+    assert WebhookEvent.objects.get().tenant.slug == Tenant.DEFAULT_SLUG
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("insert", [ingest._insert_in_one_statement, ingest._insert_one_by_one],
+                         ids=["postgres statement", "row by row (other databases)"])
+def test_both_ways_of_writing_a_batch_store_new_postbacks_and_find_duplicates(insert):
+    stored_before, _ = receive_postback(payload=postback("pay_old"))
+    entries = [ingest._Entry(parse_postback(p), p, "203.0.113.7", timezone.now())
+               for p in (postback("pay_new"), postback("pay_old"), postback("pay_new"), postback("pay_new", "paid"))]
+    insert(entries)
+    assert [e.duplicate for e in entries] == [False, True, True, False]
+    assert entries[1].event_id == stored_before and entries[2].event_id == entries[0].event_id
+    event = WebhookEvent.objects.get(pk=entries[0].event_id)
+    assert (event.tribopay_id, event.status, event.tenant.slug) == ("pay_new", "waiting_payment", Tenant.DEFAULT_SLUG)
+    assert event.payload == postback("pay_new") and event.source_ip == "203.0.113.7"
+    assert WebhookEvent.objects.count() == 3
