@@ -131,7 +131,6 @@ def main() -> None:
             if (timezone.now() - started).total_seconds() > 300:
                 raise SystemExit("timed out; see the worker log in the temp folder")
             cpu_after = cpu_snapshot(worker, carrier, database)
-        print(cpu_before["postgres"], cpu_after["postgres"])
         # Until the last outcome was written, not until this loop next looked.
         elapsed = (Message.objects.aggregate(last=Max("updated_at"))["last"] - started).total_seconds()
         counts = requests.get(f"{carrier_url}/count", timeout=5).json()
