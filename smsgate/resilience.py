@@ -39,10 +39,15 @@ def _warn_unenforced() -> None:
     logger.warning("REDIS_URL is not set: circuit breakers and rate limits are not enforced")
 
 
+# What CircuitBreaker.allow() answers: whether the caller may send, and whether a success must be reported.
+REFUSED = 0
+CLEAN = 1  # closed with no failures counted: a success changes nothing, so it needs no round trip
+TRIAL = 2  # half-open: this caller's send is the one trial
+FAILURES_COUNTED = 3  # closed, with failures counted that a success resets
+
 # KEYS[1] breaker hash; ARGV: threshold, cooldown s, trial timeout s, action (allow|success|failure)
 # Fields: failures, open_until, trial_until (seconds, Redis TIME). Returns the state after the action,
-# and for "allow" whether the caller may send: 1 closed, 3 closed with failures counted, 2 half-open trial
-# granted, 0 refused. Only after 2 or 3 does a success need reporting.
+# and for "allow" one of the answers above (REFUSED, CLEAN, TRIAL, FAILURES_COUNTED).
 _BREAKER = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
@@ -114,7 +119,7 @@ class CircuitBreaker:
 
     def _run(self, action: str) -> tuple[int, str]:
         if redis_client() is None:
-            return 1, "closed"
+            return CLEAN, "closed"
         script = _script(settings.REDIS_URL, _BREAKER)
         verdict, state = script(keys=[f"{PREFIX}breaker:{self.key}"],
                                 args=[self.threshold, self.cooldown, self.trial_timeout, action])
@@ -131,8 +136,8 @@ class CircuitBreaker:
         """closed, open or half-open (without taking the trial)."""
         return self._run("peek")[1]
 
-    def record_success(self, admission: int = 2) -> None:
-        if admission != 1:  # 1: closed with no failures counted, nothing to reset
+    def record_success(self, admission: int = TRIAL) -> None:
+        if admission != CLEAN:  # nothing to reset
             self._run("success")
 
     def record_failure(self) -> bool:

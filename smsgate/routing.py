@@ -18,7 +18,7 @@ from providers.base import PermanentProviderError, ProviderError, RecipientOpted
 from providers.registry import Route, chain_for, route_for
 from smsgate.models import Message, MessageEvent, Tenant
 from smsgate.quiet_hours import quiet_until, window_for
-from smsgate.resilience import CircuitBreaker, RateLimiter, breaker_for, limiter_for
+from smsgate.resilience import CLEAN, FAILURES_COUNTED, REFUSED, CircuitBreaker, RateLimiter, breaker_for, limiter_for
 from smsgate.statuses import Status
 
 logger = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ class Router:
         if error.permanent:
             self._answered(breaker)  # the carrier answered; it is the message it refused
         else:
-            self._admissions[breaker.key] = 0 if breaker.record_failure() else 3
+            self._admissions[breaker.key] = REFUSED if breaker.record_failure() else FAILURES_COUNTED
         events.append(_attempt(message, route.name, started, error=error))
         errors.append(error)
         return None
@@ -163,7 +163,7 @@ class Router:
     def _answered(self, breaker: CircuitBreaker) -> None:
         """The carrier answered: reset the breaker unless it is known clean (then no round trip)."""
         breaker.record_success(self._admissions[breaker.key])
-        self._admissions[breaker.key] = 1
+        self._admissions[breaker.key] = CLEAN
 
 
 def _attempt(message, provider_name, started, *, result: SendResult | None = None, error=None) -> MessageEvent:
