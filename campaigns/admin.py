@@ -3,7 +3,6 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import F, Q
 from django.utils.html import format_html, format_html_join
 
 from campaigns.audience import import_csv
@@ -110,11 +109,10 @@ class ProcessedFilter(admin.SimpleListFilter):
         return [("yes", "Yes"), ("no", "No")]
 
     def queryset(self, request, queryset):
-        passed = Q(pk__lte=F("campaign__enqueue_cursor"))
         if self.value() == "yes":
-            return queryset.filter(passed)
+            return queryset.filter(Recipient.PROCESSED)
         if self.value() == "no":
-            return queryset.exclude(passed)
+            return queryset.exclude(Recipient.PROCESSED)
         return queryset
 
 

@@ -100,6 +100,9 @@ class Recipient(models.Model):
     link_code = models.CharField(max_length=16, unique=True, default=new_link_code, editable=False)
     error = models.CharField(max_length=255, blank=True, help_text="Why no message was written, if so.")
 
+    # Recipients the enqueuer has passed: their message is written, or they were skipped with an error.
+    PROCESSED = models.Q(pk__lte=models.F("campaign__enqueue_cursor"))
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["campaign", "phone"], name="unique_recipient")]
         indexes = [models.Index(fields=["campaign", "id"], name="recipient_order")]
@@ -109,7 +112,7 @@ class Recipient(models.Model):
 
     @property
     def processed(self) -> bool:
-        """Its message has been written (or it was skipped with an error)."""
+        """In Recipient.PROCESSED: its message has been written (or it was skipped with an error)."""
         return self.pk <= self.campaign.enqueue_cursor
 
 

@@ -1,6 +1,6 @@
 """Campaign progress and per-variant results, computed with database aggregation."""
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 
 from campaigns.models import Campaign, Click, Recipient
 from smsgate.models import Message
@@ -23,7 +23,7 @@ def recipient_variant_id(recipient: Recipient) -> int | None:
 def campaign_progress(campaign: Campaign) -> dict:
     recipients = Recipient.objects.filter(campaign=campaign).aggregate(
         total=Count("pk"),
-        processed=Count("pk", filter=Q(pk__lte=F("campaign__enqueue_cursor"))),
+        processed=Count("pk", filter=Recipient.PROCESSED),
         skipped=Count("pk", filter=~Q(error="")),
     )
     by_status = dict(campaign_messages(campaign).values_list("status").annotate(n=Count("pk")).order_by())

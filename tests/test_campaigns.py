@@ -196,6 +196,15 @@ def test_the_admin_shows_progress_and_uploads_a_csv(admin_client, tenant):
     assert b"1 recipients, 0 processed" in page.content
 
 
+def test_the_recipients_admin_filters_those_the_enqueuer_has_passed(admin_client, tenant):
+    campaign = Campaign.objects.create(tenant=tenant, name="Half done", body="Oi")
+    first, second = (Recipient.objects.create(campaign=campaign, phone=p) for p in ("+5511911110001", "+5511911110002"))
+    Campaign.objects.filter(pk=campaign.pk).update(enqueue_cursor=first.pk)
+    url = reverse("admin:campaigns_recipient_changelist")
+    assert [r.pk for r in admin_client.get(url, {"processed": "yes"}).context["cl"].result_list] == [first.pk]
+    assert [r.pk for r in admin_client.get(url, {"processed": "no"}).context["cl"].result_list] == [second.pk]
+
+
 def test_a_started_campaign_takes_no_more_csv_recipients(tenant, audience):
     campaign = make_campaign(tenant, audience)
     campaign_schedule(campaign)
