@@ -82,10 +82,10 @@ def deliver(message_ids: list[int], token: uuid.UUID) -> None:
     is never taken over while its messages still wait their turn here; a
     message whose claim was taken over anyway is skipped, not sent twice.
     """
-    # A claim made less than a quarter of the stale time ago needs no write yet: the loop below
+    renew_every = settings.SMS_CLAIM_STALE_SECONDS / 4
+    # A claim made less than `renew_every` ago needs no write yet: the loop below
     # renews it by the time it is half stale.
-    quarter = timedelta(seconds=settings.SMS_CLAIM_STALE_SECONDS / 4)
-    held = _renew(message_ids, token, unless_since=timezone.now() - quarter)
+    held = _renew(message_ids, token, unless_since=timezone.now() - timedelta(seconds=renew_every))
     if not held:
         return  # taken over, or cancelled meanwhile
     messages = _load(held)
@@ -94,7 +94,7 @@ def deliver(message_ids: list[int], token: uuid.UUID) -> None:
     renewed_at = time.monotonic()
     batch: list[Outcome] = []
     for index, message in enumerate(messages):
-        if time.monotonic() - renewed_at > settings.SMS_CLAIM_STALE_SECONDS / 4:
+        if time.monotonic() - renewed_at > renew_every:
             _finish(router, batch, token)
             batch = []
             held = _renew([m.pk for m in messages[index:]], token)
