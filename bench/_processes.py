@@ -67,6 +67,34 @@ def cpu_seconds(pids) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def pids_named(name: str) -> list[int]:
+    """Processes whose command name is `name` (e.g. every Postgres backend and helper)."""
+    pids = []
+    for pid_dir in Path("/proc").iterdir():
+        try:
+            if pid_dir.name.isdigit() and (pid_dir / "comm").read_text().strip() == name:
+                pids.append(int(pid_dir.name))
+        except OSError:
+            continue
+    return pids
+
+
+def wait_until_quiet(busy_below: float = 0.1, timeout: float = 30) -> float:
+    """Wait until the machine is busy less than `busy_below` over half a second; returns seconds waited.
+
+    After a burst of inserts Postgres vacuums and checkpoints for a while; a
+    measurement started meanwhile would pay for the previous one.
+    """
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        busy_before, total_before = machine_cpu_seconds()
+        time.sleep(0.5)
+        busy_after, total_after = machine_cpu_seconds()
+        if busy_after - busy_before < busy_below * (total_after - total_before):
+            break
+    return time.monotonic() - started
+
+
 def group_cpu_seconds(process: subprocess.Popen) -> float:
     """CPU time a process and its children (prefork workers) have used so far."""
     return cpu_seconds(_group_pids(process))

@@ -5,10 +5,15 @@ machine's 2 cores), loaded by wrk (apt-get install wrk) with 32 connections,
 once opening a new connection per request and once with keep-alive. The
 webhook is TriboPay's postback with a unique payment id per request:
 authenticated, stored and deduplicated, answered once committed
-(webhooks/ingest.py). Prints requests/s of each, their ratio (target >= 60 %)
-and checks that every answered postback was stored.
+(webhooks/ingest.py).
 
-    .venv/bin/python bench/webhook_ingest.py [seconds]
+This machine's speed drifts by up to 2x over tens of seconds, so the two are
+measured in alternating rounds, each started on a quiet machine, and compared
+over all rounds. Prints requests/s of each and their ratio (target >= 60 %),
+the CPU each request cost (gunicorn, and Postgres for the postbacks), and
+checks that every answered postback was stored.
+
+    .venv/bin/python bench/webhook_ingest.py [rounds] [seconds per run]
 """
 
 import os
@@ -17,9 +22,19 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-from _processes import free_port, start, stop, wait_for_port
+from _processes import (
+    cpu_seconds,
+    free_port,
+    group_cpu_seconds,
+    pids_named,
+    start,
+    stop,
+    wait_for_port,
+    wait_until_quiet,
+)
 from _setup import ROOT, fresh_database
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -44,8 +59,24 @@ end
 """
 
 
-def wrk(url: str, seconds: int, *, new_connections: bool, script: Path | None = None) -> tuple[float, int]:
-    """Load `url` for `seconds`; returns (requests/s, requests answered). Any non-2xx answer stops the bench."""
+@dataclass
+class Load:
+    """What runs of one kind of request added up to."""
+    answered: int = 0
+    seconds: float = 0
+    web_cpu: float = 0
+    postgres_cpu: float = 0
+
+    @property
+    def per_second(self) -> float:
+        return self.answered / self.seconds
+
+    def cpu_ms(self, seconds: float) -> float:
+        return 1000 * seconds / self.answered
+
+
+def wrk(url: str, seconds: int, *, new_connections: bool, script: Path | None = None) -> tuple[int, float]:
+    """Load `url` for `seconds`; returns (requests answered, seconds taken). Any non-2xx answer stops the bench."""
     args = ["wrk", "-t2", "-c32", f"-d{seconds}s", url]
     if new_connections:  # a new connection per request, as webhook senders usually open them
         args[1:1] = ["-H", "Connection: close"]
@@ -55,14 +86,29 @@ def wrk(url: str, seconds: int, *, new_connections: bool, script: Path | None = 
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if non_2xx:
         raise SystemExit(f"{url}: {non_2xx.group(1)} failed requests\n{output}")
-    answered = int(re.search(r"(\d+) requests in", output).group(1))
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)), answered
+    found = re.search(r"(\d+) requests in ([\d.]+)(m?s)", output)
+    taken = float(found.group(2)) / (1000 if found.group(3) == "ms" else 1)
+    return int(found.group(1)), taken
+
+
+def measure(load: Load, web: subprocess.Popen, url: str, seconds: int, **wrk_args) -> float:
+    """Add one wrk run to `load`, on a quiet machine; returns its requests/s."""
+    wait_until_quiet()
+    postgres = pids_named("postgres")
+    web_before, postgres_before = group_cpu_seconds(web), cpu_seconds(postgres)
+    answered, taken = wrk(url, seconds, **wrk_args)
+    load.answered += answered
+    load.seconds += taken
+    load.web_cpu += group_cpu_seconds(web) - web_before
+    load.postgres_cpu += cpu_seconds(postgres) - postgres_before
+    return answered / taken
 
 
 def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("needs wrk: apt-get install wrk")
-    seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    seconds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     database_url = fresh_database()
     from webhooks.models import WebhookEvent
 
@@ -75,28 +121,37 @@ def main() -> None:
                  "--workers", "2", "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
                 env, temp / "bench-gunicorn.log")
     results = {}
-    answered = 0
     try:
         wait_for_port(port)
         base = f"http://127.0.0.1:{port}"
         wrk(f"{base}/hello", 2, new_connections=False)  # warm-up
-        for run, new_connections in enumerate((True, False)):
-            script = temp / f"bench-postback-{run}.lua"
-            script.write_text(f"RUN = {run}\n{POSTBACK_LUA}")
-            hello, _ = wrk(f"{base}/hello", seconds, new_connections=new_connections)
-            ingest, count = wrk(f"{base}/api/webhooks/tribopay/?token={SECRET}", seconds,
-                                new_connections=new_connections, script=script)
-            results[new_connections] = (hello, ingest)
-            answered += count
+        run = 0
+        for new_connections in (True, False):
+            hello, ingest, ratios = Load(), Load(), []
+            for _ in range(rounds):
+                run += 1
+                script = temp / f"bench-postback-{run}.lua"
+                script.write_text(f"RUN = {run}\n{POSTBACK_LUA}")
+                hello_rate = measure(hello, web, f"{base}/hello", seconds, new_connections=new_connections)
+                ingest_rate = measure(ingest, web, f"{base}/api/webhooks/tribopay/?token={SECRET}", seconds,
+                                      new_connections=new_connections, script=script)
+                ratios.append(ingest_rate / hello_rate)
+            results[new_connections] = (hello, ingest, ratios)
     finally:
         stop(web)
     stored = WebhookEvent.objects.count()
+    answered = 0
     for new_connections, label in ((True, "a new connection per request"), (False, "keep-alive")):
-        hello, ingest = results[new_connections]
-        print(f"{label}:")
-        print(f"  hello-world view   {hello:.0f} requests/s")
-        print(f"  TriboPay webhook   {ingest:.0f} requests/s (authenticated, stored, deduplicated)")
-        print(f"  ratio              {ingest / hello:.0%} (target >= 60%)")
+        hello, ingest, ratios = results[new_connections]
+        answered += ingest.answered
+        print(f"{label} ({rounds} alternating rounds of {seconds} s each):")
+        print(f"  hello-world view   {hello.per_second:.0f} requests/s, CPU per request: "
+              f"gunicorn {hello.cpu_ms(hello.web_cpu):.2f} ms")
+        print(f"  TriboPay webhook   {ingest.per_second:.0f} requests/s (authenticated, stored, deduplicated), "
+              f"CPU per request: gunicorn {ingest.cpu_ms(ingest.web_cpu):.2f} ms, "
+              f"Postgres {ingest.cpu_ms(ingest.postgres_cpu):.2f} ms")
+        print(f"  ratio              {ingest.per_second / hello.per_second:.0%} (target >= 60%); "
+              f"rounds: {' '.join(f'{ratio:.0%}' for ratio in ratios)}")
     print(f"postbacks answered {answered}, stored {stored} (every answered one must be stored)")
 
 
