@@ -59,7 +59,8 @@ class WebhookEvent(models.Model):
         NOT_SENT = "not_sent", "recovery not possible"
         RECORDED = "recorded", "recorded, no SMS"
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="webhook_events")
+    # No index of its own: the unique constraint below starts with tenant and serves its lookups.
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="webhook_events", db_index=False)
     tribopay_id = models.CharField(max_length=100)
     status = models.CharField(max_length=30)
     method = models.CharField(max_length=30, blank=True)
