@@ -67,16 +67,22 @@ def cpu_seconds(pids) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def pids_named(name: str) -> list[int]:
-    """Processes whose command name is `name` (e.g. every Postgres backend and helper)."""
-    pids = []
+def cpu_by_pid(name: str) -> dict[int, float]:
+    """CPU seconds used so far by each process whose command name is `name` (e.g. every Postgres process)."""
+    used = {}
     for pid_dir in Path("/proc").iterdir():
         try:
             if pid_dir.name.isdigit() and (pid_dir / "comm").read_text().strip() == name:
-                pids.append(int(pid_dir.name))
+                used[int(pid_dir.name)] = cpu_seconds([int(pid_dir.name)])
         except OSError:
             continue
-    return pids
+    return used
+
+
+def cpu_since(before: dict[int, float], name: str) -> float:
+    """CPU seconds processes named `name` used since `before` (from cpu_by_pid); ones that exited meanwhile are
+    not counted."""
+    return sum(seconds - before.get(pid, 0) for pid, seconds in cpu_by_pid(name).items())
 
 
 def wait_until_quiet(busy_below: float = 0.1, timeout: float = 30) -> float:

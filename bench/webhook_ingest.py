@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from _processes import (
-    cpu_seconds,
+    cpu_by_pid,
+    cpu_since,
     free_port,
     group_cpu_seconds,
-    pids_named,
     start,
     stop,
     wait_for_port,
@@ -94,13 +94,12 @@ def wrk(url: str, seconds: int, *, new_connections: bool, script: Path | None = 
 def measure(load: Load, web: subprocess.Popen, url: str, seconds: int, **wrk_args) -> float:
     """Add one wrk run to `load`, on a quiet machine; returns its requests/s."""
     wait_until_quiet()
-    postgres = pids_named("postgres")
-    web_before, postgres_before = group_cpu_seconds(web), cpu_seconds(postgres)
+    web_before, postgres_before = group_cpu_seconds(web), cpu_by_pid("postgres")
     answered, taken = wrk(url, seconds, **wrk_args)
     load.answered += answered
     load.seconds += taken
     load.web_cpu += group_cpu_seconds(web) - web_before
-    load.postgres_cpu += cpu_seconds(postgres) - postgres_before
+    load.postgres_cpu += cpu_since(postgres_before, "postgres")
     return answered / taken
 
 
