@@ -1,0 +1,62 @@
+"""A migration operation for changing the indexes of big tables on Postgres without blocking writes.
+
+Django builds an index with a plain CREATE INDEX, which blocks every write to
+the table while it is built, and it drops and re-adds a foreign key to change
+its index, checking every row under a lock. On the message table that is an
+outage of sending. `ConcurrentlyOnPostgres` keeps the migration's state
+operations as Django wrote them, and on Postgres runs hand-written statements
+instead (CREATE/DROP INDEX CONCURRENTLY; the migration must be `atomic =
+False`); other databases (SQLite in development) run the operations as usual.
+"""
+
+from django.db import migrations
+
+
+class ConcurrentlyOnPostgres(migrations.operations.base.Operation):
+    reversible = True
+    reduces_to_sql = True
+
+    def __init__(self, operations, postgres_forwards, postgres_backwards):
+        self.operations = operations
+        self.postgres_forwards = postgres_forwards
+        self.postgres_backwards = postgres_backwards
+
+    def deconstruct(self):
+        return self.__class__.__qualname__, [self.operations, self.postgres_forwards, self.postgres_backwards], {}
+
+    def state_forwards(self, app_label, state):
+        for operation in self.operations:
+            operation.state_forwards(app_label, state)
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            self._execute(schema_editor, self.postgres_forwards)
+            return
+        for operation in self.operations:  # as SeparateDatabaseAndState runs its database operations
+            to_state = from_state.clone()
+            operation.state_forwards(app_label, to_state)
+            operation.database_forwards(app_label, schema_editor, from_state, to_state)
+            from_state = to_state
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            self._execute(schema_editor, self.postgres_backwards)
+            return
+        before = {}  # as SeparateDatabaseAndState undoes its database operations
+        for operation in self.operations:
+            before[operation] = to_state
+            to_state = to_state.clone()
+            operation.state_forwards(app_label, to_state)
+        for operation in reversed(self.operations):
+            from_state, to_state = to_state, before[operation]
+            operation.database_backwards(app_label, schema_editor, from_state, to_state)
+
+    @staticmethod
+    def _execute(schema_editor, statements):
+        if schema_editor.connection.in_atomic_block:
+            raise RuntimeError("ConcurrentlyOnPostgres needs a migration with atomic = False")
+        for statement in statements:
+            schema_editor.execute(statement)
+
+    def describe(self):
+        return "Change indexes (concurrently on Postgres): " + "; ".join(op.describe() for op in self.operations)
