@@ -1,28 +1,17 @@
 """WebhookEvent.tenant loses its own index: unique_tribopay_event starts with tenant and serves its lookups.
 
-Every postback paid for one more index entry. Django's AlterField would drop
-and re-add the foreign key, checking every row under a lock that blocks
-postbacks; only the index is dropped here, concurrently on Postgres.
+Every postback paid for one more index entry. On Postgres only the index is
+dropped, concurrently (see smsgate.migration_operations); Django's AlterField
+would drop and re-add the foreign key, checking every row under a lock that
+blocks postbacks.
 """
 
 import django.db.models.deletion
 from django.db import migrations, models
 
+from smsgate.migration_operations import ConcurrentlyOnPostgres
+
 INDEX = "webhooks_webhookevent_tenant_id_2052c19f"  # the name Django gave it
-
-
-def _concurrently(schema_editor) -> str:
-    return " CONCURRENTLY" if schema_editor.connection.vendor == "postgresql" else ""
-
-
-def drop_index(apps, schema_editor):
-    schema_editor.execute(f'DROP INDEX{_concurrently(schema_editor)} IF EXISTS "{INDEX}"')
-
-
-def create_index(apps, schema_editor):
-    schema_editor.execute(
-        f'CREATE INDEX{_concurrently(schema_editor)} IF NOT EXISTS "{INDEX}" ON "webhooks_webhookevent" ("tenant_id")'
-    )
 
 
 class Migration(migrations.Migration):
@@ -34,8 +23,13 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.SeparateDatabaseAndState(
-            state_operations=[
+        ConcurrentlyOnPostgres(
+            postgres_forwards=[f'DROP INDEX CONCURRENTLY IF EXISTS "{INDEX}"'],
+            postgres_backwards=[
+                f'DROP INDEX CONCURRENTLY IF EXISTS "{INDEX}"',
+                f'CREATE INDEX CONCURRENTLY "{INDEX}" ON "webhooks_webhookevent" ("tenant_id")',
+            ],
+            operations=[
                 migrations.AlterField(
                     model_name="webhookevent",
                     name="tenant",
@@ -47,6 +41,5 @@ class Migration(migrations.Migration):
                     ),
                 ),
             ],
-            database_operations=[migrations.RunPython(drop_index, create_index)],
         ),
     ]
