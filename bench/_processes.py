@@ -85,8 +85,8 @@ def cpu_since(before: dict[int, float], name: str) -> float:
     return sum(seconds - before.get(pid, 0) for pid, seconds in cpu_by_pid(name).items())
 
 
-def wait_until_quiet(busy_below: float = 0.1, timeout: float = 30) -> float:
-    """Wait until the machine is busy less than `busy_below` over half a second; returns seconds waited.
+def wait_until_quiet(busy_below: float = 0.1, timeout: float = 30) -> None:
+    """Wait (at most `timeout` seconds) until the machine is busy less than `busy_below` over half a second.
 
     After a burst of inserts Postgres vacuums and checkpoints for a while; a
     measurement started meanwhile would pay for the previous one.
@@ -97,8 +97,7 @@ def wait_until_quiet(busy_below: float = 0.1, timeout: float = 30) -> float:
         time.sleep(0.5)
         busy_after, total_after = machine_cpu_seconds()
         if busy_after - busy_before < busy_below * (total_after - total_before):
-            break
-    return time.monotonic() - started
+            return
 
 
 def group_cpu_seconds(process: subprocess.Popen) -> float:
