@@ -12,6 +12,15 @@ False`); other databases (SQLite in development) run the operations as usual.
 from django.db import migrations
 
 
+def build_index(table: str, name: str, definition: str) -> list[str]:
+    """Statements that (re)build an index concurrently; a build that failed earlier left an invalid one to drop."""
+    return [drop_index(name), f'CREATE INDEX CONCURRENTLY "{name}" ON "{table}" {definition}']
+
+
+def drop_index(name: str) -> str:
+    return f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"'
+
+
 class ConcurrentlyOnPostgres(migrations.operations.base.Operation):
     reversible = True
     reduces_to_sql = True

@@ -10,7 +10,7 @@ source always have one.
 import django.db.models.deletion
 from django.db import migrations, models
 
-from smsgate.migration_operations import ConcurrentlyOnPostgres
+from smsgate.migration_operations import ConcurrentlyOnPostgres, build_index, drop_index
 
 NEW_INDEXES = {
     "message_sending_claimed": """("claimed_at") WHERE "status" = 'sending'""",
@@ -33,24 +33,18 @@ OLD_SOURCE = '("source_type", "source_id")'
 
 
 def build(name: str, definition: str) -> list[str]:
-    """Statements that (re)build an index concurrently; a build that failed earlier left an invalid one to drop."""
-    return [f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"',
-            f'CREATE INDEX CONCURRENTLY "{name}" ON "smsgate_message" {definition}']
-
-
-def drop(name: str) -> str:
-    return f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"'
+    return build_index("smsgate_message", name, definition)
 
 
 def replace_source(definition: str) -> list[str]:
-    return [*build("message_source_next", definition), drop("message_source"),
+    return [*build("message_source_next", definition), drop_index("message_source"),
             'ALTER INDEX "message_source_next" RENAME TO "message_source"']
 
 
 FORWARDS = [*(sql for name, definition in NEW_INDEXES.items() for sql in build(name, definition)),
-            *replace_source(NEW_SOURCE), *(drop(name) for name in OLD_INDEXES)]
+            *replace_source(NEW_SOURCE), *(drop_index(name) for name in OLD_INDEXES)]
 BACKWARDS = [*(sql for name, definition in OLD_INDEXES.items() for sql in build(name, definition)),
-             *replace_source(OLD_SOURCE), *(drop(name) for name in NEW_INDEXES)]
+             *replace_source(OLD_SOURCE), *(drop_index(name) for name in NEW_INDEXES)]
 
 
 class Migration(migrations.Migration):

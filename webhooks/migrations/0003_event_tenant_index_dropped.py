@@ -9,7 +9,7 @@ blocks postbacks.
 import django.db.models.deletion
 from django.db import migrations, models
 
-from smsgate.migration_operations import ConcurrentlyOnPostgres
+from smsgate.migration_operations import ConcurrentlyOnPostgres, build_index, drop_index
 
 INDEX = "webhooks_webhookevent_tenant_id_2052c19f"  # the name Django gave it
 
@@ -24,11 +24,8 @@ class Migration(migrations.Migration):
 
     operations = [
         ConcurrentlyOnPostgres(
-            postgres_forwards=[f'DROP INDEX CONCURRENTLY IF EXISTS "{INDEX}"'],
-            postgres_backwards=[
-                f'DROP INDEX CONCURRENTLY IF EXISTS "{INDEX}"',
-                f'CREATE INDEX CONCURRENTLY "{INDEX}" ON "webhooks_webhookevent" ("tenant_id")',
-            ],
+            postgres_forwards=[drop_index(INDEX)],
+            postgres_backwards=build_index("webhooks_webhookevent", INDEX, '("tenant_id")'),
             operations=[
                 migrations.AlterField(
                     model_name="webhookevent",
