@@ -18,6 +18,7 @@ import pytest
 from django.conf import settings
 
 from smsgate.migration_operations import ConcurrentlyOnPostgres
+from tests.chaos.harness import database_url
 
 BEFORE_0005 = [
     ('message_pending_due',
@@ -82,8 +83,8 @@ def scratch_database_url():
     db = settings.DATABASES["default"]
     if db["ENGINE"] != "django.db.backends.postgresql":
         pytest.skip("the concurrent index changes are Postgres-only")
-    server = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-    name = f"{db['NAME']}_migrations"
+    server, test_database = database_url().rsplit("/", 1)
+    name = f"{test_database}_migrations"
     with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -92,13 +93,13 @@ def scratch_database_url():
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def migrate(database_url: str, *target: str) -> None:
+def migrate(url: str, *target: str) -> None:
     subprocess.run([sys.executable, "manage.py", "migrate", *target, "-v0"], check=True, cwd=settings.BASE_DIR,
-                   env={**os.environ, "DATABASE_URL": database_url})
+                   env={**os.environ, "DATABASE_URL": url})
 
 
-def indexes(database_url: str, table: str) -> list[tuple[str, str]]:
-    with psycopg.connect(database_url) as conn:
+def indexes(url: str, table: str) -> list[tuple[str, str]]:
+    with psycopg.connect(url) as conn:
         invalid = conn.execute("SELECT indexrelid::regclass::text FROM pg_index WHERE NOT indisvalid").fetchall()
         assert invalid == []
         return conn.execute(
@@ -107,12 +108,12 @@ def indexes(database_url: str, table: str) -> list[tuple[str, str]]:
         ).fetchall()
 
 
-def message_indexes(database_url: str) -> list[tuple[str, str]]:
-    return indexes(database_url, "smsgate_message")
+def message_indexes(url: str) -> list[tuple[str, str]]:
+    return indexes(url, "smsgate_message")
 
 
-def has_webhook_event_tenant_index(database_url: str) -> bool:
-    return WEBHOOK_EVENT_TENANT_INDEX in indexes(database_url, "webhooks_webhookevent")
+def has_webhook_event_tenant_index(url: str) -> bool:
+    return WEBHOOK_EVENT_TENANT_INDEX in indexes(url, "webhooks_webhookevent")
 
 
 def test_indexes_forwards_backwards_and_forwards_again(scratch_database_url):
