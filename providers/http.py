@@ -14,12 +14,18 @@ process serves many tenants); redirects are not followed (a carrier API
 answering 3xx is an error, not a page to visit); HTTP/1.1 only; `timeout` is
 for the whole call. Proxy variables (HTTPS_PROXY, NO_PROXY, ...) are read
 once per host, as `requests` reads them.
+
+libcurl blocks the thread that calls it. In the web process (gevent, see
+gunicorn.conf.py) that thread serves every request of the process, so there
+the call runs in gevent's thread pool and the other requests go on meanwhile
+(a balance check can take PROVIDER_HTTP_TIMEOUT seconds).
 """
 
 import functools
 import io
 import json as jsonlib
 import os
+import sys
 import threading
 import urllib.request
 from base64 import b64encode
@@ -93,12 +99,22 @@ def request(method: str, url: str, *, timeout, data=None, json=None, params=None
     _prepare(handle, method, url, body, sent, timeout, proxy=_proxy_for(parts.scheme, parts.hostname or ""))
     handle.setopt(pycurl.WRITEDATA, answer)
     try:
-        handle.perform()
+        _perform(handle)
     except pycurl.error as exc:
         if exc.args[0] == pycurl.E_OPERATION_TIMEDOUT:
             raise TransientProviderError(f"{where} timed out after {timeout}s") from exc
         raise TransientProviderError(f"{where} unreachable (curl error {exc.args[0]})") from exc
     return Response(status_code=handle.getinfo(pycurl.RESPONSE_CODE), content=answer.getvalue())
+
+
+def _perform(handle: pycurl.Curl) -> None:
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("socket"):  # a greenlet: do not stop the others
+        import gevent
+
+        gevent.get_hub().threadpool.apply(handle.perform)
+    else:
+        handle.perform()
 
 
 def _encode(data, json, auth) -> tuple[bytes | None, dict[str, str]]:

@@ -86,6 +86,17 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# The web process's requests are greenlets (gunicorn.conf.py), and each would
+# keep a connection of its own: there they share a pool of at most
+# DATABASE_POOL_SIZE per process instead (Django's, on psycopg_pool), a request
+# handing its connection back when it ends. gunicorn.conf.py sets it; 0 (workers,
+# beat, manage.py) keeps one persistent connection per thread.
+DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 0)
+if DATABASE_POOL_SIZE and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1, "max_size": DATABASE_POOL_SIZE, "timeout": 10,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")

@@ -8,7 +8,9 @@ for it, and the next write takes all of them at once (group commit, as
 databases do for their own log). There is no background thread: the first
 request to find no write under way does the write in its own thread, with
 its own database connection and transaction, so a lone request (and every
-test) simply writes its own row.
+test) simply writes its own row. In gunicorn's gevent workers the threads,
+locks and events here are greenlets and gevent's (monkey-patched), so
+waiting costs a switch within the process.
 
 A write that fails fails every request in it: none of them is answered 200,
 and TriboPay sends them again.

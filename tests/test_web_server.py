@@ -1,0 +1,154 @@
+"""The web process as production runs it: gunicorn with gunicorn.conf.py (gevent workers, a database pool).
+
+A real gunicorn with one worker process on loopback, against the test
+database. What must hold there: a carrier call that takes its time (libcurl
+blocks its thread) does not stop the process's other requests, and however
+many requests run at once, the process holds no more Postgres connections
+than its pool.
+"""
+
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from django.conf import settings
+from django.db import connection
+
+from smsgate.models import ApiKey
+from tests.chaos.harness import ROOT, database_url
+from tests.fakes.smsc import FakeSmsc
+from tests.tribopay_support import SECRET, postback
+from webhooks.services import default_tenant
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+if connection.vendor != "postgresql":
+    pytest.skip("the web process's pool is Postgres's", allow_module_level=True)
+
+
+class HeldSmsc(FakeSmsc):
+    """A fake SMSC that holds every balance request until the test releases it."""
+
+    def __init__(self):
+        super().__init__()
+        self.holding = threading.Event()
+        self.release = threading.Event()
+
+    def _balance(self, request):
+        self.holding.set()
+        self.release.wait(30)
+        return super()._balance(request)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def web(tmp_path):
+    """Start gunicorn as production does, one worker process; yields a function (env) -> base URL."""
+    started = []
+
+    def start(**env: str) -> str:
+        port = free_port()
+        log = open(tmp_path / "gunicorn.log", "w")  # noqa: SIM115 (closed with the process)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "smsgate.wsgi", "--config", "gunicorn.conf.py", "--workers", "1",
+             "--bind", f"127.0.0.1:{port}"],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            env={"PATH": "/usr/bin:/bin", "DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL,
+                 "CELERY_BROKER_URL": settings.CELERY_BROKER_URL, "ALLOWED_HOSTS": "127.0.0.1",
+                 "TRIBOPAY_WEBHOOK_SECRET": SECRET, "LOG_LEVEL": "WARNING", **env},
+        )
+        started.append(process)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(f"{base}/healthz", timeout=2)
+                return base
+            except requests.ConnectionError:
+                assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "gunicorn.log").read_text()
+                time.sleep(0.1)
+
+    yield start
+    for process in started:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def api_key() -> str:
+    """A key of the default tenant, the one postbacks belong to."""
+    return ApiKey.issue(tenant=default_tenant(), name="web server test")[1]
+
+
+def get(url: str, key: str, timeout: float = 10) -> dict:
+    response = requests.get(url, headers={"Authorization": f"Bearer {key}"}, timeout=timeout)
+    response.raise_for_status()
+    return response.json()
+
+
+def post_postback(base: str, payment_id: str, timeout: float = 10) -> dict:
+    response = requests.post(f"{base}/api/webhooks/tribopay/?token={SECRET}", json=postback(payment_id),
+                             timeout=timeout)
+    response.raise_for_status()
+    return response.json()
+
+
+def test_a_slow_carrier_call_does_not_hold_up_the_other_requests_of_its_process(web):
+    with HeldSmsc() as smsc:
+        base = web(SMSC_LOGIN=smsc.login, SMSC_PASSWORD=smsc.password, SMSC_BASE_URL=smsc.url)
+        key = api_key()
+        with ThreadPoolExecutor(1) as pool:
+            balance = pool.submit(get, f"{base}/api/v1/sms/balance?provider=smsc", key, 30)
+            assert smsc.holding.wait(10), "the balance request never reached the carrier"
+
+            answer = post_postback(base, "while-the-carrier-thinks")  # same process, carrier still holding
+
+            assert answer["received"] is True and not balance.done()
+            smsc.release.set()
+            assert balance.result()["balances"][0]["amount"] == "84.75"
+
+
+def test_the_process_holds_no_more_database_connections_than_its_pool(web):
+    base = web(DATABASE_POOL_SIZE="2")
+    key = api_key()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        ours = cursor.fetchone()[0]
+    seen = []
+    running = threading.Event()
+    running.set()
+
+    def count_connections():
+        """Sample the web process's connections: all the database has but this test's two."""
+        with connection.cursor() as cursor:
+            while running.is_set():
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                               "AND backend_type = 'client backend' AND pid NOT IN (pg_backend_pid(), %s)", [ours])
+                seen.append(cursor.fetchone()[0])
+                time.sleep(0.005)
+        connection.close()  # this thread's own
+
+    def requests_of_one_client(client: int) -> int:
+        for n in range(5):
+            get(f"{base}/api/v1/sms/stats", key)
+            post_postback(base, f"pool-{client}-{n}")
+        return client
+
+    counter = threading.Thread(target=count_connections)
+    counter.start()
+    try:
+        with ThreadPoolExecutor(20) as clients:
+            assert sorted(clients.map(requests_of_one_client, range(20))) == list(range(20))
+    finally:
+        running.clear()
+        counter.join()
+    assert 1 <= max(seen) <= 2
