@@ -31,6 +31,9 @@ if connection.vendor != "postgresql":
     pytest.skip("the web process's pool is Postgres's", allow_module_level=True)
 
 
+WEB_APP_NAME = "smsgate-web-under-test"  # how the web process's Postgres connections are told apart
+
+
 class HeldSmsc(FakeSmsc):
     """A fake SMSC that holds every balance request until the test releases it."""
 
@@ -63,9 +66,9 @@ def web(tmp_path):
             [sys.executable, "-m", "gunicorn", "smsgate.wsgi", "--config", "gunicorn.conf.py", "--workers", "1",
              "--bind", f"127.0.0.1:{port}"],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-            env={"PATH": "/usr/bin:/bin", "DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL,
-                 "CELERY_BROKER_URL": settings.CELERY_BROKER_URL, "ALLOWED_HOSTS": "127.0.0.1",
-                 "TRIBOPAY_WEBHOOK_SECRET": SECRET, "LOG_LEVEL": "WARNING", **env},
+            env={"PATH": "/usr/bin:/bin", "DATABASE_URL": f"{database_url()}?application_name={WEB_APP_NAME}",
+                 "REDIS_URL": settings.REDIS_URL, "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+                 "ALLOWED_HOSTS": "127.0.0.1", "TRIBOPAY_WEBHOOK_SECRET": SECRET, "LOG_LEVEL": "WARNING", **env},
         )
         started.append(process)
         base = f"http://127.0.0.1:{port}"
@@ -120,19 +123,14 @@ def test_a_slow_carrier_call_does_not_hold_up_the_other_requests_of_its_process(
 def test_the_process_holds_no_more_database_connections_than_its_pool(web):
     base = web(DATABASE_POOL_SIZE="2")
     key = api_key()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        ours = cursor.fetchone()[0]
     seen = []
     running = threading.Event()
     running.set()
 
     def count_connections():
-        """Sample the web process's connections: all the database has but this test's two."""
         with connection.cursor() as cursor:
             while running.is_set():
-                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                               "AND backend_type = 'client backend' AND pid NOT IN (pg_backend_pid(), %s)", [ours])
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", [WEB_APP_NAME])
                 seen.append(cursor.fetchone()[0])
                 time.sleep(0.005)
         connection.close()  # this thread's own
