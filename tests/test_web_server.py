@@ -2,9 +2,10 @@
 
 A real gunicorn with one worker process on loopback, against the test
 database. What must hold there: a carrier call that takes its time (libcurl
-blocks its thread) does not stop the process's other requests, and however
-many requests run at once, the process holds no more Postgres connections
-than its pool.
+blocks its thread) does not stop the process's other requests; postbacks
+arriving together are each stored once (the group commit, on greenlets); and
+however many requests run at once, the process holds no more Postgres
+connections than its pool.
 """
 
 import socket
@@ -23,6 +24,7 @@ from smsgate.models import ApiKey
 from tests.chaos.harness import ROOT, database_url
 from tests.fakes.smsc import FakeSmsc
 from tests.tribopay_support import SECRET, postback
+from webhooks.models import WebhookEvent
 from webhooks.services import default_tenant
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -118,6 +120,17 @@ def test_a_slow_carrier_call_does_not_hold_up_the_other_requests_of_its_process(
             assert answer["received"] is True and not balance.done()
             smsc.release.set()
             assert balance.result()["balances"][0]["amount"] == "84.75"
+
+
+def test_concurrent_postbacks_are_all_stored_once_and_a_replay_is_a_duplicate(web):
+    base = web()
+    with ThreadPoolExecutor(16) as clients:
+        answers = list(clients.map(lambda n: post_postback(base, f"many-{n}"), range(200)))
+    assert sum(not answer["duplicate"] for answer in answers) == 200
+    assert WebhookEvent.objects.filter(tribopay_id__startswith="many-").count() == 200
+    replay = post_postback(base, "many-7")
+    assert replay["duplicate"] is True and replay["event_id"] == answers[7]["event_id"]
+    assert WebhookEvent.objects.count() == 200
 
 
 def test_the_process_holds_no_more_database_connections_than_its_pool(web):
