@@ -3,9 +3,10 @@
 A real gunicorn with one worker process on loopback, against the test
 database. What must hold there: a carrier call that takes its time (libcurl
 blocks its thread) does not stop the process's other requests; postbacks
-arriving together are each stored once (the group commit, on greenlets); and
+arriving together are each stored once (the group commit, on greenlets);
 however many requests run at once, the process holds no more Postgres
-connections than its pool.
+connections than its pool; and connections the database dropped are
+replaced, not handed to a postback.
 """
 
 import socket
@@ -163,3 +164,15 @@ def test_the_process_holds_no_more_database_connections_than_its_pool(web):
         running.clear()
         counter.join()
     assert 1 <= max(seen) <= 2
+
+
+def test_postbacks_are_accepted_again_once_the_database_dropped_the_pools_connections(web):
+    """As after a Postgres restart or failover: the pool checks a connection before handing it out."""
+    base = web()
+    assert post_postback(base, "before")["received"] is True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = %s",
+                       [WEB_APP_NAME])
+        assert cursor.fetchone()[0] >= 1
+    assert post_postback(base, "after")["received"] is True
+    assert WebhookEvent.objects.filter(tribopay_id__in=["before", "after"]).count() == 2
