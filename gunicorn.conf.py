@@ -9,6 +9,9 @@ WEB_CONCURRENCY processes (default: one per core), each serving up to
 WEB_CONNECTIONS connections (default 100) with at most DATABASE_POOL_SIZE
 Postgres connections (default 10, see smsgate/settings.py). libcurl's blocking
 carrier calls run in gevent's thread pool (providers/http.py).
+
+Do not add preload_app: the app must be imported after gevent patches the
+worker (psycopg picks its waiting function, Django its thread-locals, at import).
 """
 
 import multiprocessing
