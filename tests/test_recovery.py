@@ -10,9 +10,10 @@ from smsgate.services import add_opt_out
 from smsgate.tasks import sweep_due_messages_task
 from tests.conftest import client_for
 from tests.tribopay_support import PHONE, SECRET, frozen_clock, post, postback, processing
+from webhooks.ingest import default_tenant
 from webhooks.models import Payment, RecoveryTemplate, WebhookEvent
 from webhooks.recovery_text import format_brl
-from webhooks.services import default_tenant, process_event, receive_postback
+from webhooks.services import process_event, receive_postback
 
 pytestmark = pytest.mark.django_db
 

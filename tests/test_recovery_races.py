@@ -8,8 +8,9 @@ from django.db import connection
 from smsgate import dispatch
 from smsgate.models import Message
 from tests.tribopay_support import SECRET, frozen_clock, post, postback, processing
+from webhooks.ingest import default_tenant
 from webhooks.models import Payment, WebhookEvent
-from webhooks.services import default_tenant, process_event, receive_postback
+from webhooks.services import process_event, receive_postback
 from webhooks.tasks import dispatch_events_task
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need Postgres")

@@ -3,7 +3,8 @@
 A real gunicorn with one worker process on loopback, against the test
 database. What must hold there: a carrier call that takes its time (libcurl
 blocks its thread) does not stop the process's other requests; postbacks
-arriving together are each stored once (the group commit, on greenlets);
+arriving together are each stored once (the group commit, on greenlets),
+and those waiting for a write leave the pool's connections to the writer;
 however many requests run at once, the process holds no more Postgres
 connections than its pool; and connections the database dropped are
 replaced, not handed to a postback.
@@ -21,12 +22,12 @@ import requests
 from django.conf import settings
 from django.db import connection
 
-from smsgate.models import ApiKey
+from smsgate.models import ApiKey, Tenant
 from tests.chaos.harness import ROOT, database_url
 from tests.fakes.smsc import FakeSmsc
 from tests.tribopay_support import SECRET, postback
+from webhooks.ingest import default_tenant
 from webhooks.models import WebhookEvent
-from webhooks.services import default_tenant
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -132,6 +133,16 @@ def test_concurrent_postbacks_are_all_stored_once_and_a_replay_is_a_duplicate(we
     replay = post_postback(base, "many-7")
     assert replay["duplicate"] is True and replay["event_id"] == answers[7]["event_id"]
     assert WebhookEvent.objects.count() == 200
+
+
+def test_postbacks_waiting_for_a_write_leave_the_pool_to_the_writer(web):
+    """The default tenant deleted: the writer recreates it, the waiting requests hold no connection."""
+    Tenant.objects.filter(slug=Tenant.DEFAULT_SLUG).delete()
+    base = web(DATABASE_POOL_SIZE="2")
+    with ThreadPoolExecutor(16) as clients:
+        answers = list(clients.map(lambda n: post_postback(base, f"no-tenant-{n}"), range(100)))
+    assert [answer["duplicate"] for answer in answers] == [False] * 100
+    assert WebhookEvent.objects.filter(tenant__slug=Tenant.DEFAULT_SLUG).count() == 100
 
 
 def test_the_process_holds_no_more_database_connections_than_its_pool(web):

@@ -12,7 +12,7 @@ from smsgate.models import Tenant
 from tests.tribopay_support import SECRET, post, postback
 from webhooks import ingest
 from webhooks.models import WebhookEvent
-from webhooks.services import default_tenant, receive_postback
+from webhooks.services import receive_postback
 from webhooks.tribopay import parse_postback
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="the batch INSERT is Postgres SQL")
@@ -25,12 +25,7 @@ def _secret(settings):
 
 @pytest.fixture
 def writes(monkeypatch, transactional_db):
-    """The batches written, each slowed down so that requests pile up behind it as under load.
-
-    The default tenant exists first (a transactional test starts with an empty database), so
-    that no batch fails on its absence and is written again, which would count twice here.
-    """
-    default_tenant()
+    """The batches written, each slowed down so that requests pile up behind it as under load."""
     batches = []
     real_insert = ingest._insert
 

@@ -4,8 +4,8 @@ import pytest
 from django.contrib.auth.models import User
 
 from tests.tribopay_support import SECRET, post, postback, processing
+from webhooks.ingest import default_tenant
 from webhooks.models import RecoveryTemplate, WebhookEvent
-from webhooks.services import default_tenant
 
 pytestmark = pytest.mark.django_db
 

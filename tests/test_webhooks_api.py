@@ -11,8 +11,8 @@ from providers.memory import MemoryProvider
 from smsgate.models import Message
 from tests.conftest import client_for
 from tests.tribopay_support import PHONE, SECRET, post, postback, processing
+from webhooks.ingest import default_tenant
 from webhooks.models import WebhookEvent
-from webhooks.services import default_tenant
 
 pytestmark = pytest.mark.django_db
 

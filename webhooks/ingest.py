@@ -24,6 +24,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -124,11 +125,26 @@ class GroupCommit:
 
 
 def _insert(batch: list[_Entry]) -> None:
-    """Write the batch in one transaction; fills in each entry's event id and duplicate flag."""
-    if connection.vendor == "postgresql":
-        _insert_in_one_statement(batch)
-    else:
-        _insert_one_by_one(batch)
+    """Write the batch in one transaction; fills in each entry's event id and duplicate flag.
+
+    If the default tenant was deleted, the writing request recreates it: the
+    waiting ones never touch the database, because a request holding a pooled
+    connection while it waits could leave the writer none (DATABASE_POOL_SIZE).
+    """
+    write = _insert_in_one_statement if connection.vendor == "postgresql" else _insert_one_by_one
+    try:
+        write(batch)
+    except Tenant.DoesNotExist:  # postbacks must still be accepted
+        default_tenant()
+        write(batch)
+
+
+def default_tenant() -> Tenant:
+    """The tenant TriboPay postbacks belong to (created by a migration; recreated if it was deleted)."""
+    tenant, _ = Tenant.objects.get_or_create(
+        slug=Tenant.DEFAULT_SLUG, defaults={"name": "Default", "default_region": settings.SMS_DEFAULT_REGION}
+    )
+    return tenant
 
 
 def _insert_in_one_statement(batch: list[_Entry]) -> None:
@@ -145,8 +161,8 @@ def _insert_in_one_statement(batch: list[_Entry]) -> None:
     for entry in batch:
         key = (entry.postback.tribopay_id, entry.postback.status)
         entry.event_id = inserted.pop(key, None)
-        if entry.event_id is None:  # stored before (a retry), or twice in this batch
-            entry.duplicate = True
+        entry.duplicate = entry.event_id is None
+        if entry.duplicate:  # stored before (a retry), or twice in this batch
             entry.event_id = _stored_event_id(*key)
 
 

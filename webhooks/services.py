@@ -38,14 +38,6 @@ MAX_ATTEMPTS = 5
 Outcome = WebhookEvent.Outcome
 
 
-def default_tenant() -> Tenant:
-    """The tenant TriboPay postbacks belong to (created by a migration; recreated if it was deleted)."""
-    tenant, _ = Tenant.objects.get_or_create(
-        slug=Tenant.DEFAULT_SLUG, defaults={"name": "Default", "default_region": settings.SMS_DEFAULT_REGION}
-    )
-    return tenant
-
-
 def receive_postback(*, payload, source_ip: str | None = None) -> tuple[int, bool]:
     """Store a postback for the default tenant; returns (event id, duplicate) once it is committed.
 
@@ -53,12 +45,7 @@ def receive_postback(*, payload, source_ip: str | None = None) -> tuple[int, boo
     Nothing is enqueued per postback: beat's `webhooks.dispatch_events` hands
     new events to the workers every 2 seconds.
     """
-    postback = parse_postback(payload)
-    try:
-        return group_commit.store(postback, payload, source_ip)
-    except Tenant.DoesNotExist:
-        default_tenant()  # it was deleted; postbacks must still be accepted
-        return group_commit.store(postback, payload, source_ip)
+    return group_commit.store(parse_postback(payload), payload, source_ip)
 
 
 def dispatch_events(limit: int = 5000, per_task: int = 100) -> int:

@@ -13,7 +13,7 @@ from smsgate.services import send_sms
 from templates.services import template_create
 from tests.conftest import client_for
 from tests.tribopay_support import SECRET, post, postback
-from webhooks.services import default_tenant
+from webhooks.ingest import default_tenant
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from smsgate.models import Tenant
-from webhooks.services import default_tenant, recovery_text, send_test_sms
+from webhooks.ingest import default_tenant
+from webhooks.services import recovery_text, send_test_sms
 
 
 class Command(BaseCommand):
