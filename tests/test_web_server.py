@@ -11,8 +11,6 @@ replaced, not handed to a postback.
 """
 
 import socket
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +21,7 @@ from django.conf import settings
 from django.db import connection
 
 from smsgate.models import ApiKey, Tenant
-from tests.chaos.harness import ROOT, database_url
+from tests.chaos.harness import Processes, database_url, wait_until
 from tests.fakes.smsc import FakeSmsc
 from tests.tribopay_support import SECRET, postback
 from webhooks.ingest import default_tenant
@@ -61,34 +59,28 @@ def free_port() -> int:
 @pytest.fixture
 def web(tmp_path):
     """Start gunicorn as production does, one worker process; yields a function (env) -> base URL."""
-    started = []
+    processes = Processes({"DATABASE_URL": f"{database_url()}?application_name={WEB_APP_NAME}",
+                           "REDIS_URL": settings.REDIS_URL, "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+                           "ALLOWED_HOSTS": "127.0.0.1", "TRIBOPAY_WEBHOOK_SECRET": SECRET}, tmp_path)
 
     def start(**env: str) -> str:
         port = free_port()
-        log = open(tmp_path / "gunicorn.log", "w")  # noqa: SIM115 (closed with the process)
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "smsgate.wsgi", "--config", "gunicorn.conf.py", "--workers", "1",
-             "--bind", f"127.0.0.1:{port}"],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-            env={"PATH": "/usr/bin:/bin", "DATABASE_URL": f"{database_url()}?application_name={WEB_APP_NAME}",
-                 "REDIS_URL": settings.REDIS_URL, "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-                 "ALLOWED_HOSTS": "127.0.0.1", "TRIBOPAY_WEBHOOK_SECRET": SECRET, "LOG_LEVEL": "WARNING", **env},
-        )
-        started.append(process)
+        process = processes.web(port, **env)
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
+
+        def answering() -> bool:
             try:
                 requests.get(f"{base}/healthz", timeout=2)
-                return base
+                return True
             except requests.ConnectionError:
-                assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "gunicorn.log").read_text()
-                time.sleep(0.1)
+                assert process.poll() is None, "gunicorn exited; its log is in " + str(tmp_path)
+                return False
+
+        assert wait_until(answering, timeout=30, every=0.1), "gunicorn did not answer; its log is in " + str(tmp_path)
+        return base
 
     yield start
-    for process in started:
-        process.terminate()
-        process.wait(timeout=20)
+    processes.stop_all()
 
 
 def api_key() -> str:

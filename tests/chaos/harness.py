@@ -1,4 +1,4 @@
-"""Real processes for chaos tests: celery workers and sweeper loops against the test database.
+"""Real processes for tests: celery workers, sweeper loops and gunicorn against the test database.
 
 Everything runs on loopback, is bounded in time, and is stopped by the test
 (kill -9 included). Sweepers stand in for celery beat, looping faster than
@@ -52,6 +52,11 @@ class Processes:
     def worker(self, concurrency: int = 2) -> subprocess.Popen:
         return self._start("worker", [sys.executable, "-m", "celery", "-A", "smsgate", "worker", "--loglevel=warning",
                                       f"--concurrency={concurrency}", "--without-gossip", "--without-mingle"])
+
+    def web(self, port: int, **env: str) -> subprocess.Popen:
+        """gunicorn as production runs it (gunicorn.conf.py), with one worker process."""
+        return self._start("web", [sys.executable, "-m", "gunicorn", "smsgate.wsgi", "--config", "gunicorn.conf.py",
+                                   "--workers", "1", "--bind", f"127.0.0.1:{port}"], **env)
 
     def sweeper(self, seconds: float) -> subprocess.Popen:
         """A loop claiming due messages every 0.3 s for `seconds` (what beat does every 5 s)."""
