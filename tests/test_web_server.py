@@ -10,7 +10,6 @@ connections than its pool; and connections the database dropped are
 replaced, not handed to a postback.
 """
 
-import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +20,7 @@ from django.conf import settings
 from django.db import connection
 
 from smsgate.models import ApiKey, Tenant
-from tests.chaos.harness import Processes, database_url, wait_until
+from tests.chaos.harness import Processes, database_url, free_port, wait_until
 from tests.fakes.smsc import FakeSmsc
 from tests.tribopay_support import SECRET, postback
 from webhooks.ingest import default_tenant
@@ -48,12 +47,6 @@ class HeldSmsc(FakeSmsc):
         self.holding.set()
         self.release.wait(30)
         return super()._balance(request)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ its 5 s so a test takes seconds.
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -75,6 +76,12 @@ class Processes:
         for process in self.running:
             if process.poll() is None:
                 self.kill(process, signal.SIGTERM)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def wait_until(predicate, timeout: float, every: float = 0.3) -> bool:
