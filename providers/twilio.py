@@ -54,6 +54,7 @@ class TwilioProvider(Provider):
     sender_key = "from_number"
     callback_url_keys = ("status_callback",)
     max_length = 1600
+    required_credentials = {"account_sid": "TWILIO_ACCOUNT_SID", "auth_token": "TWILIO_AUTH_TOKEN"}
 
     def __init__(self, *, account_sid: str, auth_token: str, from_number: str, base_url: str,
                  status_callback: str = "", timeout: int = 15):
