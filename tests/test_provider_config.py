@@ -155,3 +155,14 @@ def test_a_provider_account_refuses_an_unknown_provider_or_credentials(tenant):
         ProviderAccount(tenant=tenant, provider="twilio", credentials={"account_sid": "AC1"}).full_clean()
     complete = {"account_sid": "AC1", "auth_token": "t"}
     ProviderAccount(tenant=tenant, provider="twilio", credentials=complete).full_clean()
+
+
+def test_the_choices_migration_runs_no_sql_so_old_rows_with_bad_names_cannot_break_it():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("sqlmigrate", "smsgate", "0007", stdout=out)
+    statements = [line for line in out.getvalue().splitlines() if line and not line.startswith("--")]
+    assert statements == ["BEGIN;", "COMMIT;"]

@@ -16,6 +16,8 @@ from smsgate.models import Tenant
 
 class Command(BaseCommand):
     help = "Print the account balance of each SMS provider (default: the tenant's provider chain)."
+    # The start-up checks' warning about a provider without credentials would repeat the row's own line.
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("--tenant", default=Tenant.DEFAULT_SLUG, help="tenant slug (default: %(default)s)")
