@@ -47,6 +47,8 @@ INBOUND_EVENT = "message.received"
 class AircallProvider(Provider):
     name = "aircall"
     max_length = 1600
+    required_credentials = {"api_id": "AIRCALL_API_ID", "api_token": "AIRCALL_API_TOKEN",
+                            "number_id": "AIRCALL_NUMBER_ID"}
 
     def __init__(self, *, api_id: str, api_token: str, number_id: str, base_url: str,
                  webhook_token: str = "", timeout: float = 15):

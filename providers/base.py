@@ -100,6 +100,9 @@ class Provider:
     # Constructor arguments holding our callback URLs: a tenant's own account gets `tenant=<slug>`
     # added, so its callbacks are verified with its own credentials.
     callback_url_keys: tuple[str, ...] = ()
+    # The constructor arguments that identify and authenticate an account, each with the setting that
+    # gives the platform's value. A route missing any of them cannot send: the chain skips it.
+    required_credentials: dict[str, str] = {}
 
     def __init__(self, **credentials: Any):
         self.credentials = credentials

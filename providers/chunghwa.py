@@ -83,6 +83,7 @@ class ChunghwaProvider(Provider):
     name = "chunghwa"
     sender_key = "from_addr"
     max_length = 160
+    required_credentials = {"account_id": "CHT_SMS_ACCOUNT_ID", "password": "CHT_SMS_PASSWORD"}
 
     def __init__(self, *, account_id: str, password: str, base_url: str, from_addr: str = "", timeout: float = 15):
         super().__init__(account_id=account_id, from_addr=from_addr)

@@ -1,8 +1,10 @@
-"""Provider names and where their backends live, imported lazily."""
+"""Provider names and where their backends live, imported lazily; each tenant's routes to them."""
 
+import inspect
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils.module_loading import import_string
 
 from providers.base import Provider
@@ -27,7 +29,52 @@ def provider_class(name: str) -> type[Provider]:
     try:
         return import_string(PROVIDERS[name])
     except KeyError:
-        raise UnknownProvider(f"No SMS provider named {name!r}; known: {', '.join(sorted(PROVIDERS))}") from None
+        raise UnknownProvider(f"unknown provider {name!r} (known: {', '.join(sorted(PROVIDERS))})") from None
+
+
+def provider_choices() -> list[tuple[str, str]]:
+    """The registered names as model/form choices."""
+    return [(name, name) for name in sorted(PROVIDERS)]
+
+
+def split_provider_list(text: str) -> list[str]:
+    """The names of a comma-separated list such as Tenant.fallback_providers."""
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def validate_provider_list(text: str) -> None:
+    """Every name in the comma-separated `text` is a registered provider."""
+    unknown = [name for name in split_provider_list(text) if name not in PROVIDERS]
+    if unknown:
+        raise ValidationError(f"Unknown provider(s): {', '.join(unknown)}. Known: {', '.join(sorted(PROVIDERS))}.")
+
+
+def account_problem(cls: type[Provider], credentials: dict) -> str:
+    """Why a tenant's own account `credentials` cannot work with backend `cls`, or ""."""
+    if unknown := _unknown_keys(cls, credentials):
+        return f"the account has unknown credentials: {', '.join(unknown)}"
+    if missing := [key for key in cls.required_credentials if not credentials.get(key)]:
+        return f"the account lacks {_and(missing)}"
+    return ""
+
+
+def settings_problem(cls: type[Provider]) -> str:
+    """Why the platform's settings cannot make backend `cls` send, or ""."""
+    if missing := [setting for setting in cls.required_credentials.values() if not getattr(settings, setting, "")]:
+        return f"{_and(missing)} {'is' if len(missing) == 1 else 'are'} not set"
+    return ""
+
+
+def _unknown_keys(cls: type[Provider], credentials: dict) -> list[str]:
+    """The keys of `credentials` the backend's constructor does not take (none if it takes any)."""
+    parameters = inspect.signature(cls).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return []
+    return sorted(set(credentials) - {p.name for p in parameters})
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 @dataclass(frozen=True)
@@ -35,9 +82,14 @@ class Route:
     """One provider as one tenant uses it: the backend, and whose account it sends with."""
 
     name: str
-    provider: Provider
+    provider: Provider | None  # None when there is no backend of that name
     account_id: int | None = None
     per_minute: int | None = None  # the account's own rate limit, if it sets one
+    unusable: str = ""  # why this route can never send (unknown provider, missing credentials), or ""
+
+    def cannot_send(self, message) -> str:
+        """Why this route cannot carry `message`, or "": the chain then moves on to the next."""
+        return f"{self.name}: {self.unusable}" if self.unusable else self.provider.cannot_send(message)
 
     @property
     def breaker_key(self) -> str:
@@ -49,20 +101,28 @@ def route_for(name: str, tenant) -> Route:
     """The backend for `name` with settings' credentials, overridden by the tenant's own.
 
     A tenant's active ProviderAccount credentials replace the same keys of the
-    settings' defaults, and its sender number replaces the backend's sender.
+    settings' defaults, and its sender number replaces the backend's sender. An
+    account's identity (the backend's required credentials) is never completed
+    with the platform's: a tenant never sends, or reads a balance, as the platform.
+    A route missing credentials is built but marked `unusable`.
     """
     cls = provider_class(name)
     config = cls.config_from_settings(settings)
     account = tenant.provider_accounts.filter(provider=name, is_active=True).first()
     if account:
-        config.update(account.credentials)
+        unusable = account_problem(cls, account.credentials)
+        unknown = _unknown_keys(cls, account.credentials)
+        config.update(dict.fromkeys(cls.required_credentials, ""))
+        config.update((key, value) for key, value in account.credentials.items() if key not in unknown)
         for key in cls.callback_url_keys:
             if config.get(key):
                 config[key] += ("&" if "?" in config[key] else "?") + f"tenant={tenant.slug}"
+    else:
+        unusable = settings_problem(cls)
     if tenant.sender_number and cls.sender_key:
         config[cls.sender_key] = tenant.sender_number
     return Route(name=name, provider=cls(**config), account_id=account.pk if account else None,
-                 per_minute=account.rate_limit_per_minute if account else None)
+                 per_minute=account.rate_limit_per_minute if account else None, unusable=unusable)
 
 
 def get_provider(name: str, tenant=None) -> Provider:
@@ -82,5 +142,4 @@ def chain_for(tenant) -> list[str]:
     """The tenant's provider chain: its own primary and fallbacks, else the settings' chain."""
     if not tenant.primary_provider:
         return default_chain()
-    fallbacks = [name.strip() for name in tenant.fallback_providers.split(",") if name.strip()]
-    return list(dict.fromkeys([tenant.primary_provider, *fallbacks]))
+    return list(dict.fromkeys([tenant.primary_provider, *split_provider_list(tenant.fallback_providers)]))

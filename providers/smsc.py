@@ -67,6 +67,7 @@ class SmscProvider(Provider):
     name = "smsc"
     sender_key = "sender"
     max_length = 1000
+    required_credentials = {"login": "SMSC_LOGIN", "password": "SMSC_PASSWORD"}
 
     def __init__(self, *, login: str, password: str, sender: str = "", base_url: str = "https://smsc.ru",
                  timeout: int = 15, webhook_secret: str = ""):

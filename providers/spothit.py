@@ -76,6 +76,7 @@ class SpotHitProvider(Provider):
     sender_key = "sender"
     callback_url_keys = ("delivery_url",)
     max_length = 459  # 3 concatenated GSM-7 parts, the most the client libraries send [3P]
+    required_credentials = {"api_key": "SPOTHIT_API_KEY"}
 
     def __init__(self, *, api_key: str, base_url: str, sender: str = "", sms_type: str = "premium",
                  webhook_secret: str = "", delivery_url: str = "", timeout: float = 15):

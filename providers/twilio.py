@@ -4,6 +4,7 @@ TWILIO_API_BASE_URL points the SDK somewhere other than api.twilio.com
 (a loopback fake in tests, a proxy in staging).
 """
 
+from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 
 import requests
@@ -49,11 +50,23 @@ OPTED_OUT_CODE = 21610
 RATE_LIMIT_CODES = {20429, 21611}
 
 
+@contextmanager
+def _carrier_errors():
+    """Twilio's exceptions as ours: an error reply by its code, no answer at all (connection, timeout) transient."""
+    try:
+        yield
+    except TwilioRestException as exc:
+        raise _error_from(exc) from exc
+    except (TwilioException, requests.RequestException) as exc:
+        raise TransientProviderError(f"Twilio unreachable: {exc}") from exc
+
+
 class TwilioProvider(Provider):
     name = "twilio"
     sender_key = "from_number"
     callback_url_keys = ("status_callback",)
     max_length = 1600
+    required_credentials = {"account_sid": "TWILIO_ACCOUNT_SID", "auth_token": "TWILIO_AUTH_TOKEN"}
 
     def __init__(self, *, account_sid: str, auth_token: str, from_number: str, base_url: str,
                  status_callback: str = "", timeout: int = 15):
@@ -87,12 +100,8 @@ class TwilioProvider(Provider):
         params = {"to": message.to, "from_": self.from_number, "body": message.body}
         if self.status_callback:
             params["status_callback"] = self.status_callback
-        try:
+        with _carrier_errors():
             sent = self.client.messages.create(**params)
-        except TwilioRestException as exc:
-            raise _error_from(exc) from exc
-        except (TwilioException, requests.RequestException) as exc:  # connection errors, timeouts
-            raise TransientProviderError(f"Twilio unreachable: {exc}") from exc
         return SendResult(
             provider_message_id=sent.sid,
             status=STATUS_MAP.get(sent.status, "sent"),
@@ -103,10 +112,8 @@ class TwilioProvider(Provider):
         )
 
     def fetch_status(self, provider_message_id: str) -> StatusUpdate | None:
-        try:
+        with _carrier_errors():
             fetched = self.client.messages(provider_message_id).fetch()
-        except TwilioRestException as exc:
-            raise _error_from(exc) from exc
         return StatusUpdate(
             provider_message_id=fetched.sid,
             status=STATUS_MAP.get(fetched.status, "sent"),
@@ -115,10 +122,8 @@ class TwilioProvider(Provider):
         )
 
     def balance(self) -> Balance:
-        try:
+        with _carrier_errors():
             fetched = self.client.api.v2010.account.balance.fetch()
-        except TwilioRestException as exc:
-            raise _error_from(exc) from exc
         return Balance(amount=Decimal(fetched.balance), currency=fetched.currency or "")
 
     def _verify(self, request) -> None:

@@ -26,6 +26,7 @@ ERROR_CODES = {1: ProviderAuthError, 2: ProviderAuthError, 3: TransientProviderE
 class WebSmsProvider(Provider):
     name = "websms"
     sender_key = "sender"
+    required_credentials = {"user": "WEBSMS_USER", "apikey": "WEBSMS_APIKEY"}
 
     def __init__(self, *, user: str, apikey: str, base_url: str, sender: str = "", timeout: float = 15):
         super().__init__(user=user, sender=sender)

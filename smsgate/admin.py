@@ -5,7 +5,6 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html
 
-from providers.registry import PROVIDERS
 from smsgate.models import ApiKey, Message, MessageEvent, OptOut, ProviderAccount, ProviderCallback, Tenant
 from smsgate.services import cancel_message
 from smsgate.statuses import PENDING
@@ -36,7 +35,6 @@ class ProviderAccountForm(forms.ModelForm):
     class Meta:
         model = ProviderAccount
         fields = ["tenant", "provider", "rate_limit_per_minute", "is_active"]
-        widgets = {"provider": forms.Select(choices=[(name, name) for name in sorted(PROVIDERS)])}
 
     def clean_credentials_json(self):
         value = self.cleaned_data.get("credentials_json")
@@ -48,10 +46,12 @@ class ProviderAccountForm(forms.ModelForm):
             raise forms.ValidationError("Credentials are a JSON object of the backend's arguments.")
         return value
 
-    def save(self, commit=True):
-        if self.cleaned_data.get("credentials_json") is not None:
-            self.instance.credentials = self.cleaned_data["credentials_json"]
-        return super().save(commit)
+    def clean(self):
+        """New credentials go on the instance before the model checks them against the provider."""
+        cleaned = super().clean()
+        if cleaned.get("credentials_json") is not None:
+            self.instance.credentials = cleaned["credentials_json"]
+        return cleaned
 
 
 class ProviderAccountInline(admin.TabularInline):

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.checks import Error, Warning, register
 from django.core.exceptions import ValidationError
 
+from providers.registry import UnknownProvider, default_chain, provider_class, settings_problem
 from smsgate.quiet_hours import parse_window
 
 
@@ -25,3 +26,19 @@ def claim_outlives_a_send(app_configs, **kwargs):
             f"({settings.PROVIDER_HTTP_TIMEOUT}): a message whose carriers time out may be claimed again "
             "while its send is in flight, and be sent twice.", id="smsgate.W001")]
     return []
+
+
+@register()
+def default_chain_providers(app_configs, **kwargs):
+    """SMS_PRIMARY_PROVIDER and SMS_FALLBACK_PROVIDERS name registered providers that have their credentials."""
+    problems = []
+    for name in default_chain():
+        try:
+            cls = provider_class(name)
+        except UnknownProvider as exc:
+            problems.append(Error(f"SMS_PRIMARY_PROVIDER / SMS_FALLBACK_PROVIDERS: {exc}", id="smsgate.E002"))
+            continue
+        if missing := settings_problem(cls):
+            problems.append(Warning(
+                f"{name}: {missing}; tenants without their own {name} account skip it.", id="smsgate.W002"))
+    return problems

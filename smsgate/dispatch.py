@@ -15,9 +15,10 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from providers.base import ProviderError
 from smsgate.models import Message, MessageEvent, Tenant
 from smsgate.policy import refusal_reasons
-from smsgate.routing import Outcome, Router
+from smsgate.routing import Outcome, Router, retry_later
 from smsgate.services import add_opt_out
 from smsgate.statuses import PENDING, Status
 from smsgate.tracking import apply_unmatched_receipts
@@ -103,11 +104,25 @@ def deliver(message_ids: list[int], token: uuid.UUID) -> None:
             continue
         if not batch:
             router.start_batch(min(settings.SMS_DISPATCH_COMMIT_EVERY, len(messages) - index))
-        batch.append(router.route(message, refusals.get((message.tenant_id, message.to), "")))
+        batch.append(_route(router, message, refusals.get((message.tenant_id, message.to), "")))
         if len(batch) >= settings.SMS_DISPATCH_COMMIT_EVERY:
             _finish(router, batch, token)
             batch = []
     _finish(router, batch, token)
+
+
+def _route(router: Router, message: Message, refusal: str) -> Outcome:
+    """The router's outcome for `message`; a crash while routing it counts as a failed try.
+
+    So a message whose routing always crashes (e.g. a tenant row saved with a bad
+    setting) is retried and then failed, never left in `sending` to be reclaimed forever.
+    """
+    try:
+        return router.route(message, refusal)
+    except Exception as exc:
+        logger.exception("routing message %s crashed", message.pk)
+        return retry_later(message, [ProviderError(f"internal error while routing ({type(exc).__name__})")], [],
+                           router.now)
 
 
 def _finish(router: Router, outcomes: list[Outcome], token: uuid.UUID) -> None:

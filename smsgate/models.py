@@ -3,9 +3,11 @@
 import hashlib
 import secrets
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from providers.registry import PROVIDERS, account_problem, provider_choices, provider_class, validate_provider_list
 from smsgate.fields import EncryptedJSONField
 from smsgate.statuses import Status, legacy_code
 
@@ -26,9 +28,12 @@ class Tenant(models.Model):
     default_region = models.CharField(
         max_length=2, default="US", help_text="ISO country used for numbers written without +country code."
     )
-    primary_provider = models.CharField(max_length=30, blank=True, help_text="Empty: SMS_PRIMARY_PROVIDER.")
+    primary_provider = models.CharField(
+        max_length=30, blank=True, choices=provider_choices, help_text="Empty: SMS_PRIMARY_PROVIDER."
+    )
     fallback_providers = models.CharField(
-        max_length=200, blank=True, help_text="Comma-separated, tried in order. Empty: SMS_FALLBACK_PROVIDERS."
+        max_length=200, blank=True, validators=[validate_provider_list],
+        help_text="Comma-separated, tried in order. Empty: SMS_FALLBACK_PROVIDERS.",
     )
     sender_number = models.CharField(
         max_length=20, blank=True, help_text="The enterprise's own number or sender name, used by every provider."
@@ -46,6 +51,11 @@ class Tenant(models.Model):
     def __str__(self) -> str:
         return self.slug
 
+    @property
+    def is_default(self) -> bool:
+        """The default tenant owns the platform's own carrier accounts (the settings' credentials)."""
+        return self.slug == self.DEFAULT_SLUG
+
 
 class ProviderAccount(models.Model):
     """A tenant's own credentials for one provider, encrypted at rest.
@@ -55,7 +65,7 @@ class ProviderAccount(models.Model):
     """
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="provider_accounts")
-    provider = models.CharField(max_length=30)
+    provider = models.CharField(max_length=30, choices=provider_choices)
     credentials = EncryptedJSONField(default=dict)
     rate_limit_per_minute = models.PositiveIntegerField(
         null=True, blank=True, help_text="Sends per minute for this tenant here. Empty: SMS_RATE_LIMIT_PER_MINUTE."
@@ -69,6 +79,11 @@ class ProviderAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tenant} / {self.provider}"
+
+    def clean(self) -> None:
+        """The credentials are the backend's: its required ones set, no key it does not take."""
+        if self.provider in PROVIDERS and (problem := account_problem(provider_class(self.provider), self.credentials)):
+            raise ValidationError(f"{self.provider}: {problem}")
 
 
 class ApiKeyQuerySet(models.QuerySet):

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from providers.base import PermanentProviderError, ProviderError, RecipientOptedOut, SendResult
-from providers.registry import Route, chain_for, route_for
+from providers.registry import Route, UnknownProvider, chain_for, route_for
 from smsgate.models import Message, MessageEvent, Tenant
 from smsgate.quiet_hours import quiet_until, window_for
 from smsgate.resilience import CLEAN, FAILURES_COUNTED, REFUSED, CircuitBreaker, RateLimiter, breaker_for, limiter_for
@@ -67,9 +67,19 @@ class Router:
         self._admissions: dict[str, int] = {}  # breaker key -> CircuitBreaker.allow() for the batch
 
     def _route(self, tenant: Tenant, name: str) -> Route:
+        """The tenant's route to `name`; one that cannot be built is unusable, never an exception."""
         key = (tenant.pk, name)
         if key not in self._routes:
-            self._routes[key] = route_for(name, tenant)
+            try:
+                route = route_for(name, tenant)
+            except UnknownProvider:
+                route = Route(name=name, provider=None, unusable="unknown provider")
+            except Exception as exc:  # e.g. a credential of the wrong type: skip this route, not the chunk
+                logger.exception("cannot build the %s route of tenant %s", name, tenant.slug)
+                route = Route(name=name, provider=None, unusable=f"misconfigured ({type(exc).__name__})")
+            if route.unusable:
+                logger.warning("tenant %s: provider %s skipped: %s", tenant.slug, name, route.unusable)
+            self._routes[key] = route
         return self._routes[key]
 
     def start_batch(self, size: int) -> None:
@@ -95,7 +105,7 @@ class Router:
         waits: list[float] = []  # seconds until a throttled or paused provider may take it
         for name in chain_for(message.tenant):
             route = self._route(message.tenant, name)
-            if reason := route.provider.cannot_send(message):
+            if reason := route.cannot_send(message):
                 errors.append(PermanentProviderError(reason))
                 continue
             limiter = limiter_for(message.tenant, name, route.per_minute)
@@ -112,8 +122,9 @@ class Router:
                 return sent(message, route.name, result, events)
             if errors[-1].permanent:
                 return failed(message, route.name, errors[-1], events)
-        if errors and all(e.permanent for e in errors) and not waits:
-            return failed(message, "", errors[-1], events)
+        if errors and all(e.permanent for e in errors) and not waits:  # every route said it cannot carry it
+            reasons = PermanentProviderError("; ".join(dict.fromkeys(str(e) for e in errors)))
+            return failed(message, "", reasons, events, status_reason="no provider can send it")
         if waits and not errors:
             # Nothing was tried: no attempt is spent; it waits for the first provider to free up.
             return deferred(message, self.now + timedelta(seconds=min(waits)), "every provider is throttled or paused")
@@ -199,10 +210,11 @@ def sent(message: Message, provider_name: str, result: SendResult, events=()) ->
     }, list(events), sent_as=(provider_name, result.provider_message_id))
 
 
-def failed(message: Message, provider_name: str, error: ProviderError, events=()) -> Outcome:
+def failed(message: Message, provider_name: str, error: ProviderError, events=(),
+           status_reason: str = "permanent provider error") -> Outcome:
     return Outcome(message, {
         "status": Status.FAILED,
-        "status_reason": "permanent provider error",
+        "status_reason": status_reason,
         "provider": provider_name or message.provider,
         "attempts": message.attempts + 1,
         "error_code": error.code[:30],

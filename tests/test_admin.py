@@ -65,3 +65,41 @@ def test_provider_credentials_are_write_only_in_the_admin(admin_client, tenant):
     assert account.credentials == {"account_sid": "AC1", "auth_token": "s3cret-token"}
     page = admin_client.get(url)
     assert b"s3cret-token" not in page.content and b"account_sid, auth_token" in page.content
+
+
+def tenant_form(tenant, **changes) -> dict:
+    form = {
+        "name": tenant.name, "slug": tenant.slug, "default_region": "BR", "is_active": "on",
+        "primary_provider": "", "fallback_providers": "", "sender_number": "", "quiet_hours": "",
+        "provider_accounts-TOTAL_FORMS": "0", "provider_accounts-INITIAL_FORMS": "0",
+        "api_keys-TOTAL_FORMS": "0", "api_keys-INITIAL_FORMS": "0",
+    }
+    return {**form, **changes}
+
+
+def test_the_tenant_form_refuses_unknown_provider_names(admin_client, tenant):
+    url = reverse("admin:smsgate_tenant_change", args=[tenant.pk])
+    response = admin_client.post(url, tenant_form(tenant, primary_provider="twillio", fallback_providers="smsc, smsk"))
+    assert response.status_code == 200  # the form again, with its errors
+    errors = response.context["adminform"].form.errors
+    assert "twillio is not one of the available choices" in errors["primary_provider"][0]
+    assert "smsk" in errors["fallback_providers"][0]
+    tenant.refresh_from_db()
+    assert (tenant.primary_provider, tenant.fallback_providers) == ("", "")
+    response = admin_client.post(url, tenant_form(tenant, primary_provider="twilio", fallback_providers="smsc, memory"))
+    assert response.status_code == 302
+    tenant.refresh_from_db()
+    assert (tenant.primary_provider, tenant.fallback_providers) == ("twilio", "smsc, memory")
+
+
+def test_a_provider_account_needs_the_backends_credentials(admin_client, tenant):
+    from smsgate.models import ProviderAccount
+
+    url = reverse("admin:smsgate_tenant_change", args=[tenant.pk])
+    account = {"provider_accounts-TOTAL_FORMS": "1", "provider_accounts-0-provider": "twilio",
+               "provider_accounts-0-credentials_json": '{"acount_sid": "AC1", "auth_token": "t"}',
+               "provider_accounts-0-is_active": "on"}
+    response = admin_client.post(url, tenant_form(tenant, **account))
+    assert response.status_code == 200
+    assert b"the account has unknown credentials: acount_sid" in response.content
+    assert not ProviderAccount.objects.exists()

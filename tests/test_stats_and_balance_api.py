@@ -9,7 +9,6 @@ from django.utils import timezone
 from smsgate.models import Message, ProviderAccount
 from smsgate.services import send_sms
 from tests.conftest import client_for
-from tests.fakes.server import Reply
 
 pytestmark = pytest.mark.django_db
 
@@ -51,17 +50,62 @@ def test_stats_for_a_chosen_period(api, tenant):
 def test_balance_of_the_tenant_chain_uses_its_own_accounts(tenant, smsc, twilio, settings):
     settings.SMS_PRIMARY_PROVIDER = "smsc"
     settings.SMS_FALLBACK_PROVIDERS = ["twilio", "console"]
-    ProviderAccount.objects.create(tenant=tenant, provider="twilio", credentials={"auth_token": "wrong"})
+    ProviderAccount.objects.create(tenant=tenant, provider="smsc",
+                                   credentials={"login": smsc.login, "password": smsc.password})
+    ProviderAccount.objects.create(tenant=tenant, provider="twilio",
+                                   credentials={"account_sid": twilio.account_sid, "auth_token": "wrong"})
     rows = client_for(tenant).get("/api/v1/sms/balance").json()["balances"]
-    assert rows[0] == {"provider": "smsc", "amount": "84.75", "currency": "RUB", "error": ""}
-    assert rows[1]["provider"] == "twilio" and rows[1]["amount"] is None and "Authenticate" in rows[1]["error"]
-    assert rows[2] == {"provider": "console", "amount": None, "currency": "", "error": "not supported"}
+    assert rows == [
+        {"provider": "smsc", "amount": "84.75", "currency": "RUB", "error": None},
+        {"provider": "twilio", "amount": None, "currency": "",
+         "error": {"code": "auth_failed", "message": "the carrier refused the account's credentials"}},
+        {"provider": "console", "amount": None, "currency": "",
+         "error": {"code": "not_supported", "message": "console has no balance to read"}},
+    ]
 
 
-def test_balance_of_one_provider_and_an_unknown_one(api, smsc):
-    smsc.fail_next(Reply(503, "busy"))
-    assert api.get("/api/v1/sms/balance", {"provider": "smsc"}).json()["balances"][0]["error"]
-    assert api.get("/api/v1/sms/balance", {"provider": "pigeon"}).status_code == 400
+def test_a_tenant_without_its_own_account_never_reaches_the_platforms(tenant, twilio, settings):
+    """Issue 13: the platform's AccountSid and internal URL were shown to any tenant."""
+    settings.TWILIO_API_BASE_URL = twilio.url + "/internal-proxy"
+    response = client_for(tenant).get("/api/v1/sms/balance", {"provider": "twilio"})
+    assert response.status_code == 200
+    assert response.json()["balances"] == [{"provider": "twilio", "amount": None, "currency": "", "error": {
+        "code": "no_account", "message": "no twilio account of your own is set up"}}]
+    assert twilio.requests == []
+    assert twilio.account_sid not in response.content.decode() and "internal-proxy" not in response.content.decode()
+
+
+def test_a_tenants_partial_account_is_not_completed_with_the_platforms(tenant, twilio):
+    ProviderAccount.objects.create(tenant=tenant, provider="twilio", credentials={"auth_token": twilio.auth_token})
+    response = client_for(tenant).get("/api/v1/sms/balance", {"provider": "twilio"})
+    assert response.json()["balances"][0]["error"] == {"code": "not_configured",
+                                                        "message": "the account lacks account_sid"}
+    assert twilio.requests == []
+
+
+def test_carrier_errors_are_a_code_and_a_short_message_never_its_text(tenant, twilio, settings):
+    settings.TWILIO_API_BASE_URL = "http://127.0.0.1:9/internal"  # nothing listens: the SDK's error names the URL
+    ProviderAccount.objects.create(tenant=tenant, provider="twilio",
+                                   credentials={"account_sid": twilio.account_sid, "auth_token": twilio.auth_token})
+    response = client_for(tenant).get("/api/v1/sms/balance", {"provider": "twilio"})
+    assert response.json()["balances"][0]["error"] == {
+        "code": "carrier_unavailable", "message": "the carrier did not answer; try again later"}
+    assert "127.0.0.1" not in response.content.decode() and twilio.account_sid not in response.content.decode()
+
+
+def test_the_default_tenant_sees_the_platforms_balance(twilio):
+    from smsgate.models import Tenant
+
+    response = client_for(Tenant.objects.get(slug=Tenant.DEFAULT_SLUG)).get("/api/v1/sms/balance",
+                                                                            {"provider": "twilio"})
+    assert response.json()["balances"] == [{"provider": "twilio", "amount": "12.34", "currency": "USD",
+                                            "error": None}]
+
+
+def test_an_unknown_provider_is_a_field_error(api):
+    response = api.get("/api/v1/sms/balance", {"provider": "twillio"})
+    assert response.status_code == 400
+    assert response.json() == {"provider": ['"twillio" is not a valid choice.']}
 
 
 def test_stats_and_balance_need_a_key(client):

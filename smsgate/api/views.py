@@ -14,7 +14,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from providers.registry import UnknownProvider
+from providers.registry import PROVIDERS
 from smsgate.api.serializers import (
     BulkItemInput,
     BulkSmsInput,
@@ -141,16 +141,17 @@ class SmsStatsApi(APIView):
 
 
 class SmsBalanceApi(APIView):
-    """The balance of each provider in the tenant's chain (or ?provider=NAME), as its accounts see it."""
+    """The balance of each provider in the tenant's chain (or ?provider=NAME), of its own accounts only."""
 
-    @extend_schema(parameters=[OpenApiParameter("provider", str, required=False)], responses={200: None})
+    class InputSerializer(serializers.Serializer):
+        provider = serializers.ChoiceField(choices=sorted(PROVIDERS), required=False)
+
+    @extend_schema(parameters=[InputSerializer], responses={200: None})
     def get(self, request):
-        name = request.query_params.get("provider")
-        try:
-            rows = provider_balances(request.user.tenant, [name] if name else None)
-        except UnknownProvider as exc:
-            raise serializers.ValidationError({"provider": [str(exc)]}) from None
-        return Response({"balances": rows})
+        query = self.InputSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        name = query.validated_data.get("provider")
+        return Response({"balances": provider_balances(request.user.tenant, [name] if name else None)})
 
 
 @extend_schema(parameters=[LogQuery])
