@@ -29,7 +29,8 @@ BATCH = 2000
 PHONE_COLUMNS = ("phone", "telephone", "numero", "number", "mobile")
 DELIMITERS = (",", ";", "\t")
 EXPORT_ADVICE = 'Save it again as "CSV UTF-8" (in Excel: Save As, CSV UTF-8).'
-_CONTROL_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # all but tab, LF and CR
+# Control characters but tab, LF and CR; and unpaired surrogates, which only a str handed in by code can hold.
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _LINE_END = re.compile("\r\n|\r|\n")
 
 
@@ -67,19 +68,16 @@ def add_contacts(campaign: Campaign) -> int:
 
 
 def decode_csv(data: bytes) -> str:
-    """The text of an uploaded CSV file; raises UnreadableCsv if it is not text in an encoding we read."""
+    """The text of an uploaded CSV file; raises UnreadableCsv if no encoding we read fits it.
+
+    Binary files that happen to decode are refused by check_csv (control characters).
+    """
     utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     for encoding in ("utf-16",) if utf16 else ("utf-8-sig", "cp1252"):
         try:
-            text = data.decode(encoding)
+            return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-        control = _CONTROL_CHARACTER.search(text)
-        if control:
-            line = len(_LINE_END.split(text[:control.start()]))
-            raise UnreadableCsv(f"This is not a text CSV: line {line} holds the control character "
-                                f"U+{ord(control.group()):04X}. {EXPORT_ADVICE}")
-        return text
     raise UnreadableCsv(f"The file is neither UTF-8 nor Windows-1252 (Latin-1) text. {EXPORT_ADVICE}")
 
 
@@ -128,8 +126,13 @@ def import_csv(campaign: Campaign, text: str) -> ImportResult:
 
 
 def _open_csv(text: str) -> tuple[csv.DictReader, str]:
-    """A reader of the rows, and the name of the phone column; UnreadableCsv if there is none."""
+    """A reader of the rows, and the name of the phone column; UnreadableCsv if there is none, or it is not text."""
     text = text.lstrip("\ufeff")
+    not_text = _NOT_TEXT.search(text)
+    if not_text:
+        line = len(_LINE_END.split(text[:not_text.start()]))
+        raise UnreadableCsv(f"This is not a text CSV: line {line} holds the character U+{ord(not_text.group()):04X}. "
+                            f"{EXPORT_ADVICE}")
     header = _LINE_END.split(text, maxsplit=1)[0]
     delimiter = max(DELIMITERS, key=header.count)  # "," when the header has none (a single column)
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
