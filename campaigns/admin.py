@@ -1,11 +1,12 @@
 """Campaigns in the admin: audience, CSV upload, schedule, progress, per-variant results, cancel."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html, format_html_join
 
-from campaigns.audience import import_csv
+from campaigns.audience import UnreadableCsv, check_csv, decode_csv, import_csv
 from campaigns.models import Campaign, Contact, ContactGroup, Recipient, Tag
 from campaigns.selectors import campaign_progress, variant_stats
 from campaigns.services import campaign_cancel, campaign_schedule
@@ -22,6 +23,21 @@ class CampaignForm(forms.ModelForm):
         model = Campaign
         fields = ["tenant", "name", "template", "body", "message_type", "target_url", "tags", "groups",
                   "scheduled_at"]
+
+    def clean_recipients_csv(self) -> str | None:
+        """The upload's text, once it is known to be readable: a bad file is a form error and imports nothing."""
+        upload = self.cleaned_data.get("recipients_csv")
+        if not upload:
+            return None
+        limit = settings.CAMPAIGN_UPLOAD_MAX_BYTES
+        if upload.size > limit:
+            raise ValidationError(f"The file has {upload.size:,} bytes; the limit is {limit:,} bytes.")
+        try:
+            text = decode_csv(upload.read())
+            check_csv(text)
+        except UnreadableCsv as exc:
+            raise ValidationError(str(exc)) from None
+        return text
 
 
 @admin.register(Campaign)
@@ -61,12 +77,14 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        upload = form.cleaned_data.get("recipients_csv")
-        if upload:
-            result = import_csv(obj, upload.read().decode("utf-8", errors="replace"))
+        text = form.cleaned_data.get("recipients_csv")
+        if text:
+            result = import_csv(obj, text)
             level = messages.WARNING if result.errors else messages.SUCCESS
             detail = "; ".join(result.errors[:5])
-            self.message_user(request, f"CSV: {result.rows} rows, {result.added} recipients added. {detail}", level)
+            self.message_user(request, f"CSV: {result.rows} rows, {result.added} recipients added, "
+                                       f"{result.duplicates} duplicate numbers skipped, {result.refused} rows "
+                                       f"refused. {detail}", level)
 
     @admin.action(description="Schedule selected campaigns (at their date, or now)")
     def schedule(self, request, queryset):

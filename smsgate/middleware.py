@@ -1,7 +1,14 @@
-"""Refuse oversized request bodies with 413 before any view reads them."""
+"""Refuse oversized request bodies with 413 before any view reads them.
+
+The limit is DATA_UPLOAD_MAX_MEMORY_SIZE, except for the admin's campaign
+form, whose recipients CSV may add CAMPAIGN_UPLOAD_MAX_BYTES to it.
+"""
 
 from django.conf import settings
 from django.http import JsonResponse
+from django.urls import Resolver404, resolve
+
+CAMPAIGN_UPLOAD_VIEWS = {"admin:campaigns_campaign_add", "admin:campaigns_campaign_change"}
 
 
 class BodySizeLimitMiddleware:
@@ -14,6 +21,17 @@ class BodySizeLimitMiddleware:
         except ValueError:
             return JsonResponse({"detail": "Invalid Content-Length."}, status=400)
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None and length > limit and _is_campaign_upload(request):
+            limit += settings.CAMPAIGN_UPLOAD_MAX_BYTES
         if limit is not None and length > limit:
             return JsonResponse({"detail": f"Request body too large: the limit is {limit} bytes."}, status=413)
         return self.get_response(request)
+
+
+def _is_campaign_upload(request) -> bool:
+    if request.method != "POST" or not request.content_type.startswith("multipart/"):
+        return False
+    try:
+        return resolve(request.path_info).view_name in CAMPAIGN_UPLOAD_VIEWS
+    except Resolver404:
+        return False

@@ -125,6 +125,8 @@ STORAGES = {
 
 # Largest request body accepted; larger ones get 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024)
+# Largest recipients CSV uploaded with a campaign in the admin (its request may be that much larger).
+CAMPAIGN_UPLOAD_MAX_BYTES = env_int("CAMPAIGN_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
 
 LOGGING = {
     "version": 1,

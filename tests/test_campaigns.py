@@ -19,6 +19,7 @@ from smsgate.tasks import sweep_due_messages_task
 from smsgate.tracking import record_delivery
 from templates.models import MessageTemplate, TemplateVariant
 from templates.services import pick_variant
+from tests.campaign_upload import form_errors, upload_csv, user_messages
 
 pytestmark = pytest.mark.django_db
 
@@ -194,6 +195,59 @@ def test_the_admin_shows_progress_and_uploads_a_csv(admin_client, tenant):
     assert campaign.recipients.count() == 1
     page = admin_client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
     assert b"1 recipients, 0 processed" in page.content
+
+
+@pytest.mark.parametrize("data", [
+    pytest.param("phone,name\r\n+5511911110001,José\r\n".encode("cp1252"), id="Windows-1252 (Latin-1), CRLF"),
+    pytest.param("phone;name\n+5511911110001;José\n".encode(), id="UTF-8, semicolons"),
+    pytest.param("\ufeffphone\tname\n+5511911110001\tJosé\n".encode(), id="UTF-8 with BOM, tabs"),
+    pytest.param("phone,name\r+5511911110001,José\r".encode(), id="CR-only line ends (old Mac Excel)"),
+    pytest.param("phone\tname\r\n+5511911110001\tJosé\r\n".encode("utf-16"), id="UTF-16 (Excel Unicode text)"),
+])
+def test_the_admin_reads_csv_files_as_spreadsheets_write_them(admin_client, tenant, data):
+    response = upload_csv(admin_client, tenant, data)
+    assert form_errors(response) == []
+    recipient = Recipient.objects.get(campaign__name="Upload")
+    assert (recipient.phone, recipient.variables) == ("+5511911110001", {"name": "José"})  # not "Jos\ufffd"
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [(b"phone,name\n+5511911110001,Ana\n+5511911110002,B\x00ia\n", "line 3 holds the character U+0000"),
+     (b"\x7fELF\x02\x01\x01\x00" + bytes(64), "not a text CSV"),
+     (b"\x89PNG\r\n\x1a\n" + b"\x81\x8d" * 100, "neither UTF-8 nor Windows-1252"),
+     (b"name,city\nAna,Rio\n", "no phone column"),
+     (b'phone,name\n+5511911110001,"' + b"x" * 200_000 + b'"\n', "field larger than field limit")],
+    ids=["NUL byte", "binary", "undecodable", "no phone column", "overlong field"],
+)
+def test_an_unreadable_csv_is_a_form_error_and_creates_nothing(admin_client, tenant, data, error):
+    response = upload_csv(admin_client, tenant, data)
+    assert response.status_code == 200
+    assert any(error in message for message in form_errors(response)), form_errors(response)
+    assert Campaign.objects.count() == 0 and Recipient.objects.count() == 0
+
+
+def test_the_admin_reports_duplicate_and_refused_rows(admin_client, tenant):
+    data = b"phone,name\n+5511911110001,Ana\n(11) 91111-0001,Ana again\nnot a phone,X\n+5511911110002,Bia\n"
+    response = upload_csv(admin_client, tenant, data)
+    assert Recipient.objects.count() == 2
+    assert any(message.startswith("CSV: 4 rows, 2 recipients added, 1 duplicate numbers skipped, 1 rows refused. "
+                                  "line 4:") for message in user_messages(response))
+
+
+def test_a_60000_row_csv_uploads_through_the_admin_past_the_api_body_limit(admin_client, tenant, settings):
+    data = b"phone,name\n" + b"".join(f"+55119{n:08d},Nome {n}\n".encode() for n in range(60_000))
+    assert len(data) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE  # the API would answer 413
+    response = upload_csv(admin_client, tenant, data)
+    assert form_errors(response) == []
+    assert Recipient.objects.filter(campaign__name="Upload").count() == 60_000
+
+
+def test_a_csv_over_the_campaign_upload_limit_is_refused(admin_client, tenant, settings):
+    settings.CAMPAIGN_UPLOAD_MAX_BYTES = 1000
+    response = upload_csv(admin_client, tenant, b"phone\n" + b"+5511911110001\n" * 100)
+    assert form_errors(response) == ["The file has 1,506 bytes; the limit is 1,000 bytes."]
+    assert Campaign.objects.count() == 0
 
 
 def test_the_recipients_admin_filters_those_the_enqueuer_has_passed(admin_client, tenant):

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from smsgate.models import Message
 from tests.tribopay_support import SECRET, post, postback, processing
+from webhooks.ingest import default_tenant
 from webhooks.models import Payment, WebhookEvent
 from webhooks.services import MAX_ATTEMPTS, RETRY_AFTER, dispatch_events
 from webhooks.tasks import dispatch_events_task
@@ -59,6 +60,15 @@ def test_the_secret_is_compared_in_constant_time():
         (postback(amount=50.5), ["amount"]),
         (postback(amount=-1), ["amount"]),
         (postback(amount="R$ 50"), ["amount"]),
+        (postback(amount=10**30), ["amount"]),  # more than the bigint column holds: once accepted, then stuck
+        (postback(amount=2**63), ["amount"]),
+        (postback(amount="²"), ["amount"]),  # a digit to str.isdigit(), not to int()
+        (postback(customer={"name": "Maria\u0000"}), ["customer.name"]),
+        (postback(extra={"note\u0000": "x"}), ["extra.note\\u0000"]),
+        (postback(status="\ud800"), ["payment_status"]),
+        (postback(score=float("inf")), ["score"]),
+        ("[" * 1000 + "]" * 1000, ["non_field_errors"]),
+        ('{"id": "pay_1", "payment_status": "paid", "x": ' + "[" * 40 + "]" * 40 + "}", ["non_field_errors"]),
         (postback(customer="Maria"), ["customer"]),
     ],
 )
@@ -156,14 +166,18 @@ def test_a_postback_whose_task_was_lost_is_claimed_again_after_a_while():
     assert dispatch_events_task() == 0
 
 
-def test_a_failing_event_is_retried_a_few_times_then_left_with_its_error():
+def test_a_failing_event_is_retried_a_few_times_then_ends_failed_with_its_error():
     with mock.patch("webhooks.services._on_waiting", side_effect=RuntimeError("bug")):
         assert post(postback()).status_code == 200  # TriboPay's postback is safe regardless
-        for _ in range(10):
+        for attempt in range(1, 11):
             dispatch_events_task()
+            event = WebhookEvent.objects.get()
+            if attempt < MAX_ATTEMPTS:
+                assert (event.outcome, event.processed_at) == ("", None)  # left for another attempt
             WebhookEvent.objects.update(claimed_at=timezone.now() - RETRY_AFTER)
     event = WebhookEvent.objects.get()
-    assert event.processed_at is None and event.attempts == MAX_ATTEMPTS
+    assert event.attempts == MAX_ATTEMPTS
+    assert event.outcome == "failed" and event.processed_at is not None  # not pending for ever
     assert event.detail == "error: RuntimeError: bug"
     assert Payment.objects.count() == 0 and Message.objects.count() == 0  # the failed attempts left nothing
 
@@ -172,3 +186,21 @@ def test_an_oversized_postback_is_413_and_stores_nothing(settings):
     response = post(postback(padding="x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)))
     assert response.status_code == 413
     assert WebhookEvent.objects.count() == 0
+
+
+def test_a_stored_event_that_no_longer_reads_as_a_postback_fails_at_once():
+    """Stored before amounts were checked: 10**30 cents cannot be written to the payment, on any attempt."""
+    event = WebhookEvent.objects.create(tenant=default_tenant(), tribopay_id="pay_1", status="waiting_payment",
+                                        payload=postback(amount=10**30))
+    dispatch_events_task()
+    event.refresh_from_db()
+    assert event.outcome == "failed" and event.processed_at is not None and event.attempts == 1
+    assert "amount" in event.detail
+    assert Payment.objects.count() == 0 and Message.objects.count() == 0
+
+
+def test_a_forwarded_address_that_is_not_an_ip_is_stored_as_unknown(settings):
+    settings.TRUST_X_FORWARDED_FOR = True
+    response = post(postback(), X_Forwarded_For="not-an-ip, 10.0.0.1")
+    assert response.status_code == 200, response.content
+    assert WebhookEvent.objects.get().source_ip is None

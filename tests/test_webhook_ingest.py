@@ -113,3 +113,54 @@ def test_both_ways_of_writing_a_batch_store_new_postbacks_and_find_duplicates(in
     assert (event.tribopay_id, event.status, event.tenant.slug) == ("pay_new", "waiting_payment", Tenant.DEFAULT_SLUG)
     assert event.payload == postback("pay_new") and event.source_ip == "203.0.113.7"
     assert WebhookEvent.objects.count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_hostile_postbacks_among_concurrent_ones_are_400_and_every_valid_one_is_stored(writes):
+    hostile = {n for n in range(0, 60, 6)}  # 10 of 60 carry NUL, each in a different place
+    payloads = [postback(f"pay_{n}", customer={"name": "Ana\u0000"}) if n % 12 == 0
+                else postback(f"pay_{n}", note="\u0000") if n in hostile else postback(f"pay_{n}")
+                for n in range(60)]
+    responses = post_together(payloads)
+    assert [r.status_code for r in responses] == [400 if n in hostile else 200 for n in range(60)]
+    stored = set(WebhookEvent.objects.values_list("tribopay_id", flat=True))
+    assert stored == {f"pay_{n}" for n in range(60) if n not in hostile}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_row_the_database_refuses_fails_alone_and_the_rest_of_its_batch_is_stored(monkeypatch):
+    """Should a value slip past validation, the batch is written again in parts: only its row is refused."""
+    refused = {3, 11}
+    payloads = [postback(f"pay_{n}", note="\u0000" if n in refused else "ok") for n in range(16)]
+    batches = []
+    real_insert = ingest._insert
+
+    def insert_once_all_wait(batch):  # the first write waits for the others to queue: they share the next one
+        deadline = time.monotonic() + 30
+        while not batches and len(ingest.group_commit._pending) < len(payloads) - 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        batches.append({entry.payload["id"] for entry in batch})
+        real_insert(batch)
+
+    monkeypatch.setattr(ingest, "_insert", insert_once_all_wait)
+    outcomes = [None] * len(payloads)
+
+    def store(index):  # straight to the group commit, past the validation a request gets
+        try:
+            outcomes[index] = ingest.group_commit.store(parse_postback(postback(f"pay_{index}")), payloads[index])
+        except Exception as exc:
+            outcomes[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=store, args=(n,)) for n in range(len(payloads))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert any(len(batch) > 1 and batch & {f"pay_{n}" for n in refused} for batch in batches)
+    assert [type(o).__name__ for o in outcomes] == [
+        "MalformedPostback" if n in refused else "tuple" for n in range(16)]
+    stored = dict(WebhookEvent.objects.values_list("tribopay_id", "pk"))
+    assert set(stored) == {f"pay_{n}" for n in range(16) if n not in refused}
+    assert all(outcomes[n] == (stored[f"pay_{n}"], False) for n in range(16) if n not in refused)

@@ -12,25 +12,33 @@ test) simply writes its own row. In gunicorn's gevent workers the threads,
 locks and events here are greenlets and gevent's (monkey-patched), so
 waiting costs a switch within the process.
 
-A write that fails fails every request in it: none of them is answered 200,
-and TriboPay sends them again.
+Postbacks are validated before they join a batch (webhooks.tribopay), so a
+batch should not fail on its content. If one still does (Postgres refuses a
+value: DataError), its halves are written apart, down to the single row that
+fails: that request alone gets MalformedPostback (400), the others are
+stored. Any other failure (the database is away) fails every request of the
+batch: none of them is answered 200, and TriboPay sends them again.
 
 On Postgres a batch is one statement; other databases (SQLite in development)
 insert its rows one by one, still in one transaction.
 """
 
+import contextlib
 import json
+import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from smsgate.models import Tenant
 from webhooks.models import WebhookEvent
-from webhooks.tribopay import Postback
+from webhooks.tribopay import MalformedPostback, Postback
+
+logger = logging.getLogger(__name__)
 
 MAX_BATCH = 500
 WAIT_SECONDS = 30  # a follower gives up (500, TriboPay retries) if no write finishes by then
@@ -105,11 +113,7 @@ class GroupCommit:
     def _write_batch(self) -> None:
         with self._lock:
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-        try:
-            _insert(batch)
-        except Exception as exc:  # every request in the batch fails with it
-            for entry in batch:
-                entry.error = exc
+        _insert_isolating_bad_rows(batch)
         for entry in batch:
             entry.finished = True
             entry.woken.set()
@@ -122,6 +126,35 @@ class GroupCommit:
                 self._pending[0].woken.set()
             else:
                 self._writing = False
+
+
+def _insert_isolating_bad_rows(batch: list[_Entry]) -> None:
+    """Write the batch; sets `error` on the entries that could not be stored.
+
+    A row Postgres refuses (DataError) fails only itself: the batch is written
+    again in halves until the failing row stands alone, about 2 log2(n) more
+    statements for one bad row among n.
+    """
+    try:
+        with _savepoint_if_in_transaction():
+            _insert(batch)
+    except DataError as exc:
+        if len(batch) > 1:
+            middle = len(batch) // 2
+            _insert_isolating_bad_rows(batch[:middle])
+            _insert_isolating_bad_rows(batch[middle:])
+            return
+        logger.warning("Postgres refused TriboPay postback %r: %s", batch[0].postback.tribopay_id, exc)
+        batch[0].error = MalformedPostback({"non_field_errors": ["The postback holds a value that cannot be stored."]})
+    except Exception as exc:  # not the rows' fault: every request of the batch fails with it
+        for entry in batch:
+            entry.error = exc
+
+
+def _savepoint_if_in_transaction():
+    """Outside a transaction (as in the web server) a failed statement leaves nothing to undo; inside one
+    (a caller's atomic block, a test) a failed statement must be rolled back to a savepoint to write again."""
+    return transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
 
 
 def _insert(batch: list[_Entry]) -> None:

@@ -58,6 +58,7 @@ class WebhookEvent(models.Model):
         RECOVERED = "recovered", "paid after the recovery SMS"
         NOT_SENT = "not_sent", "recovery not possible"
         RECORDED = "recorded", "recorded, no SMS"
+        FAILED = "failed", "could not be processed"
 
     # No index of its own: the unique constraint below starts with tenant and serves its lookups.
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="webhook_events", db_index=False)

@@ -10,6 +10,7 @@ which workers pick them up does not matter. The dispatcher's own claim is a
 conditional UPDATE on the message, so exactly one of "cancel" and "send" wins.
 """
 
+import ipaddress
 import logging
 from datetime import datetime, timedelta
 
@@ -25,7 +26,7 @@ from smsgate.statuses import Status
 from webhooks.ingest import group_commit
 from webhooks.models import Payment, RecoveryTemplate, WebhookEvent
 from webhooks.recovery_text import DEFAULT_TEMPLATE, recovery_values, render
-from webhooks.tribopay import Postback, parse_postback
+from webhooks.tribopay import MalformedPostback, Postback, parse_postback
 
 logger = logging.getLogger(__name__)
 
@@ -43,9 +44,10 @@ def receive_postback(*, payload, source_ip: str | None = None) -> tuple[int, boo
 
     Raises MalformedPostback (nothing stored) if it is not a TriboPay postback.
     Nothing is enqueued per postback: beat's `webhooks.dispatch_events` hands
-    new events to the workers every 2 seconds.
+    new events to the workers every 2 seconds. A source address that is not an
+    IP address (a forged X-Forwarded-For) is stored as unknown.
     """
-    return group_commit.store(parse_postback(payload), payload, source_ip)
+    return group_commit.store(parse_postback(payload), payload, _ip_address_or_none(source_ip))
 
 
 def dispatch_events(limit: int = 5000, per_task: int = 100) -> int:
@@ -77,13 +79,27 @@ def claim_events(limit: int) -> list[int]:
 
 
 def process_events(event_ids: list[int]) -> None:
-    """Process claimed events in order; a failure is logged and left for a later claim."""
+    """Process claimed events in order; a failure is logged and left for a later claim (see _record_failure)."""
     for event_id in event_ids:
         try:
             process_event(event_id)
         except Exception as exc:
             logger.exception("could not process TriboPay event %s", event_id)
-            WebhookEvent.objects.filter(pk=event_id).update(detail=f"error: {type(exc).__name__}: {exc}"[:255])
+            _record_failure(event_id, exc)
+
+
+def _record_failure(event_id: int, exc: Exception) -> None:
+    """Keep the error on the event; give the event up (outcome `failed`) when no retry can help.
+
+    That is at once for a payload that no longer reads as a postback (stored
+    before a validation was added), else after its MAX_ATTEMPTS-th attempt, so
+    no event is left pending for ever.
+    """
+    event = WebhookEvent.objects.filter(pk=event_id, processed_at__isnull=True)
+    event.update(detail=f"error: {type(exc).__name__}: {exc}"[:255])
+    if not isinstance(exc, MalformedPostback):
+        event = event.filter(attempts__gte=MAX_ATTEMPTS)
+    event.update(outcome=Outcome.FAILED, processed_at=timezone.now())
 
 
 def process_event(event_id: int) -> None:
@@ -116,6 +132,13 @@ def recovery_text(*, tenant: Tenant, name: str, amount_cents: int | None, paymen
     body = template.body if template else DEFAULT_TEMPLATE
     link = payment_link or (template.fallback_link if template else "")
     return render(body, recovery_values(name=name, amount_cents=amount_cents, payment_link=link))
+
+
+def _ip_address_or_none(address: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address(address)) if address else None
+    except ValueError:
+        return None
 
 
 def _locked_payment(tenant: Tenant, tribopay_id: str) -> Payment:

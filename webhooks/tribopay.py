@@ -5,10 +5,19 @@ Two shapes are accepted. The documented one is flat:
 TriboPay's live postbacks nest the transaction:
     {"status", "method", "transaction": {"id", "amount"}, "customer": {"phone" | "phone_number", ...}}
 Amounts are integer cents.
+
+Whatever is accepted must be storable and processable: the raw payload goes
+into a jsonb column, which refuses the NUL character and unpaired surrogates
+anywhere (in keys too), and `amount` into a bigint. Such payloads, payloads
+nested deeper than MAX_DEPTH and non-finite numbers are refused (400) with the
+path of the offending field, before anything is stored.
 """
 
 import hmac
+import json
 import logging
+import math
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -18,6 +27,10 @@ logger = logging.getLogger(__name__)
 TOKEN_HEADER = "X-Webhook-Token"  # noqa: S105 (a header name, not a secret)
 # Where a postback may carry a link to finish paying, in order of preference.
 _LINK_KEYS = ("payment_link", "payment_url", "checkout_url", "pix_url", "url")
+MAX_DEPTH = 32  # TriboPay's postbacks are 3 levels deep
+MAX_AMOUNT_CENTS = 2**63 - 1  # Payment.amount_cents is a bigint
+_UNSTORABLE_CHARACTER = re.compile("[\x00\ud800-\udfff]")  # NUL, and surrogates json.loads left unpaired
+_MAX_REPORTED_FIELDS = 20
 
 
 class MalformedPostback(Exception):
@@ -53,10 +66,23 @@ def given_token(request) -> str | None:
     return request.GET.get("token") or request.headers.get(TOKEN_HEADER)
 
 
+def read_body(body: bytes):
+    """The request body as JSON; raises MalformedPostback if it is not JSON (or nested too deep to read)."""
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise MalformedPostback({"non_field_errors": ["The body must be JSON."]}) from None
+    except RecursionError:
+        raise MalformedPostback({"non_field_errors": [f"Nested deeper than {MAX_DEPTH} levels."]}) from None
+
+
 def parse_postback(payload) -> Postback:
     """Read a postback; raises MalformedPostback naming every bad field."""
     if not isinstance(payload, dict):
         raise MalformedPostback({"non_field_errors": ["The body must be a JSON object."]})
+    unstorable = _unstorable_values(payload)
+    if unstorable:
+        raise MalformedPostback(unstorable)
     transaction = _dict(payload, "transaction")
     customer = _dict(payload, "customer")
     errors: dict[str, list[str]] = {}
@@ -74,7 +100,7 @@ def parse_postback(payload) -> Postback:
     amount = payload.get("amount", transaction.get("amount"))
     amount_cents = _cents(amount)
     if amount is not None and amount_cents is None:
-        errors["amount"] = ["Must be a whole number of cents, e.g. 5000 for R$ 50,00."]
+        errors["amount"] = [f"Must be a whole number of cents from 0 to {MAX_AMOUNT_CENTS}, e.g. 5000 for R$ 50,00."]
     if errors:
         raise MalformedPostback(errors)
     return Postback(
@@ -108,13 +134,39 @@ def _require(errors: dict, field: str, value: str, max_length: int) -> None:
 
 
 def _cents(value) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if value >= 0 else None
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+    if isinstance(value, str) and re.fullmatch("[0-9]{1,19}", value.strip()):  # ASCII digits only: not "²"
+        value = int(value.strip())
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_AMOUNT_CENTS:
+        return value
     return None
+
+
+def _unstorable_values(payload: dict) -> dict[str, list[str]]:
+    """What Postgres jsonb would refuse, or is nested deeper than MAX_DEPTH, by field path ("customer.name")."""
+    errors: dict[str, list[str]] = {}
+    pending = [("", payload, 1)]
+    while pending and len(errors) < _MAX_REPORTED_FIELDS:
+        path, value, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            return {"non_field_errors": [f"Nested deeper than {MAX_DEPTH} levels."]}
+        if isinstance(value, dict):
+            for key, item in value.items():
+                item_path = f"{path}.{_printable(key)}" if path else _printable(key)
+                if _UNSTORABLE_CHARACTER.search(key):
+                    errors[item_path] = ["The field name contains NUL or an unpaired surrogate (invalid Unicode)."]
+                pending.append((item_path, item, depth + 1))
+        elif isinstance(value, list):
+            pending.extend((f"{path}[{index}]", item, depth + 1) for index, item in enumerate(value))
+        elif isinstance(value, str) and _UNSTORABLE_CHARACTER.search(value):
+            errors[path] = ["Contains NUL or an unpaired surrogate (invalid Unicode)."]
+        elif isinstance(value, float) and not math.isfinite(value):
+            errors[path] = ["Must be a finite number."]
+    return errors
+
+
+def _printable(key: str) -> str:
+    """A field name fit to be shown: NUL and unpaired surrogates escaped."""
+    return _UNSTORABLE_CHARACTER.sub(lambda match: f"\\u{ord(match.group()):04x}", key)
 
 
 def _payment_link(*sources: dict) -> str:

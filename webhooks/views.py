@@ -6,7 +6,6 @@ first (see webhooks.ingest) and processed by Celery workers, so the answer is
 fast; a retried postback gets 200 {"duplicate": true} and changes nothing.
 """
 
-import json
 import logging
 
 from django.http import JsonResponse
@@ -15,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from smsgate.api.views import client_ip
 from webhooks.services import receive_postback
-from webhooks.tribopay import MalformedPostback, given_token, token_is_valid
+from webhooks.tribopay import MalformedPostback, given_token, read_body, token_is_valid
 
 logger = logging.getLogger(__name__)
 
@@ -27,11 +26,7 @@ def tribopay_postback(request):
         logger.warning("refused a TriboPay postback with a bad token from %s", client_ip(request))
         return JsonResponse({"detail": "Invalid or missing webhook token."}, status=403)
     try:
-        payload = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
-        return JsonResponse({"non_field_errors": ["The body must be JSON."]}, status=400)
-    try:
-        event_id, duplicate = receive_postback(payload=payload, source_ip=client_ip(request))
+        event_id, duplicate = receive_postback(payload=read_body(request.body), source_ip=client_ip(request))
     except MalformedPostback as exc:
         return JsonResponse(exc.errors, status=400)
     return JsonResponse({"received": True, "duplicate": duplicate, "event_id": event_id})
