@@ -53,6 +53,7 @@ class TwilioProvider(Provider):
     name = "twilio"
     sender_key = "from_number"
     callback_url_keys = ("status_callback",)
+    callback_kinds = ("delivery", "inbound")
     max_length = 1600
 
     def __init__(self, *, account_sid: str, auth_token: str, from_number: str, base_url: str,
@@ -121,7 +122,8 @@ class TwilioProvider(Provider):
             raise _error_from(exc) from exc
         return Balance(amount=Decimal(fetched.balance), currency=fetched.currency or "")
 
-    def _verify(self, request) -> None:
+    def authenticate_callback(self, request, kind: str) -> None:
+        """X-Twilio-Signature: HMAC-SHA1, keyed with the auth token, of the URL and the form's fields."""
         signature = request.headers.get("X-Twilio-Signature", "")
         if not signature or not self.auth_token:
             raise WebhookAuthError("missing X-Twilio-Signature")
@@ -130,7 +132,6 @@ class TwilioProvider(Provider):
             raise WebhookAuthError("bad X-Twilio-Signature")
 
     def parse_delivery(self, request) -> list[StatusUpdate]:
-        self._verify(request)
         data = request.POST
         sid = data.get("MessageSid") or data.get("SmsSid") or ""
         twilio_status = data.get("MessageStatus") or data.get("SmsStatus") or ""
@@ -146,7 +147,6 @@ class TwilioProvider(Provider):
         ]
 
     def parse_inbound(self, request) -> list[InboundMessage]:
-        self._verify(request)
         data = request.POST
         return [
             InboundMessage(
