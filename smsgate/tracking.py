@@ -14,6 +14,7 @@ is stored unmatched, never applied elsewhere.
 
 import hashlib
 import logging
+import re
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -44,6 +45,8 @@ LIMITS = {
                      "sender": _max_length(OptOut, "phone"), "recipient": _max_length(Message, "to")},
 }
 REQUIRED = {StatusUpdate: ("provider_message_id",), InboundMessage: ("sender",)}
+# A reply's sender becomes an opt-out's phone: digits, with or without the leading +.
+PHONE = re.compile(r"\+?[0-9]+")
 
 
 def check_storable(item: StatusUpdate | InboundMessage) -> None:
@@ -59,6 +62,8 @@ def check_storable(item: StatusUpdate | InboundMessage) -> None:
             errors[name] = f"longer than {limits[name]} characters"
         elif name in REQUIRED[type(item)] and not value:
             errors[name] = "missing"
+        elif name == "sender" and not PHONE.fullmatch(value):
+            errors[name] = "not a phone number"
     if errors:
         raise UnusableCallback(errors)
 
