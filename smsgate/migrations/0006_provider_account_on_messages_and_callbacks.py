@@ -19,10 +19,12 @@ from django.db import migrations, models
 def attribute_pending_sends(apps, schema_editor):
     ProviderAccount = apps.get_model("smsgate", "ProviderAccount")
     Message = apps.get_model("smsgate", "Message")
-    for account in ProviderAccount.objects.filter(is_active=True):
+    # Only these columns: reading the (encrypted) credentials is neither needed nor possible without the key.
+    accounts = ProviderAccount.objects.filter(is_active=True).values_list("pk", "tenant_id", "provider", "created_at")
+    for pk, tenant_id, provider, created_at in accounts:
         Message.objects.filter(
-            tenant_id=account.tenant_id, provider=account.provider, status="sent", sent_at__gte=account.created_at,
-        ).update(provider_account=account)
+            tenant_id=tenant_id, provider=provider, status="sent", sent_at__gte=created_at,
+        ).update(provider_account_id=pk)
 
 
 def account_field():
