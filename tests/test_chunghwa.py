@@ -112,8 +112,9 @@ def test_the_poller_applies_querysm_answers_once_and_forward_only(chunghwa):
 
 
 def test_polled_answers_apply_to_a_message_sent_through_a_tenants_own_account(chunghwa):
+    credentials = {"account_id": chunghwa.account, "password": chunghwa.password}
     account = ProviderAccount.objects.create(tenant=Tenant.objects.get(slug="default"), provider="chunghwa",
-                                             credentials={})
+                                             credentials=credentials)
     message = gateway_send(PHONE)
     assert message.provider_account_id == account.pk
     chunghwa.statuses[message.provider_message_id.split("|")[1]] = "0"

@@ -106,11 +106,12 @@ REPLIES = [case for case in CARRIER_CALLBACKS if "inbound" in case.kinds]
 
 
 @pytest.fixture
-def tenants(request, tenant, other_tenant):
+def tenants(request, tenant, other_tenant, settings):
     """(carrier, its fake, tenant A, tenant B); B has its own account at the carrier, with its own secret."""
     case = request.param
     fake = request.getfixturevalue(case.name)
-    ProviderAccount.objects.create(tenant=other_tenant, provider=case.name, credentials={case.account_key: B_SECRET})
+    ProviderAccount.objects.create(tenant=other_tenant, provider=case.name,
+                                   credentials=case.account_credentials(settings, B_SECRET))
     return case, fake, tenant, other_tenant
 
 
@@ -122,18 +123,19 @@ def send_through(tenant: Tenant, phone: str) -> Message:
     return message
 
 
-def a_account(case, tenant_a, scope: str) -> ProviderAccount | None:
+def a_account(case, tenant_a, scope: str, settings) -> ProviderAccount | None:
     """A sends with the platform's credentials, or with its own account (the same secrets, its own scope)."""
     if scope == "platform":
         return None
-    return ProviderAccount.objects.create(tenant=tenant_a, provider=case.name, credentials={})
+    credentials = case.account_credentials(settings, case.platform_secret(settings))
+    return ProviderAccount.objects.create(tenant=tenant_a, provider=case.name, credentials=credentials)
 
 
 @pytest.mark.parametrize("tenants", RECEIPTS, indirect=True, ids=repr)
 @pytest.mark.parametrize("scope", ["platform", "own account"])
 def test_a_receipt_authenticated_by_another_account_never_touches_a_message(tenants, scope, settings):
     case, fake, tenant_a, tenant_b = tenants
-    account = a_account(case, tenant_a, scope)
+    account = a_account(case, tenant_a, scope, settings)
     message = send_through(tenant_a, case.phone)
     assert message.provider_account_id == (account.pk if account else None)
     receipt = case.fields("delivery", fake, message)
@@ -169,7 +171,7 @@ def test_a_stop_to_another_tenants_account_opts_out_only_there(tenants, settings
 @pytest.mark.parametrize("tenants", REPLIES, indirect=True, ids=repr)
 def test_a_stop_with_platform_credentials_spares_a_tenant_that_used_its_own_account(tenants, settings):
     case, fake, tenant_a, _ = tenants
-    a_account(case, tenant_a, "own account")
+    a_account(case, tenant_a, "own account", settings)
     message = send_through(tenant_a, case.phone)
     stop = case.build("inbound", case.fields("inbound", fake, message), secret=case.platform_secret(settings))
     assert stop.post().status_code == 200

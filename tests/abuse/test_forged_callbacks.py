@@ -18,9 +18,12 @@ FORGERIES = [
                  "data": {"id": "1", "body": "STOP", "raw_digits": "+5511987654321"}}), "application/json"),
     ({"id_accuse": "1", "numero": "+5511987654321", "statut": "1", "secret": "guess"}, None),
 ]
-# A tenant's own account's callback secret, under the backend's own name for it.
-OWN_SECRETS = {"twilio": {"auth_token": "own-token"}, "aircall": {"webhook_token": "own-token"},
-               "smsc": {"webhook_secret": "own-secret"}, "spothit": {"webhook_secret": "own-secret"}}
+# A tenant's own account, with its own callback secret.
+OWN_SECRETS = {"twilio": {"account_sid": "AC" + "c" * 32, "auth_token": "own-token"},
+               "aircall": {"api_id": "own", "api_token": "own", "number_id": "1", "webhook_token": "own-token"},
+               "smsc": {"login": "own", "password": "own", "webhook_secret": "own-secret"},
+               "spothit": {"api_key": "own", "webhook_secret": "own-secret"},
+               "websms": {"user": "own", "apikey": "own"}, "chunghwa": {"account_id": "own", "password": "own"}}
 
 
 @pytest.mark.parametrize("provider", sorted(PROVIDERS))

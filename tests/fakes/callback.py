@@ -58,12 +58,17 @@ class CarrierCallbacks:
     phone: str  # a number it delivers to
     secret_setting: str  # the platform's setting holding the callback secret
     account_key: str  # the ProviderAccount credential holding a tenant's own secret
+    identity: dict[str, str]  # the credentials that make an account (ProviderAccount key -> the platform's setting)
 
     def path(self, kind: str, query: str = "") -> str:
         return with_query(f"/api/v1/sms/{kind}/{self.name}", query)
 
     def platform_secret(self, settings) -> str:
         return getattr(settings, self.secret_setting)
+
+    def account_credentials(self, settings, secret: str) -> dict[str, str]:
+        """A tenant's own account at the fake (which knows one login: the platform's), with its own callback secret."""
+        return {**{key: getattr(settings, setting) for key, setting in self.identity.items()}, self.account_key: secret}
 
     def fields(self, kind: str, fake, message, body: str = "STOP") -> dict:
         """An authentic receipt failing `message`, or a reply from its recipient saying `body`."""
@@ -79,6 +84,7 @@ class CarrierCallbacks:
 class TwilioCallbacks(CarrierCallbacks):
     name, kinds, phone = "twilio", ("delivery", "inbound"), "+14155550123"
     secret_setting, account_key = "TWILIO_AUTH_TOKEN", "auth_token"
+    identity = {"account_sid": "TWILIO_ACCOUNT_SID", "auth_token": "TWILIO_AUTH_TOKEN"}
 
     def fields(self, kind, fake, message, body="STOP"):
         if kind == "delivery":
@@ -99,6 +105,7 @@ class SmscCallbacks(CarrierCallbacks):
 
     name, kinds, phone = "smsc", ("delivery",), "+79991234567"
     secret_setting, account_key = "SMSC_WEBHOOK_SECRET", "webhook_secret"
+    identity = {"login": "SMSC_LOGIN", "password": "SMSC_PASSWORD"}
 
     def __init__(self, json: bool = False):
         self.json = json
@@ -121,6 +128,7 @@ class SmscCallbacks(CarrierCallbacks):
 class SpotHitCallbacks(CarrierCallbacks):
     name, kinds, phone = "spothit", ("delivery",), "+33612345678"
     secret_setting, account_key = "SPOTHIT_WEBHOOK_SECRET", "webhook_secret"
+    identity = {"api_key": "SPOTHIT_API_KEY"}
 
     def fields(self, kind, fake, message, body="STOP"):
         campaign_id = int(message.provider_message_id)
@@ -137,6 +145,7 @@ class SpotHitCallbacks(CarrierCallbacks):
 class AircallCallbacks(CarrierCallbacks):
     name, kinds, phone = "aircall", ("delivery", "inbound"), "+33612345678"
     secret_setting, account_key = "AIRCALL_WEBHOOK_TOKEN", "webhook_token"
+    identity = {"api_id": "AIRCALL_API_ID", "api_token": "AIRCALL_API_TOKEN", "number_id": "AIRCALL_NUMBER_ID"}
 
     def fields(self, kind, fake, message, body="STOP"):
         if kind == "delivery":
