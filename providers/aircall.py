@@ -45,10 +45,10 @@ INBOUND_EVENT = "message.received"
 
 class AircallProvider(Provider):
     name = "aircall"
-    max_length = 1600
     callback_kinds = ("delivery", "inbound")
     # Aircall retries a webhook that does not answer 2xx and disables it after sustained failures.
     retries_refused_callbacks = True
+    max_length = 1600
 
     def __init__(self, *, api_id: str, api_token: str, number_id: str, base_url: str,
                  webhook_token: str = "", timeout: float = 15):

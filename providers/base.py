@@ -105,14 +105,14 @@ class Provider:
     name: str = ""
     max_length: int | None = None  # characters, if the carrier limits the body
     sender_key: str | None = None  # the constructor argument a tenant's own sender number replaces
-    # Constructor arguments holding our callback URLs: a tenant's own account gets `tenant=<slug>`
-    # added, so its callbacks are verified with its own credentials.
-    callback_url_keys: tuple[str, ...] = ()
     # The callbacks this carrier pushes ("delivery", "inbound"); any other kind is 404 before anything is read.
     callback_kinds: tuple[str, ...] = ()
     # True when the carrier posts a refused callback again and again (or disables the webhook): an
     # authenticated callback we cannot use is then answered 200 and stored as unusable, not 400.
     retries_refused_callbacks = False
+    # Constructor arguments holding our callback URLs: a tenant's own account gets `tenant=<slug>`
+    # added, so its callbacks are verified with its own credentials.
+    callback_url_keys: tuple[str, ...] = ()
 
     def __init__(self, **credentials: Any):
         self.credentials = credentials

@@ -64,9 +64,9 @@ MAX_CLIENT_ID = 2_147_483_647
 
 class SmscProvider(Provider):
     name = "smsc"
+    callback_kinds = ("delivery",)
     sender_key = "sender"
     max_length = 1000
-    callback_kinds = ("delivery",)
 
     def __init__(self, *, login: str, password: str, sender: str = "", base_url: str = "https://smsc.ru",
                  timeout: int = 15, webhook_secret: str = ""):
