@@ -59,12 +59,8 @@ JSON_VALUES = {  # only a JSON body can carry these
 }
 
 
-def _is_json(case) -> bool:
-    return case.name == "aircall" or repr(case) == "smsc-json"
-
-
 def hostile_values(case) -> dict:
-    return {**TEXT_VALUES, **(JSON_VALUES if _is_json(case) else {})}
+    return {**TEXT_VALUES, **(JSON_VALUES if case.json_body else {})}
 
 
 FIELD_CASES = [pytest.param(case, kind, role, id=f"{case!r}-{kind}-{role}")
@@ -104,9 +100,10 @@ def carry(request, case, kind, body: str = "hello"):
     return fake, message, case.fields(kind, fake, message, body=body)
 
 
-def state(message: Message):
-    return Message.objects.filter(pk=message.pk).values().get(), list(OptOut.objects.values()), \
-        list(message.events.values("kind", "status"))
+def state(message: Message) -> tuple:
+    """The message with its events, and every opt-out."""
+    return (Message.objects.filter(pk=message.pk).values().get(), list(message.events.values("kind", "status")),
+            list(OptOut.objects.values()))
 
 
 def post(callback: Callback):

@@ -59,6 +59,7 @@ class CarrierCallbacks:
     secret_setting: str  # the platform's setting holding the callback secret
     account_key: str  # the ProviderAccount credential holding a tenant's own secret
     identity: dict[str, str]  # the credentials that make an account (ProviderAccount key -> the platform's setting)
+    json_body = False  # posts JSON (which can carry wrong types), not a form
 
     def path(self, kind: str, query: str = "") -> str:
         return with_query(f"/api/v1/sms/{kind}/{self.name}", query)
@@ -101,14 +102,14 @@ class TwilioCallbacks(CarrierCallbacks):
 
 
 class SmscCallbacks(CarrierCallbacks):
-    """SMSC posts a form, or JSON when its handler URL asks for fmt=3 (`json=True`)."""
+    """SMSC posts a form, or JSON when its handler URL asks for fmt=3 (`json_body=True`)."""
 
     name, kinds, phone = "smsc", ("delivery",), "+79991234567"
     secret_setting, account_key = "SMSC_WEBHOOK_SECRET", "webhook_secret"
     identity = {"login": "SMSC_LOGIN", "password": "SMSC_PASSWORD"}
 
-    def __init__(self, json: bool = False):
-        self.json = json
+    def __init__(self, json_body: bool = False):
+        self.json_body = json_body
 
     def fields(self, kind, fake, message, body="STOP"):
         smsc_id = int(message.provider_message_id.partition(":")[0])
@@ -117,12 +118,12 @@ class SmscCallbacks(CarrierCallbacks):
 
     def build(self, kind, fields, *, secret, query=""):
         path = with_query(self.path(kind, query), f"secret={quote(secret)}" if secret else "")
-        if self.json:
+        if self.json_body:
             return Callback(path, json.dumps(fields), "application/json")
         return Callback(path, form_body(fields))
 
     def __repr__(self):
-        return "smsc-json" if self.json else "smsc"
+        return "smsc-json" if self.json_body else "smsc"
 
 
 class SpotHitCallbacks(CarrierCallbacks):
@@ -146,6 +147,7 @@ class AircallCallbacks(CarrierCallbacks):
     name, kinds, phone = "aircall", ("delivery", "inbound"), "+33612345678"
     secret_setting, account_key = "AIRCALL_WEBHOOK_TOKEN", "webhook_token"
     identity = {"api_id": "AIRCALL_API_ID", "api_token": "AIRCALL_API_TOKEN", "number_id": "AIRCALL_NUMBER_ID"}
+    json_body = True
 
     def fields(self, kind, fake, message, body="STOP"):
         if kind == "delivery":
@@ -159,5 +161,5 @@ class AircallCallbacks(CarrierCallbacks):
         return Callback(self.path(kind, query), json.dumps({**fields, "token": secret}), "application/json")
 
 
-CARRIER_CALLBACKS = [TwilioCallbacks(), SmscCallbacks(), SmscCallbacks(json=True), SpotHitCallbacks(),
+CARRIER_CALLBACKS = [TwilioCallbacks(), SmscCallbacks(), SmscCallbacks(json_body=True), SpotHitCallbacks(),
                      AircallCallbacks()]
