@@ -13,8 +13,6 @@ every subscribed event to one URL, so the usual set-up is two webhooks
 AIRCALL_WEBHOOK_TOKEN takes a comma-separated list of their tokens.
 """
 
-import json
-
 from providers import http
 from providers.base import (
     InboundMessage,
@@ -24,10 +22,11 @@ from providers.base import (
     SendResult,
     StatusUpdate,
     TransientProviderError,
+    UnusableCallback,
     WebhookAuthError,
 )
 from providers.webhook_auth import check_secret
-from providers.wire import error_for_status, json_or_none
+from providers.wire import error_for_status, json_object, json_or_none, object_field, text_field
 
 # Aircall's message statuses are not published [U]; these are the values we expect.
 STATUS_MAP = {
@@ -46,6 +45,9 @@ INBOUND_EVENT = "message.received"
 
 class AircallProvider(Provider):
     name = "aircall"
+    callback_kinds = ("delivery", "inbound")
+    # Aircall retries a webhook that does not answer 2xx and disables it after sustained failures.
+    retries_refused_callbacks = True
     max_length = 1600
     required_credentials = {"api_id": "AIRCALL_API_ID", "api_token": "AIRCALL_API_TOKEN",
                             "number_id": "AIRCALL_NUMBER_ID"}
@@ -87,38 +89,46 @@ class AircallProvider(Provider):
             raise TransientProviderError(f"Aircall answered without a message id: {response.text[:200]}")
         raise error_for_status(response.status_code, _text(data) or response.text[:200], raw=data)
 
+    def authenticate_callback(self, request, kind: str) -> None:
+        """The envelope's `token`: reading it is the one parse done before authentication."""
+        try:
+            envelope = json_object(request.body)
+        except UnusableCallback:
+            raise WebhookAuthError("body is not a JSON object, so it carries no token") from None
+        token = envelope.get("token")
+        check_secret(token if isinstance(token, str) else "", self.webhook_tokens, "token")
+
     def parse_delivery(self, request) -> list[StatusUpdate]:
-        event, data = self._verified_event(request)
-        status = STATUS_MAP.get(data.get("status")) or ("sent" if event == "message.sent" else None)
-        if event not in STATUS_EVENTS or not data.get("id") or status is None:
+        event, data = _event(request)
+        if event not in STATUS_EVENTS:
             return []
-        return [StatusUpdate(provider_message_id=str(data["id"]), status=status, raw=data)]
+        status = STATUS_MAP.get(text_field(data, "status", label="data.status"))
+        status = status or ("sent" if event == "message.sent" else None)
+        message_id = text_field(data, "id", label="data.id")
+        if not message_id or status is None:
+            return []
+        return [StatusUpdate(provider_message_id=message_id, status=status, raw=data)]
 
     def parse_inbound(self, request) -> list[InboundMessage]:
-        event, data = self._verified_event(request)
+        event, data = _event(request)
         if event != INBOUND_EVENT:
             return []
-        number = data.get("number") or {}
+        number = object_field(data, "number", label="data.number")
         return [
             InboundMessage(
-                sender=_e164(data.get("raw_digits", "")),
-                recipient=_e164(number.get("digits", "")),
-                body=data.get("body") or "",
-                provider_message_id=str(data.get("id") or ""),
+                sender=_e164(text_field(data, "raw_digits", label="data.raw_digits")),
+                recipient=_e164(text_field(number, "digits", label="data.number.digits")),
+                body=text_field(data, "body", label="data.body"),
+                provider_message_id=text_field(data, "id", label="data.id"),
                 raw=data,
             )
         ]
 
-    def _verified_event(self, request) -> tuple[str, dict]:
-        try:
-            envelope = json.loads(request.body)
-        except ValueError:
-            raise WebhookAuthError("body is not JSON, so it carries no token") from None
-        if not isinstance(envelope, dict):
-            raise WebhookAuthError("body is not an Aircall webhook envelope")
-        check_secret(str(envelope.get("token") or ""), self.webhook_tokens, "token")
-        data = envelope.get("data")
-        return str(envelope.get("event", "")), data if isinstance(data, dict) else {}
+
+def _event(request) -> tuple[str, dict]:
+    """An authenticated envelope's event name and its `data` object."""
+    envelope = json_object(request.body)
+    return text_field(envelope, "event"), dict(object_field(envelope, "data"))
 
 
 def _text(data) -> str:

@@ -50,6 +50,14 @@ class WebhookAuthError(Exception):
     """A callback failed its carrier's authentication (signature or secret)."""
 
 
+class UnusableCallback(Exception):
+    """An authenticated callback whose fields cannot be used: `errors` maps each field to what is wrong."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{name}: {problem}" for name, problem in errors.items()))
+        self.errors = errors
+
+
 @dataclass(frozen=True)
 class SendResult:
     provider_message_id: str
@@ -97,6 +105,11 @@ class Provider:
     name: str = ""
     max_length: int | None = None  # characters, if the carrier limits the body
     sender_key: str | None = None  # the constructor argument a tenant's own sender number replaces
+    # The callbacks this carrier pushes ("delivery", "inbound"); any other kind is 404 before anything is read.
+    callback_kinds: tuple[str, ...] = ()
+    # True when the carrier posts a refused callback again and again (or disables the webhook): an
+    # authenticated callback we cannot use is then answered 200 and stored as unusable, not 400.
+    retries_refused_callbacks = False
     # Constructor arguments holding our callback URLs: a tenant's own account gets `tenant=<slug>`
     # added, so its callbacks are verified with its own credentials.
     callback_url_keys: tuple[str, ...] = ()
@@ -138,12 +151,27 @@ class Provider:
     def balance(self) -> Balance | None:
         return None
 
+    # Callbacks: the core (smsgate.callbacks) calls authenticate_callback first, for every request, and
+    # only then parse_delivery / parse_inbound, which may therefore assume an authentic request.
+
+    def authenticate_callback(self, request: HttpRequest, kind: str) -> None:
+        """WebhookAuthError unless `request` comes from the carrier holding this backend's credentials.
+
+        Reads no more of the request than its scheme needs (a header, the URL, a
+        token); a body it cannot read carries no credentials, so is refused too.
+        The default refuses everything: a backend that accepts callbacks must override it.
+        """
+        raise WebhookAuthError(f"{self.name} has no way to authenticate callbacks")
+
     def parse_delivery(self, request: HttpRequest) -> list[StatusUpdate]:
-        """Authenticate a delivery-receipt request (WebhookAuthError if forged) and parse it."""
+        """The receipts in an authenticated request; UnusableCallback if a field we need is malformed.
+
+        A callback that is well formed but tells nothing (an event we do not track) is an empty list.
+        """
         raise NotImplementedError(f"{self.name} does not push delivery receipts")
 
     def parse_inbound(self, request: HttpRequest) -> list[InboundMessage]:
-        """Authenticate an inbound-message request (WebhookAuthError if forged) and parse it."""
+        """The replies in an authenticated request; UnusableCallback if a field we need is malformed."""
         raise NotImplementedError(f"{self.name} does not push inbound messages")
 
     def webhook_response(self, kind: str):

@@ -9,10 +9,8 @@ provider message id we store is `<smsc id>:<phone digits>`; a delivery
 callback carries both and rebuilds the same key.
 """
 
-import hmac
-import json
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 
 from providers import http
 from providers.base import (
@@ -25,9 +23,10 @@ from providers.base import (
     SendResult,
     StatusUpdate,
     TransientProviderError,
-    WebhookAuthError,
+    UnusableCallback,
 )
-from providers.wire import to_decimal, to_int
+from providers.webhook_auth import check_url_secret
+from providers.wire import json_object, text_field, to_decimal, to_int, unix_time
 
 # SMSC error codes (send.php; status.php and balance.php use a subset).
 PERMANENT_ERRORS = {
@@ -65,6 +64,7 @@ MAX_CLIENT_ID = 2_147_483_647
 
 class SmscProvider(Provider):
     name = "smsc"
+    callback_kinds = ("delivery",)
     sender_key = "sender"
     max_length = 1000
     required_credentials = {"login": "SMSC_LOGIN", "password": "SMSC_PASSWORD"}
@@ -113,8 +113,11 @@ class SmscProvider(Provider):
         if not digits:
             return None  # not an id this backend made
         data = self._call("status", {"phone": digits, "id": smsc_id})
-        return _status_update(provider_message_id, data.get("status"), data.get("err"),
-                              data.get("last_timestamp"), raw=data)
+        try:
+            occurred_at = unix_time(data.get("last_timestamp"), "last_timestamp")
+        except UnusableCallback:
+            occurred_at = None  # the status is still news without it
+        return _status_update(provider_message_id, data.get("status"), data.get("err"), occurred_at, raw=data)
 
     def balance(self) -> Balance:
         data = self._call("balance", {"cur": 1})
@@ -124,24 +127,24 @@ class SmscProvider(Provider):
         extra = {"credit": data["credit"]} if "credit" in data else {}
         return Balance(amount=amount, currency=data.get("currency", ""), extra=extra)
 
-    def parse_delivery(self, request) -> list[StatusUpdate]:
-        """A delivery callback, authenticated by the secret in its URL (?secret=...).
+    def authenticate_callback(self, request, kind: str) -> None:
+        """The secret in the handler URL (?secret=...).
 
         SMSC can also sign callbacks with a hash parameter, but the string it
         hashes is not documented where we could verify it, so we rely on a
         secret URL (set the handler URL in the SMSC account to
         `.../api/v1/sms/delivery/smsc?secret=<SMSC_WEBHOOK_SECRET>`).
         """
-        given = request.GET.get("secret", "")
-        if not self.webhook_secret:
-            raise WebhookAuthError("SMSC_WEBHOOK_SECRET is not set; refusing unauthenticated callbacks")
-        if not hmac.compare_digest(given.encode(), self.webhook_secret.encode()):
-            raise WebhookAuthError("bad or missing ?secret=")
+        check_url_secret(request, self.webhook_secret)
+
+    def parse_delivery(self, request) -> list[StatusUpdate]:
         data = _callback_fields(request)
-        if not data.get("id") or not data.get("phone"):
+        smsc_id, phone = text_field(data, "id"), text_field(data, "phone")
+        if not smsc_id or not phone:
             return []
-        key = message_key(data["id"], data["phone"])
-        update = _status_update(key, data.get("status"), data.get("err"), data.get("ts"), raw=data)
+        occurred_at = unix_time(data.get("ts"), "ts")
+        update = _status_update(message_key(smsc_id, phone), text_field(data, "status"), text_field(data, "err"),
+                                occurred_at, raw=data)
         return [update] if update else []
 
     def _call(self, endpoint: str, params: dict) -> dict:
@@ -182,13 +185,11 @@ def error_from(data: dict) -> ProviderError:
     return TransientProviderError(text, code=code, raw=data)
 
 
-def _status_update(key: str, status, err, timestamp, *, raw) -> StatusUpdate | None:
+def _status_update(key: str, status, err, occurred_at: datetime | None, *, raw) -> StatusUpdate | None:
     code = to_int(status)
     if code == NOT_FOUND or code not in STATUS_MAP:
         return None
     error_code = str(err) if err not in (None, "", 0, "0") else ""
-    seconds = to_int(timestamp)
-    occurred_at = datetime.fromtimestamp(seconds, tz=UTC) if seconds else None
     return StatusUpdate(provider_message_id=key, status=STATUS_MAP[code], error_code=error_code,
                         occurred_at=occurred_at, raw=raw)
 
@@ -197,10 +198,6 @@ def _callback_fields(request) -> dict:
     """SMSC posts a form, or JSON when the handler URL asks for fmt=3 (whatever the Content-Type says)."""
     if not request.body.lstrip().startswith(b"{"):
         return request.POST.dict()
-    try:
-        data = json.loads(request.body)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
+    return json_object(request.body)
 
 

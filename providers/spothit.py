@@ -14,7 +14,7 @@ MMS is not implemented: its wire format is undocumented (docs/PROVIDERS.md).
 """
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import quote
 
 from providers import http
@@ -27,9 +27,10 @@ from providers.base import (
     SendResult,
     StatusUpdate,
     TransientProviderError,
+    UnusableCallback,
 )
 from providers.webhook_auth import check_url_secret
-from providers.wire import error_for_status, json_or_none, to_decimal, to_int
+from providers.wire import error_for_status, json_or_none, to_decimal, to_int, unix_time
 from smsgate.segments import count_segments
 
 # What SpotHit's error codes mean (SocialGouv/domifa's table), for operators reading a failure.
@@ -75,6 +76,7 @@ class SpotHitProvider(Provider):
     name = "spothit"
     sender_key = "sender"
     callback_url_keys = ("delivery_url",)
+    callback_kinds = ("delivery",)
     max_length = 459  # 3 concatenated GSM-7 parts, the most the client libraries send [3P]
     required_credentials = {"api_key": "SPOTHIT_API_KEY"}
 
@@ -156,8 +158,10 @@ class SpotHitProvider(Provider):
                             error_code=_failure_detail(status, str(row[4])), occurred_at=_timestamp(row[3]),
                             raw=row)
 
-    def parse_delivery(self, request) -> list[StatusUpdate]:
+    def authenticate_callback(self, request, kind: str) -> None:
         check_url_secret(request, self.webhook_secret)
+
+    def parse_delivery(self, request) -> list[StatusUpdate]:
         data = request.POST
         status = STATUS_MAP.get(data.get("statut", ""))
         if not data.get("id_message") or status is None:
@@ -167,7 +171,7 @@ class SpotHitProvider(Provider):
                 provider_message_id=data["id_message"],
                 status=status,
                 error_code=_failure_detail(status, data.get("statut_code", "")),
-                occurred_at=_timestamp(data.get("date_update")),
+                occurred_at=unix_time(data.get("date_update"), "date_update"),
                 raw=data.dict(),
             )
         ]
@@ -226,5 +230,8 @@ def _number(phone: str) -> str:
 
 
 def _timestamp(value) -> datetime | None:
-    seconds = to_int(value)
-    return datetime.fromtimestamp(seconds, tz=UTC) if seconds else None
+    """A polled row's update time; None if SpotHit sent none we can read (the receipt is still news)."""
+    try:
+        return unix_time(value, "date_mise_a_jour")
+    except UnusableCallback:
+        return None

@@ -65,6 +65,7 @@ class TwilioProvider(Provider):
     name = "twilio"
     sender_key = "from_number"
     callback_url_keys = ("status_callback",)
+    callback_kinds = ("delivery", "inbound")
     max_length = 1600
     required_credentials = {"account_sid": "TWILIO_ACCOUNT_SID", "auth_token": "TWILIO_AUTH_TOKEN"}
 
@@ -126,7 +127,8 @@ class TwilioProvider(Provider):
             fetched = self.client.api.v2010.account.balance.fetch()
         return Balance(amount=Decimal(fetched.balance), currency=fetched.currency or "")
 
-    def _verify(self, request) -> None:
+    def authenticate_callback(self, request, kind: str) -> None:
+        """X-Twilio-Signature: HMAC-SHA1, keyed with the auth token, of the URL and the form's fields."""
         signature = request.headers.get("X-Twilio-Signature", "")
         if not signature or not self.auth_token:
             raise WebhookAuthError("missing X-Twilio-Signature")
@@ -135,7 +137,6 @@ class TwilioProvider(Provider):
             raise WebhookAuthError("bad X-Twilio-Signature")
 
     def parse_delivery(self, request) -> list[StatusUpdate]:
-        self._verify(request)
         data = request.POST
         sid = data.get("MessageSid") or data.get("SmsSid") or ""
         twilio_status = data.get("MessageStatus") or data.get("SmsStatus") or ""
@@ -151,7 +152,6 @@ class TwilioProvider(Provider):
         ]
 
     def parse_inbound(self, request) -> list[InboundMessage]:
-        self._verify(request)
         data = request.POST
         return [
             InboundMessage(

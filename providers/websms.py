@@ -9,7 +9,7 @@ errors: `status` true with message_id, price (per part), parts and amount
 used; see docs/PROVIDERS.md for why it was chosen and what is unverified.
 
 WebSMS documents no delivery-receipt push, no status query on this API and no
-inbound messages, so parse_delivery / parse_inbound stay unsupported (404).
+inbound messages, so it takes no callbacks (`callback_kinds` is empty: those URLs answer 404).
 """
 
 from providers import http

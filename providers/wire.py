@@ -1,5 +1,10 @@
-"""Small helpers the HTTP carrier backends share to read their carriers' answers."""
+"""Small helpers the HTTP carrier backends share to read their carriers' answers and callbacks."""
 
+import json
+import math
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from providers.base import (
@@ -8,8 +13,14 @@ from providers.base import (
     ProviderError,
     RateLimitedError,
     TransientProviderError,
+    UnusableCallback,
 )
 from providers.http import Response
+
+# Deeper JSON than this is no carrier's callback (theirs are two or three levels deep).
+MAX_CALLBACK_JSON_DEPTH = 20
+# Characters no database text column or JSON column can hold: NUL and unpaired UTF-16 surrogates.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def json_or_none(response: Response):
@@ -50,3 +61,103 @@ def to_int(value) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def json_object(body: bytes) -> dict:
+    """A callback's JSON body as a dict; UnusableCallback for anything else.
+
+    That includes nesting deeper than MAX_CALLBACK_JSON_DEPTH (however deep:
+    the parser's own recursion limit is caught), NaN and Infinity, which no
+    JSON column stores.
+    """
+    try:
+        data = json.loads(body, parse_constant=_no_constant, parse_float=_finite_float)
+    except (ValueError, RecursionError):
+        raise UnusableCallback({"body": "not a JSON document"}) from None
+    if not isinstance(data, dict):
+        raise UnusableCallback({"body": "not a JSON object"})
+    if _depth(data) > MAX_CALLBACK_JSON_DEPTH:
+        raise UnusableCallback({"body": f"nested deeper than {MAX_CALLBACK_JSON_DEPTH} levels"})
+    return data
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def _depth(value) -> int:
+    """How deeply `value` nests, without recursion."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            pending.extend((child, depth + 1) for child in item)
+    return deepest
+
+
+def text_field(data: Mapping, name: str, *, label: str = "") -> str:
+    """A callback field that must be text when present ("" when absent or null); numbers are read as text."""
+    value = data.get(name)
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise UnusableCallback({label or name: "expected text"})
+    return str(value)
+
+
+def object_field(data: Mapping, name: str, *, label: str = "") -> Mapping:
+    """A callback field that must be an object when present ({} when absent or null)."""
+    value = data.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise UnusableCallback({label or name: "expected an object"})
+    return value
+
+
+def unix_time(value, name: str) -> datetime | None:
+    """A callback's Unix timestamp (seconds) as a datetime; None when absent or 0.
+
+    UnusableCallback when it is not a whole number or not a date between 1970 and 9999.
+    """
+    if value in (None, "", 0, "0"):
+        return None
+    seconds = to_int(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+    try:
+        if seconds is None or seconds < 0:
+            raise ValueError
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        raise UnusableCallback({name: "expected a Unix time between 1970 and 9999"}) from None
+
+
+def unstorable(text: str) -> str:
+    """What makes `text` impossible to store as it is (NUL, an unpaired surrogate), or ""."""
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return ""
+    return "contains a NUL character" if found[0] == "\x00" else "contains an unpaired UTF-16 surrogate"
+
+
+def storable(value):
+    """`value` (a decoded callback) with NUL and unpaired surrogates escaped, for a JSON column.
+
+    For raw copies kept to read later, never for a value used as a key: those are refused instead.
+    """
+    if isinstance(value, str):
+        return _UNSTORABLE.sub(lambda found: found[0].encode("utf-8", "surrogatepass").hex(" ").join("<>"), value)
+    if isinstance(value, Mapping):
+        return {storable(str(key)): storable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [storable(item) for item in value]
+    return value

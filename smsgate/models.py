@@ -174,6 +174,13 @@ class Message(models.Model):
     user_agent = models.CharField(max_length=255, blank=True)
 
     provider = models.CharField(max_length=30, blank=True)
+    # The tenant's own account it was sent through; null: the platform's (settings) credentials.
+    # Only callbacks authenticated with the same credentials may touch it. No database constraint:
+    # a deleted account keeps its id here, so its messages never become the platform's.
+    provider_account = models.ForeignKey(
+        ProviderAccount, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+        related_name="+",
+    )
     provider_message_id = models.CharField(max_length=100, blank=True)
     price = models.DecimalField(max_digits=10, decimal_places=5, null=True, blank=True)
     price_unit = models.CharField(max_length=3, blank=True)
@@ -273,9 +280,11 @@ class OptOut(models.Model):
 class ProviderCallback(models.Model):
     """A delivery receipt or inbound message exactly as the carrier sent it.
 
-    Stored before it is applied, and unique per carrier event, so a carrier
-    that retries a callback cannot apply it twice. A receipt that arrives
-    before its message's send was recorded stays `matched=False` until then.
+    Stored before it is applied, and unique per carrier event and account, so
+    a carrier that retries a callback cannot apply it twice. A receipt that
+    arrives before its message's send was recorded stays `matched=False`
+    until then, and is applied only to a message of the same account. An
+    authenticated callback that could not be used is kept with its `problem`.
     """
 
     class Kind(models.TextChoices):
@@ -283,11 +292,17 @@ class ProviderCallback(models.Model):
         INBOUND = "inbound"
 
     provider = models.CharField(max_length=30)
+    # The account whose credentials authenticated it (null: the platform's); see Message.provider_account.
+    provider_account = models.ForeignKey(
+        ProviderAccount, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+        related_name="+",
+    )
     kind = models.CharField(max_length=10, choices=Kind.choices)
     event_key = models.CharField(max_length=200)
     provider_message_id = models.CharField(max_length=100, blank=True, db_index=True)
     payload = models.JSONField(default=dict)
     matched = models.BooleanField(default=False)
+    problem = models.CharField(max_length=500, blank=True, help_text="Why an authentic callback could not be used.")
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

@@ -44,6 +44,6 @@ def poll_statuses(limit: int) -> int:
                 update = None
             # Touched, so the next round starts with messages not asked about for longest.
             Message.objects.filter(pk=message.pk).update(updated_at=timezone.now())
-            if update is not None and record_delivery(name, update):
+            if update is not None and record_delivery(name, update, account_id=message.provider_account_id):
                 news += 1
     return news

@@ -35,7 +35,8 @@ class Outcome:
     fields: dict
     events: list[MessageEvent] = field(default_factory=list)
     carrier_opt_out: bool = False  # the carrier says the recipient unsubscribed
-    sent_as: tuple[str, str] | None = None  # (provider, provider message id) once a carrier took it
+    # (provider, account id or None, provider message id) once a carrier took it
+    sent_as: tuple[str, int | None, str] | None = None
 
 
 def retry_delay(attempt: int) -> float:
@@ -119,7 +120,7 @@ class Router:
                 continue
             result = self._send(message, route, breaker, events, errors)
             if result is not None:
-                return sent(message, route.name, result, events)
+                return sent(message, route.name, result, events, account_id=route.account_id)
             if errors[-1].permanent:
                 return failed(message, route.name, errors[-1], events)
         if errors and all(e.permanent for e in errors) and not waits:  # every route said it cannot carry it
@@ -195,10 +196,13 @@ def _status_event(message, status: str, text: str) -> MessageEvent:
     return MessageEvent(message=message, kind=MessageEvent.Kind.STATUS, status=status, error_message=text[:500])
 
 
-def sent(message: Message, provider_name: str, result: SendResult, events=()) -> Outcome:
+def sent(message: Message, provider_name: str, result: SendResult, events=(), *,
+         account_id: int | None = None) -> Outcome:
+    """Taken by the carrier through the tenant's account `account_id` (None: the platform's credentials)."""
     return Outcome(message, {
         "status": result.status if result.status in (Status.SENT, Status.DELIVERED) else Status.SENT,
         "provider": provider_name,
+        "provider_account_id": account_id,
         "provider_message_id": result.provider_message_id,
         "segments": result.segments or message.segments,
         "price": result.price,
@@ -207,7 +211,7 @@ def sent(message: Message, provider_name: str, result: SendResult, events=()) ->
         "sent_at": timezone.now(),
         "error_code": "",
         "error_message": "",
-    }, list(events), sent_as=(provider_name, result.provider_message_id))
+    }, list(events), sent_as=(provider_name, account_id, result.provider_message_id))
 
 
 def failed(message: Message, provider_name: str, error: ProviderError, events=(),

@@ -7,7 +7,7 @@ import pytest
 from providers.base import PermanentProviderError, ProviderAuthError, RateLimitedError, TransientProviderError
 from providers.chunghwa import encode_body
 from providers.registry import get_provider
-from smsgate.models import ProviderCallback
+from smsgate.models import ProviderAccount, ProviderCallback, Tenant
 from smsgate.tasks import poll_delivery_statuses_task
 from tests.fakes.chunghwa import FakeChunghwa, page
 from tests.fakes.server import Reply
@@ -109,6 +109,19 @@ def test_the_poller_applies_querysm_answers_once_and_forward_only(chunghwa):
     before = len(chunghwa.requests)
     poll_delivery_statuses_task()
     assert len(chunghwa.requests) == before  # delivered messages are not asked about again
+
+
+def test_polled_answers_apply_to_a_message_sent_through_a_tenants_own_account(chunghwa):
+    credentials = {"account_id": chunghwa.account, "password": chunghwa.password}
+    account = ProviderAccount.objects.create(tenant=Tenant.objects.get(slug="default"), provider="chunghwa",
+                                             credentials=credentials)
+    message = gateway_send(PHONE)
+    assert message.provider_account_id == account.pk
+    chunghwa.statuses[message.provider_message_id.split("|")[1]] = "0"
+    assert poll_delivery_statuses_task() == 1
+    message.refresh_from_db()
+    assert message.status == "delivered"
+    assert ProviderCallback.objects.get().provider_account_id == account.pk
 
 
 def test_the_poller_stops_for_this_round_when_cht_struggles(chunghwa):

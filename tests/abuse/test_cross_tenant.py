@@ -1,4 +1,5 @@
-"""Cross-tenant sweep: every API URL, called with another tenant's key, leaks nothing.
+"""Cross-tenant sweeps: every API URL, called with another tenant's key, leaks nothing; every carrier's
+callbacks, authenticated with another tenant's account, touch nothing of this tenant's.
 
 The URL list is read from the resolver, so an endpoint added later is swept too.
 """
@@ -9,9 +10,13 @@ import pytest
 from django.urls import URLResolver, get_resolver
 
 from leads.services import lead_create
+from smsgate import dispatch
+from smsgate.models import Message, OptOut, ProviderAccount, ProviderCallback, Tenant
 from smsgate.services import send_sms
+from smsgate.tracking import apply_unmatched_receipts
 from templates.services import template_create
 from tests.conftest import client_for
+from tests.fakes.callback import CARRIER_CALLBACKS
 from tests.tribopay_support import SECRET, post, postback
 from webhooks.ingest import default_tenant
 
@@ -91,3 +96,87 @@ def test_without_a_key_every_tenant_api_is_401(tenant_a_data, client):
     for route in api_routes():
         for url in urls_for(route, ids[:1]):
             assert client.get(url).status_code in (401, 405), url
+
+
+# --- Carrier callbacks ---------------------------------------------------------------------------------
+
+B_SECRET = "tenant-b-own-callback-secret"
+RECEIPTS = [case for case in CARRIER_CALLBACKS if "delivery" in case.kinds]
+REPLIES = [case for case in CARRIER_CALLBACKS if "inbound" in case.kinds]
+
+
+@pytest.fixture
+def tenants(request, tenant, other_tenant, settings):
+    """(carrier, its fake, tenant A, tenant B); B has its own account at the carrier, with its own secret."""
+    case = request.param
+    fake = request.getfixturevalue(case.name)
+    ProviderAccount.objects.create(tenant=other_tenant, provider=case.name,
+                                   credentials=case.account_credentials(settings, B_SECRET))
+    return case, fake, tenant, other_tenant
+
+
+def send_through(tenant: Tenant, phone: str) -> Message:
+    message = send_sms(tenant=tenant, to=phone, body="hello from A")
+    dispatch.deliver([message.pk], dispatch.claim_one(message.pk))
+    message.refresh_from_db()
+    assert message.status == "sent"
+    return message
+
+
+def a_account(case, tenant_a, scope: str, settings) -> ProviderAccount | None:
+    """A sends with the platform's credentials, or with its own account (the same secrets, its own scope)."""
+    if scope == "platform":
+        return None
+    credentials = case.account_credentials(settings, case.platform_secret(settings))
+    return ProviderAccount.objects.create(tenant=tenant_a, provider=case.name, credentials=credentials)
+
+
+@pytest.mark.parametrize("tenants", RECEIPTS, indirect=True, ids=repr)
+@pytest.mark.parametrize("scope", ["platform", "own account"])
+def test_a_receipt_authenticated_by_another_account_never_touches_a_message(tenants, scope, settings):
+    case, fake, tenant_a, tenant_b = tenants
+    account = a_account(case, tenant_a, scope, settings)
+    message = send_through(tenant_a, case.phone)
+    assert message.provider_account_id == (account.pk if account else None)
+    receipt = case.fields("delivery", fake, message)
+    forgeries = [case.build("delivery", receipt, secret=B_SECRET, query=f"tenant={tenant_b.slug}")]
+    if account:  # the platform's credentials do not reach a tenant account's messages either
+        forgeries.append(case.build("delivery", receipt, secret=case.platform_secret(settings)))
+    for forged in forgeries:
+        assert forged.post().status_code == 200  # authentic for its account, which has no such message
+    # Stored for the account that sent it, unmatched; a later send of A's does not pick it up either.
+    apply_unmatched_receipts([(case.name, message.provider_account_id, message.provider_message_id)])
+    assert Message.objects.get(pk=message.pk).status == "sent"
+    assert not message.events.filter(kind="receipt").exists()
+    stored = ProviderCallback.objects.filter(kind="delivery")
+    assert stored.count() == len(forgeries) and not stored.filter(matched=True).exists()
+
+    own_query = f"tenant={tenant_a.slug}" if account else ""
+    authentic = case.build("delivery", receipt, secret=case.platform_secret(settings), query=own_query)
+    assert authentic.post().status_code == 200
+    assert Message.objects.get(pk=message.pk).status in ("failed", "undelivered")
+
+
+@pytest.mark.parametrize("tenants", REPLIES, indirect=True, ids=repr)
+def test_a_stop_to_another_tenants_account_opts_out_only_there(tenants, settings):
+    case, fake, tenant_a, tenant_b = tenants
+    message = send_through(tenant_a, case.phone)
+    stop = case.build("inbound", case.fields("inbound", fake, message), secret=B_SECRET,
+                      query=f"tenant={tenant_b.slug}")
+    assert stop.post().status_code == 200
+    assert list(OptOut.objects.values_list("tenant__slug", "phone")) == [(tenant_b.slug, message.to)]
+    assert send_sms(tenant=tenant_a, to=message.to, body="A may still text").status == "queued"
+
+
+@pytest.mark.parametrize("tenants", REPLIES, indirect=True, ids=repr)
+def test_a_stop_with_platform_credentials_spares_a_tenant_that_used_its_own_account(tenants, settings):
+    case, fake, tenant_a, _ = tenants
+    a_account(case, tenant_a, "own account", settings)
+    message = send_through(tenant_a, case.phone)
+    stop = case.build("inbound", case.fields("inbound", fake, message), secret=case.platform_secret(settings))
+    assert stop.post().status_code == 200
+    assert list(OptOut.objects.values_list("tenant__slug", flat=True)) == [Tenant.DEFAULT_SLUG]
+    own_stop = case.build("inbound", case.fields("inbound", fake, message, body="stop"),
+                          secret=case.platform_secret(settings), query=f"tenant={tenant_a.slug}")
+    assert own_stop.post().status_code == 200
+    assert OptOut.objects.filter(tenant=tenant_a, phone=message.to).exists()
