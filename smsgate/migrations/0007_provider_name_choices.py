@@ -14,7 +14,7 @@ import providers.registry
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("smsgate", "0005_message_indexes"),
+        ("smsgate", "0006_provider_account_on_messages_and_callbacks"),
     ]
 
     operations = [
