@@ -130,10 +130,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Webhook secrets may come in query strings (?token=, ?secret=): no log line shows them.
+    "filters": {"redact_secrets": {"()": "smsgate.log_redaction.RedactSecrets"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # The Twilio SDK logs every request and header at INFO.
-    "loggers": {"twilio.http_client": {"level": "WARNING"}},
+    "loggers": {
+        # The Twilio SDK logs every request and header at INFO.
+        "twilio.http_client": {"level": "WARNING"},
+        # runserver's request lines (full URLs): through the console handler and its filter only.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
 
 # --- REST API -------------------------------------------------------------
