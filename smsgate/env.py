@@ -50,11 +50,11 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 def env_rate(name: str, default: str) -> str | None:
-    """A rate "N/period" as DRF's throttles read it (period s, sec, m, min, h, hour, d, day); empty: None."""
+    """A rate "N/period" for DRF's throttles (period s, sec, second, m, min, minute, h, hour, d, day); empty: None."""
     raw = env_str(name, default).strip()
     if not raw:
         return None
-    if not re.fullmatch(r"[1-9]\d*/(s|sec|m|min|h|hour|d|day)", raw):
+    if not re.fullmatch(r"[1-9]\d*/(s|secs?|seconds?|m|mins?|minutes?|h|hours?|d|days?)", raw):
         raise ImproperlyConfigured(f"{name} must look like 1200/min (a positive number / s, min, hour or day), "
                                    f"not {raw!r}")
     return raw

@@ -9,6 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from rest_framework.settings import api_settings
@@ -16,6 +17,7 @@ from rest_framework.test import APIClient
 
 from smsgate.api.auth import ApiKeyRateThrottle
 from smsgate.api.throttling import FailedAuthThrottle
+from smsgate.env import env_rate
 from smsgate.models import ApiKey
 from tests.chaos.harness import free_port, wait_until
 
@@ -133,3 +135,16 @@ def test_with_redis_away_the_api_answers_unthrottled(api, rates, settings, caplo
     assert [api.get(URL).status_code for _ in range(3)] == [200, 200, 200]
     assert [with_key("guess").status_code for _ in range(3)] == [401, 401, 401]
     assert "API rate limits are not enforced" in caplog.text
+
+
+@pytest.mark.parametrize("written", ["1200/week", "1200", "0/min", "-5/min", "1200/mn", "many/min"])
+def test_a_rate_setting_that_is_not_n_per_period_stops_the_start(written, monkeypatch):
+    monkeypatch.setenv("API_RATE_LIMIT", written)
+    with pytest.raises(ImproperlyConfigured, match="API_RATE_LIMIT must look like 1200/min"):
+        env_rate("API_RATE_LIMIT", "1200/min")
+
+
+@pytest.mark.parametrize(("written", "read"), [("300/minute", "300/minute"), ("10/s", "10/s"), ("", None)])
+def test_a_rate_setting_is_n_per_period_or_empty_for_no_limit(written, read, monkeypatch):
+    monkeypatch.setenv("API_AUTH_FAILURE_LIMIT", written)
+    assert env_rate("API_AUTH_FAILURE_LIMIT", "30/min") == read
