@@ -19,7 +19,7 @@ import time
 import redis
 from rest_framework import throttling
 
-from smsgate.api.client_address import client_ip
+from smsgate.api.source_ip import client_ip
 from smsgate.resilience import redis_client, take_tokens
 
 logger = logging.getLogger(__name__)

@@ -14,7 +14,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from providers.registry import UnknownProvider
-from smsgate.api.client_address import client_ip
 from smsgate.api.serializers import (
     BulkItemInput,
     BulkSmsInput,
@@ -23,6 +22,7 @@ from smsgate.api.serializers import (
     MessageOutput,
     SendSmsInput,
 )
+from smsgate.api.source_ip import client_ip
 from smsgate.balances import provider_balances
 from smsgate.models import Message
 from smsgate.phones import InvalidPhoneNumber, normalize_phone
