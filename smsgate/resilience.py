@@ -159,12 +159,15 @@ class RateLimiter:
         """
         if redis_client() is None or self.per_minute <= 0:
             return count, 0.0
-        return take_tokens(f"rate:{self.key}", self.per_minute, self.per_minute / 60, count)
+        return self._take(count)
 
     def release(self, count: int) -> None:
         """Give back `count` sends taken with `acquire` that will not be made (capped at the bucket's size)."""
         if count > 0 and redis_client() is not None and self.per_minute > 0:
-            take_tokens(f"rate:{self.key}", self.per_minute, self.per_minute / 60, -count)
+            self._take(-count)
+
+    def _take(self, count: int) -> tuple[int, float]:
+        return take_tokens(f"rate:{self.key}", self.per_minute, self.per_minute / 60, count)
 
 
 def take_tokens(key: str, capacity: int, per_second: float, count: int) -> tuple[int, float]:
