@@ -5,6 +5,7 @@ silently fall back to a default, so these raise ImproperlyConfigured.
 """
 
 import os
+import re
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -46,3 +47,14 @@ def env_int(name: str, default: int) -> int:
 def env_list(name: str, default: str = "") -> list[str]:
     """A comma-separated list, blanks dropped."""
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+def env_rate(name: str, default: str) -> str | None:
+    """A rate "N/period" for DRF's throttles (period s, sec, second, m, min, minute, h, hour, d, day); empty: None."""
+    raw = env_str(name, default).strip()
+    if not raw:
+        return None
+    if not re.fullmatch(r"[1-9]\d*/(s|secs?|seconds?|m|mins?|minutes?|h|hours?|d|days?)", raw):
+        raise ImproperlyConfigured(f"{name} must look like 1200/min (a positive number / s, min, hour or day), "
+                                   f"not {raw!r}")
+    return raw

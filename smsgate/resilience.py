@@ -159,17 +159,26 @@ class RateLimiter:
         """
         if redis_client() is None or self.per_minute <= 0:
             return count, 0.0
-        granted, wait_ms = self._run(count)
-        return int(granted), int(wait_ms) / 1000
+        return self._take(count)
 
     def release(self, count: int) -> None:
         """Give back `count` sends taken with `acquire` that will not be made (capped at the bucket's size)."""
         if count > 0 and redis_client() is not None and self.per_minute > 0:
-            self._run(-count)
+            self._take(-count)
 
-    def _run(self, count: int):
-        return _script(settings.REDIS_URL, _BUCKET)(keys=[f"{PREFIX}rate:{self.key}"],
-                                                    args=[self.per_minute, self.per_minute / 60, count])
+    def _take(self, count: int) -> tuple[int, float]:
+        return take_tokens(f"rate:{self.key}", self.per_minute, self.per_minute / 60, count)
+
+
+def take_tokens(key: str, capacity: int, per_second: float, count: int) -> tuple[int, float]:
+    """One round trip to the token bucket `key` (under PREFIX): (tokens granted, seconds until one if none).
+
+    The bucket holds at most `capacity` tokens and refills `per_second`. A count of 0 takes nothing
+    and only answers whether a token is there (the wait is 0 if so); a negative count gives tokens back.
+    Needs REDIS_URL; raises redis.RedisError when Redis does not answer.
+    """
+    granted, wait_ms = _script(settings.REDIS_URL, _BUCKET)(keys=[f"{PREFIX}{key}"], args=[capacity, per_second, count])
+    return int(granted), int(wait_ms) / 1000
 
 
 def breaker_for(account_key: str) -> CircuitBreaker:

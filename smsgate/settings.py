@@ -9,7 +9,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from smsgate.env import env_bool, env_int, env_list, env_str
+from smsgate.env import env_bool, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SMSGATE_VAR_DIR", str(BASE_DIR / "var")))
@@ -132,10 +132,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Webhook secrets may come in query strings (?token=, ?secret=): no log line shows them.
+    "filters": {"redact_secrets": {"()": "smsgate.log_redaction.RedactSecrets"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # The Twilio SDK logs every request and header at INFO.
-    "loggers": {"twilio.http_client": {"level": "WARNING"}},
+    "loggers": {
+        # The Twilio SDK logs every request and header at INFO.
+        "twilio.http_client": {"level": "WARNING"},
+        # runserver's request lines (full URLs): through the console handler and its filter only.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
 
 # --- REST API -------------------------------------------------------------
@@ -143,7 +149,11 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["smsgate.api.auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["smsgate.api.auth.HasTenant"],
     "DEFAULT_THROTTLE_CLASSES": ["smsgate.api.auth.ApiKeyRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"api_key": env_str("API_RATE_LIMIT", "1200/min")},
+    # "N/period" (s, min, hour, day); token buckets in Redis (smsgate/api/throttling.py). Empty: no limit.
+    "DEFAULT_THROTTLE_RATES": {
+        "api_key": env_rate("API_RATE_LIMIT", "1200/min"),  # requests per API key
+        "auth_failure": env_rate("API_AUTH_FAILURE_LIMIT", "30/min"),  # failed authentications per client IP
+    },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,

@@ -29,9 +29,8 @@ def _fresh_resilience_state():
     """Circuit breakers and rate limits live in Redis: start every test with none."""
     client = redis_client()
     if client is not None:
-        for pattern in (f"{PREFIX}*", "*throttle_*"):  # breakers, rate limits, API throttles
-            for key in client.scan_iter(pattern):
-                client.delete(key)
+        for key in client.scan_iter(f"{PREFIX}*"):  # breakers, rate limits, API throttles
+            client.delete(key)
 
 
 @pytest.fixture(autouse=True)

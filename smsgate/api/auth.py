@@ -3,8 +3,9 @@
 from datetime import timedelta
 
 from django.utils import timezone
-from rest_framework import authentication, exceptions, permissions, throttling
+from rest_framework import authentication, exceptions, permissions
 
+from smsgate.api.throttling import FailedAuthThrottle, RedisRateThrottle
 from smsgate.models import ApiKey, Tenant
 
 
@@ -29,12 +30,17 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         header = authentication.get_authorization_header(request).decode("latin-1")
         if not header:
             return None
+        failures = FailedAuthThrottle()
+        if wait := failures.wait_before_trying(request):
+            raise exceptions.Throttled(wait, "Too many failed authentications from this address.")
         scheme, _, raw_key = header.partition(" ")
         if scheme.lower() != self.keyword.lower() or not raw_key.strip():
+            failures.record_failure(request)
             raise exceptions.AuthenticationFailed("Use the header 'Authorization: Bearer <api key>'.")
         key = ApiKey.objects.active().select_related("tenant").filter(key_hash=ApiKey.hash_key(raw_key.strip()))
         api_key = key.first()
         if api_key is None:
+            failures.record_failure(request)
             raise exceptions.AuthenticationFailed("Unknown or revoked API key.")
         _touch(api_key)
         return ApiClient(api_key), api_key
@@ -65,7 +71,7 @@ def _touch(api_key: ApiKey) -> None:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
 
 
-class ApiKeyRateThrottle(throttling.SimpleRateThrottle):
+class ApiKeyRateThrottle(RedisRateThrottle):
     """API_RATE_LIMIT requests per API key (e.g. "1200/min"); beyond it, 429 with Retry-After."""
 
     scope = "api_key"

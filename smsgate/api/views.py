@@ -2,7 +2,6 @@
 
 from datetime import datetime, time, timedelta
 
-from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.shortcuts import get_object_or_404
@@ -23,6 +22,7 @@ from smsgate.api.serializers import (
     MessageOutput,
     SendSmsInput,
 )
+from smsgate.api.source_ip import client_ip
 from smsgate.balances import provider_balances
 from smsgate.models import Message
 from smsgate.phones import InvalidPhoneNumber, normalize_phone
@@ -40,14 +40,6 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
     description="Repeat a request safely: the same key returns the first request's message.",
 )
-
-
-def client_ip(request) -> str | None:
-    if settings.TRUST_X_FORWARDED_FOR:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR")
 
 
 def to_validation_error(exc: DjangoValidationError) -> serializers.ValidationError:

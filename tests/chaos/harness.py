@@ -59,6 +59,10 @@ class Processes:
         return self._start("web", [sys.executable, "-m", "gunicorn", "smsgate.wsgi", "--config", "gunicorn.conf.py",
                                    "--workers", "1", "--bind", f"127.0.0.1:{port}"], **env)
 
+    def runserver(self, port: int) -> subprocess.Popen:
+        """Django's development server as Procfile.dev runs it (without the autoreloader)."""
+        return self._start("runserver", [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"])
+
     def sweeper(self, seconds: float) -> subprocess.Popen:
         """A loop claiming due messages every 0.3 s for `seconds` (what beat does every 5 s)."""
         return self._start("sweeper", [sys.executable, "-c", SWEEPER], CHAOS_SECONDS=str(seconds))
