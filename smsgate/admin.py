@@ -140,10 +140,23 @@ class OptOutAdmin(admin.ModelAdmin):
     search_fields = ["phone"]
 
 
+class UnusableFilter(admin.SimpleListFilter):
+    """Callbacks kept raw because a field could not be used (their `problem` says which)."""
+
+    title = "usable"
+    parameter_name = "unusable"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "unusable")]
+
+    def queryset(self, request, queryset):
+        return queryset.exclude(problem="") if self.value() == "yes" else queryset
+
+
 @admin.register(ProviderCallback)
 class ProviderCallbackAdmin(admin.ModelAdmin):
-    list_display = ["received_at", "provider", "kind", "provider_message_id", "matched"]
-    list_filter = ["provider", "kind", "matched"]
+    list_display = ["received_at", "provider", "kind", "provider_message_id", "matched", "problem"]
+    list_filter = ["provider", "kind", "matched", UnusableFilter]
     search_fields = ["provider_message_id", "event_key"]
     readonly_fields = [f.name for f in ProviderCallback._meta.fields]
 

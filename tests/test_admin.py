@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from smsgate.models import Message, OptOut
+from smsgate.models import Message, OptOut, ProviderCallback
 from smsgate.services import send_sms
 from smsgate.tasks import sweep_due_messages_task
 
@@ -103,3 +103,13 @@ def test_a_provider_account_needs_the_backends_credentials(admin_client, tenant)
     assert response.status_code == 200
     assert b"the account has unknown credentials: acount_sid" in response.content
     assert not ProviderAccount.objects.exists()
+
+
+def test_operators_find_the_callbacks_that_could_not_be_used(admin_client):
+    ProviderCallback.objects.create(provider="aircall", kind="delivery", event_key="ok-1", provider_message_id="ok-1")
+    ProviderCallback.objects.create(provider="aircall", kind="delivery", event_key="bad-1",
+                                    provider_message_id="bad-1", problem="data.status: expected a string")
+    page = admin_client.get(reverse("admin:smsgate_providercallback_changelist"), {"unusable": "yes"})
+    assert page.status_code == 200
+    assert b"data.status: expected a string" in page.content
+    assert b"bad-1" in page.content and b"ok-1" not in page.content
