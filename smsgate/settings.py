@@ -142,6 +142,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["smsgate.api.auth.HasTenant"],
     "DEFAULT_THROTTLE_CLASSES": ["smsgate.api.auth.ApiKeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api_key": env_str("API_RATE_LIMIT", "1200/min")},
+    # JSON only (every input has nested fields a form cannot carry), refusing deep nesting, NUL and lone surrogates.
+    "DEFAULT_PARSER_CLASSES": ["smsgate.api.parsers.JsonParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -206,6 +208,8 @@ SMS_RATE_LIMIT_PER_MINUTE = env_int("SMS_RATE_LIMIT_PER_MINUTE", 0)  # per tenan
 SMS_BREAKER_FAILURES = env_int("SMS_BREAKER_FAILURES", 5)  # consecutive transient failures that open a breaker
 SMS_BREAKER_COOLDOWN_SECONDS = env_int("SMS_BREAKER_COOLDOWN_SECONDS", 60)
 SMS_MAX_BODY_CHARS = env_int("SMS_MAX_BODY_CHARS", 1600)
+# How far ahead an API request may schedule a message (send_at).
+SMS_MAX_SCHEDULE_DAYS = env_int("SMS_MAX_SCHEDULE_DAYS", 365)
 SMS_MAX_ATTEMPTS = env_int("SMS_MAX_ATTEMPTS", 6)
 SMS_RETRY_BASE_SECONDS = env_int("SMS_RETRY_BASE_SECONDS", 30)
 SMS_RETRY_MAX_SECONDS = env_int("SMS_RETRY_MAX_SECONDS", 3600)
