@@ -26,9 +26,11 @@ class VariantInput(serializers.Serializer):
 
 
 class TemplateInput(serializers.Serializer):
+    MAX_VARIANTS = 26  # A to Z: an A/B test of more cannot gather enough sends per variant to tell them apart
+
     code = serializers.SlugField(max_length=64)
     name = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
-    variants = VariantInput(many=True, allow_empty=False)
+    variants = VariantInput(many=True, allow_empty=False, max_length=MAX_VARIANTS)
 
     def validate_variants(self, variants):
         labels = [v["label"] for v in variants]

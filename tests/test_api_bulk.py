@@ -38,8 +38,8 @@ def test_one_bad_entry_fails_the_request_and_names_it(api):
         {"phone": "+5511911110003"},
     ]}, format="json")
     assert response.status_code == 400
-    assert set(response.data["messages"]) == {"1", "2"}
-    assert "phone" in response.data["messages"]["1"]
+    assert set(response.json()["messages"]) == {"1", "2"}
+    assert "phone" in response.json()["messages"]["1"]
     assert Message.objects.count() == 0
 
 
@@ -49,7 +49,7 @@ def test_an_opted_out_entry_fails_the_request(api, tenant):
         {"phone": "+5511911110001", "message": "ok"}, {"phone": "+5511911110002", "message": "no"},
     ]}, format="json")
     assert response.status_code == 400
-    assert "opted out" in str(response.data["messages"]["1"])
+    assert "opted out" in str(response.json()["messages"]["1"])
     assert Message.objects.count() == 0 and MemoryProvider.outbox == []
 
 
