@@ -60,5 +60,18 @@ def test_malformed_or_oversized_batches_are_400(api, payload):
     assert Message.objects.count() == 0
 
 
+def test_the_same_text_to_the_same_number_twice_is_refused_naming_the_copies(api):
+    """1,000 copies of one SMS to one person is a client bug, not a campaign: refuse, and say which entries."""
+    response = api.post(URL, {"messages": [
+        {"phone": "+5511911110001", "message": "hello"},
+        {"phone": "+5511911110002", "message": "hello"},
+        {"phone": "(11) 91111-0001", "message": "hello"},  # the first number, written nationally
+        {"phone": "+5511911110001", "message": "hello again"},
+    ]}, format="json")
+    assert response.status_code == 400
+    assert response.json()["messages"] == {"2": {"phone": ["Same number and text as message 0: send it once."]}}
+    assert Message.objects.count() == 0 and MemoryProvider.outbox == []
+
+
 def test_bulk_needs_a_key(client):
     assert client.post(URL, {}, content_type="application/json").status_code == 401
