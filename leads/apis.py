@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from leads.models import Lead
 from leads.selectors import lead_messages
 from leads.services import lead_create, lead_next_action
-from smsgate.api.views import client_ip, to_validation_error
+from smsgate.api.views import client_ip, to_validation_error, user_agent
 from smsgate.phones import InvalidPhoneNumber, normalize_phone
 
 
@@ -93,7 +93,7 @@ class LeadCreateApi(APIView):
                 consent_gdpr=consent["gdpr"],
                 consent_marketing=consent["marketing"],
                 consent_ip=consent.get("ip") or client_ip(request),
-                consent_user_agent=consent.get("user_agent") or request.headers.get("User-Agent", ""),
+                consent_user_agent=consent.get("user_agent") or user_agent(request),
             )
         except DjangoValidationError as exc:
             raise to_validation_error(exc) from None

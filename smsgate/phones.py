@@ -8,10 +8,10 @@ from django.core.exceptions import ValidationError
 # What a number may be written with: one optional leading +, digits, and spaces, dots, dashes or brackets.
 # Refused, rather than silently changed: extensions ("ext 5", "x5"; an SMS cannot reach one), tel: URIs,
 # a doubled "+", letters (vanity numbers).
-PHONE_PATTERN = r"^\+?[0-9 ().\-]{3,31}$"
+PHONE_PATTERN = r"^\+?[0-9 ().\-]{1,31}$"
 _WRITTEN_NUMBER = re.compile(PHONE_PATTERN, re.ASCII)
-NOT_WRITTEN_AS_A_NUMBER = ("Enter the number alone: digits, an optional leading +, spaces, dots, dashes or brackets "
-                           "(no extension, no tel: prefix), e.g. +5511987654321.")
+NOT_WRITTEN_AS_A_NUMBER = ("Enter a valid phone number alone: digits, an optional leading +, spaces, dots, dashes or "
+                           "brackets (no extension, no tel: prefix), e.g. +5511987654321.")
 
 
 class InvalidPhoneNumber(ValueError):

@@ -32,9 +32,8 @@ def refuse_unstorable_text(data) -> None:
             if depth > MAX_DEPTH:
                 raise ParseError(f"JSON is nested too deep: at most {MAX_DEPTH} levels.")
             for key, child in value.items() if isinstance(value, dict) else enumerate(value):
-                child_path = f"{path}.{key}" if path else str(key)
-                _check_text(str(key), child_path)
-                pending.append((child, child_path, depth + 1))
+                _check_text(str(key), path or "body")  # a bad key is named by the object holding it
+                pending.append((child, f"{path}.{key}" if path else str(key), depth + 1))
         elif isinstance(value, str):
             _check_text(value, path or "body")
 

@@ -1,5 +1,7 @@
 """REST API of the core: send, logs. One view per operation."""
 
+import ipaddress
+
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
@@ -40,11 +42,19 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 
 
 def client_ip(request) -> str | None:
+    """The caller's address: X-Forwarded-For's first entry when trusted and an IP address, else REMOTE_ADDR."""
     if settings.TRUST_X_FORWARDED_FOR:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[0].strip()
+        try:
+            return str(ipaddress.ip_address(forwarded))
+        except ValueError:
+            pass
     return request.META.get("REMOTE_ADDR")
+
+
+def user_agent(request) -> str:
+    """The caller's User-Agent as it can be stored: without NUL characters (Postgres text cannot hold them)."""
+    return request.headers.get("User-Agent", "").replace("\x00", "")
 
 
 def to_validation_error(exc: DjangoValidationError) -> serializers.ValidationError:
@@ -57,8 +67,8 @@ class SmsSendApi(APIView):
         data = SendSmsInput(data=request.data)
         data.is_valid(raise_exception=True)
         key = request.headers.get("Idempotency-Key") or None
-        if key and len(key) > 255:
-            raise serializers.ValidationError({"Idempotency-Key": ["At most 255 characters."]})
+        if key and (len(key) > 255 or "\x00" in key):
+            raise serializers.ValidationError({"Idempotency-Key": ["At most 255 characters, and no NUL."]})
         try:
             message = send_sms(
                 tenant=request.user.tenant,
@@ -72,7 +82,7 @@ class SmsSendApi(APIView):
                 idempotency_key=key,
                 source_type="api",
                 request_ip=client_ip(request),
-                user_agent=request.headers.get("User-Agent", ""),
+                user_agent=user_agent(request),
             )
         except IdempotencyConflict:
             raise Conflict("This Idempotency-Key was already used for a different request.") from None
