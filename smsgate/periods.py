@@ -11,6 +11,8 @@ from django.utils import timezone
 
 EARLIEST = date(2000, 1, 1)
 LATEST = date(9998, 12, 31)
+# The years EARLIEST..LATEST, for an OpenAPI pattern.
+SUPPORTED_YEARS_PATTERN = r"^([2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-"
 DEFAULT_DAYS = 30
 
 

@@ -1,7 +1,7 @@
 from django.conf import settings
 from rest_framework import serializers
 
-from smsgate.api.serializers import MessageOutput
+from smsgate.api.serializers import JsonInput, MessageOutput
 from webhooks.models import Payment, WebhookEvent
 
 
@@ -36,7 +36,7 @@ class SmsLogOutput(MessageOutput):
         fields = [*MessageOutput.Meta.fields, "source_type", "source_id"]
 
 
-class TestSmsInput(serializers.Serializer):
+class TestSmsInput(JsonInput):
     phone_number = serializers.CharField(max_length=32)
     message = serializers.CharField(max_length=settings.SMS_MAX_BODY_CHARS)
 

@@ -2,14 +2,43 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from smsgate.models import Message, MessageEvent, MessageType
-from smsgate.periods import supported_day
+from smsgate.periods import EARLIEST, LATEST, SUPPORTED_YEARS_PATTERN, supported_day
 from smsgate.phones import NOT_WRITTEN_AS_A_NUMBER, PHONE_PATTERN
 
 # A send_at further back than this is a client bug (a stale retry, a wrong year), not "send now".
 SEND_AT_MAX_PAST = timedelta(days=7)
+
+
+def wrong_json_type(field: serializers.Field, value) -> str | None:
+    """Why `value` is not of the JSON type `field` reads, or None (null is left to the field's allow_null)."""
+    if value is None:
+        return None
+    if isinstance(field, serializers.BooleanField):
+        return None if isinstance(value, bool) else "Must be a boolean (true or false)."
+    if isinstance(field, serializers.IntegerField):
+        return None if isinstance(value, int) and not isinstance(value, bool) else "Must be an integer."
+    if isinstance(field, serializers.CharField | serializers.ChoiceField | serializers.DateField
+                  | serializers.DateTimeField):
+        return None if isinstance(value, str) else "Must be a string."
+    if isinstance(field, serializers.DictField) and isinstance(value, dict):
+        return next(filter(None, (wrong_json_type(field.child, child) for child in value.values())), None)
+    return None
+
+
+class JsonInput(serializers.Serializer):
+    """An input read as the JSON types the OpenAPI states: DRF alone would take 5 for "5", "true" for true."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            errors = {name: [problem] for name, field in self.fields.items()
+                      if name in data and (problem := wrong_json_type(field, data[name]))}
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
 
 
 class PhoneField(serializers.RegexField):
@@ -42,7 +71,7 @@ class SendAtField(serializers.DateTimeField):
         return when
 
 
-class SendSmsInput(serializers.Serializer):
+class SendSmsInput(JsonInput):
     phone = PhoneField()
     message = serializers.CharField(max_length=settings.SMS_MAX_BODY_CHARS, required=False)
     template_code = serializers.SlugField(max_length=64, required=False)
@@ -65,10 +94,10 @@ class BulkItemInput(SendSmsInput):
     send_at = None
 
 
-class BulkSmsInput(serializers.Serializer):
+class BulkSmsInput(JsonInput):
     MAX_MESSAGES = 1000
 
-    messages = serializers.ListField(child=BulkItemInput(), allow_empty=False, max_length=MAX_MESSAGES,
+    messages = serializers.ListField(child=BulkItemInput(), min_length=1, max_length=MAX_MESSAGES,
                                      help_text="Errors are keyed by the entry's index.")
     message_type = serializers.ChoiceField(choices=MessageType.choices, default=MessageType.TRANSACTIONAL)
     send_at = SendAtField()
@@ -77,7 +106,7 @@ class BulkSmsInput(serializers.Serializer):
 class MessageOutput(serializers.ModelSerializer):
     status_code = serializers.IntegerField(read_only=True, help_text="Legacy code: 0 pending, 1 delivered, "
                                            "2 sent, 3 in progress, 4 failed, 5 expired.")
-    variant_label = serializers.CharField(source="variant.label", default=None, read_only=True)
+    variant_label = serializers.CharField(source="variant.label", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = Message
@@ -101,14 +130,32 @@ class MessageDetailOutput(MessageOutput):
         fields = [*MessageOutput.Meta.fields, "events"]
 
 
-class LogQuery(serializers.Serializer):
-    start_date = serializers.DateField(required=False, validators=[supported_day])
-    end_date = serializers.DateField(required=False, validators=[supported_day])
-    status = serializers.CharField(required=False)
-    phone = serializers.CharField(required=False)
+class BulkSmsOutput(serializers.Serializer):
+    count = serializers.IntegerField()
+    ids = serializers.ListField(child=serializers.IntegerField(), help_text="The messages' ids, in request order.")
+
+
+@extend_schema_field({"type": "string", "format": "date", "pattern": SUPPORTED_YEARS_PATTERN})
+class SupportedDayField(serializers.DateField):
+    """A day from EARLIEST to LATEST (smsgate.periods)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, validators=[supported_day], **kwargs)
+
+
+class PeriodQuery(serializers.Serializer):
+    """Days from start_date to end_date inclusive (see smsgate.periods for the defaults and the bounds)."""
+
+    start_date = SupportedDayField(help_text=f"From {EARLIEST} on; default: 29 days before end_date.")
+    end_date = SupportedDayField(help_text=f"Up to {LATEST}; default: today. Must not be before start_date.")
 
     def validate(self, attrs):
         start, end = attrs.get("start_date"), attrs.get("end_date")
         if start and end and start > end:
             raise serializers.ValidationError({"end_date": ["end_date must not be before start_date."]})
         return attrs
+
+
+class LogQuery(PeriodQuery):
+    status = serializers.CharField(required=False)
+    phone = serializers.CharField(required=False)

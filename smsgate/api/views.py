@@ -16,9 +16,11 @@ from rest_framework.views import APIView
 from providers.registry import UnknownProvider
 from smsgate.api.serializers import (
     BulkSmsInput,
+    BulkSmsOutput,
     LogQuery,
     MessageDetailOutput,
     MessageOutput,
+    PeriodQuery,
     SendSmsInput,
 )
 from smsgate.balances import provider_balances
@@ -36,7 +38,7 @@ class Conflict(APIException):
 
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    "Idempotency-Key", {"type": "string", "maxLength": 255}, OpenApiParameter.HEADER, required=False,
     description="Repeat a request safely: the same key returns the first request's message.",
 )
 
@@ -99,7 +101,7 @@ class SmsBulkApi(APIView):
     a client's loop gone wrong far more often than intended, and each copy is charged and received.
     """
 
-    @extend_schema(request=BulkSmsInput, responses={202: None})
+    @extend_schema(request=BulkSmsInput, responses={202: BulkSmsOutput})
     def post(self, request):
         data = BulkSmsInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -126,7 +128,8 @@ class SmsBulkApi(APIView):
             if result.errors:
                 transaction.set_rollback(True)
                 raise serializers.ValidationError({"messages": result.errors})
-        return Response({"count": len(result.message_ids), "ids": result.message_ids}, status=status.HTTP_202_ACCEPTED)
+        output = BulkSmsOutput({"count": len(result.message_ids), "ids": result.message_ids})
+        return Response(output.data, status=status.HTTP_202_ACCEPTED)
 
 
 def _bulk_item(tenant, values: dict) -> BulkItem:
@@ -146,9 +149,9 @@ def _bulk_item(tenant, values: dict) -> BulkItem:
 class SmsStatsApi(APIView):
     """Totals, by status and per provider (success rate, delivery rate, cost) for a period (default 30 days)."""
 
-    @extend_schema(parameters=[LogQuery], responses={200: None})
+    @extend_schema(parameters=[PeriodQuery], responses={200: None})
     def get(self, request):
-        query = LogQuery(data=request.query_params)
+        query = PeriodQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         since, until = period(query.validated_data.get("start_date"), query.validated_data.get("end_date"))
         return Response(message_stats(request.user.tenant, since, until))
