@@ -192,3 +192,18 @@ def test_the_schedule_limit_is_a_setting(api, settings):
     response = send(api, {**VALID, "send_at": (timezone.now() + timedelta(days=3)).isoformat()})
     assert response.status_code == 400
     assert "At most 2 days ahead" in str(response.data["send_at"])
+
+
+@pytest.mark.parametrize(("payload", "field", "error"), [
+    ({"phone": 5511987654321, "message": "hi"}, "phone", "Must be a string."),
+    ({"phone": "+5511987654321", "message": 1234}, "message", "Must be a string."),
+    ({"phone": "+5511987654321", "message": "hi", "custom_id": 7}, "custom_id", "Must be a string."),
+    ({"phone": "+5511987654321", "template_code": "x", "template_data": {"code": 1234}}, "template_data",
+     "Must be a string."),
+])
+def test_json_types_are_taken_as_sent_not_converted(api, payload, field, error):
+    """A number where the OpenAPI says string is the client's bug: DRF alone would store "1234"."""
+    response = send(api, payload)
+    assert response.status_code == 400
+    assert response.data[field] == [error]
+    assert Message.objects.count() == 0

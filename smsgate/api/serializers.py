@@ -146,8 +146,8 @@ class SupportedDayField(serializers.DateField):
 class PeriodQuery(serializers.Serializer):
     """Days from start_date to end_date inclusive (see smsgate.periods for the defaults and the bounds)."""
 
-    start_date = SupportedDayField(help_text=f"From {EARLIEST} on; default: 29 days before end_date.")
-    end_date = SupportedDayField(help_text=f"Up to {LATEST}; default: today. Must not be before start_date.")
+    start_date = SupportedDayField(help_text=f"From {EARLIEST} on. Stats default to 29 days before end_date.")
+    end_date = SupportedDayField(help_text=f"Up to {LATEST}, not before start_date. Stats default to today.")
 
     def validate(self, attrs):
         start, end = attrs.get("start_date"), attrs.get("end_date")

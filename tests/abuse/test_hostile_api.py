@@ -168,3 +168,15 @@ def test_every_query_parameter_refuses_hostile_values(api, url):
 def test_hostile_ids_are_404(api, url):
     for value in IDS:
         assert api.get(url.format(quote(value))).status_code == 404, (url, value)
+
+
+@pytest.mark.parametrize(("url", "path", "value", "errors"), [
+    ("/api/v1/leads", ("consent", "gdpr"), "true", {"consent": {"gdpr": ["Must be a boolean (true or false)."]}}),
+    ("/api/v1/leads", ("phone",), 5511987654321, {"phone": ["Must be a string."]}),
+    ("/api/v1/sms/bulk", ("messages", 0, "phone"), 55119876, {"messages": {"0": {"phone": ["Must be a string."]}}}),
+    ("/api/webhooks/test-sms/", ("message",), 42, {"message": ["Must be a string."]}),
+])
+def test_a_wrong_json_type_is_400_naming_the_field(api, url, path, value, errors):
+    response = post(api, url, "application/json", as_json(replaced(BODIES[url], path, value)))
+    assert response.status_code == 400
+    assert response.json() == errors
