@@ -6,7 +6,7 @@ from webhooks.models import Payment, WebhookEvent
 
 
 class PaymentOutput(serializers.ModelSerializer):
-    recovery_message_status = serializers.CharField(source="recovery_message.status", default=None)
+    recovery_message_status = serializers.CharField(source="recovery_message.status", default=None, allow_null=True)
 
     class Meta:
         model = Payment
@@ -25,7 +25,7 @@ class WebhookEventOutput(serializers.ModelSerializer):
 
 
 class WebhookEventDetailOutput(WebhookEventOutput):
-    payment = PaymentOutput(read_only=True)
+    payment = PaymentOutput(read_only=True, allow_null=True)
 
     class Meta(WebhookEventOutput.Meta):
         fields = [*WebhookEventOutput.Meta.fields, "attempts", "payload"]
