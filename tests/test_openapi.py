@@ -5,6 +5,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from smsgate.api.schema import NOT_BLANK
+
 
 def test_the_schema_generates_without_warnings_and_validates():
     call_command("spectacular", "--validate", "--fail-on-warn", stdout=StringIO(), stderr=StringIO())
@@ -52,7 +54,7 @@ def test_request_bodies_are_json_only(openapi):
 def test_the_schema_states_the_input_limits(openapi):
     schemas = openapi["components"]["schemas"]
     assert schemas["SendSmsInput"]["properties"]["phone"]["pattern"] == r"^\+?[0-9 ().\-]{1,31}$"
-    assert schemas["SendSmsInput"]["properties"]["message"]["pattern"] == r"\S"
+    assert schemas["SendSmsInput"]["properties"]["message"]["pattern"] == NOT_BLANK
     assert "SMS_MAX_SCHEDULE_DAYS (365) days ahead" in schemas["SendSmsInput"]["properties"]["send_at"]["description"]
     messages = schemas["BulkSmsInput"]["properties"]["messages"]
     assert (messages["minItems"], messages["maxItems"]) == (1, 1000)

@@ -66,11 +66,16 @@ def _empty_means_absent(parameter: dict) -> None:
     parameter["description"] = (parameter.get("description", "") + " Empty: as if left out.").strip()
 
 
+# A character str.strip() keeps: DRF strips texts before refusing blank ones. Spelled out because the
+# \\s of JSON Schema's (ECMAScript) patterns differs from Python's (\\x1c-\\x1f, \\x85, \\ufeff).
+NOT_BLANK = "[^" + "".join(f"\\u{code:04x}" for code in range(0x10000) if chr(code).isspace()) + "]"
+
+
 class AutoSchema(openapi.AutoSchema):
     """drf-spectacular's, also stating constraints DRF enforces but drf-spectacular leaves out of requests.
 
     - A text field may not be blank: DRF strips the spaces around a text first, so "   " is refused too;
-      the pattern \\S (at least one character that is not a space) says exactly that.
+      the pattern NOT_BLANK (at least one character that is not a space) says exactly that.
     - An IP address field takes IPv4 or IPv6 addresses only.
     - A list of nested objects (many=True) has its min_length/max_length (or allow_empty=False).
     """
@@ -80,7 +85,7 @@ class AutoSchema(openapi.AutoSchema):
         if direction != "request":
             return schema
         if type(field) is serializers.CharField and not field.allow_blank and field.trim_whitespace:
-            schema.setdefault("pattern", r"\S")
+            schema.setdefault("pattern", NOT_BLANK)
         elif isinstance(field, serializers.IPAddressField):
             schema["anyOf"] = [{"format": "ipv4"}, {"format": "ipv6"}]
         elif isinstance(field, serializers.ListSerializer):
