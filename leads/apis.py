@@ -2,7 +2,7 @@
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -10,7 +10,9 @@ from rest_framework.views import APIView
 from leads.models import Lead
 from leads.selectors import lead_messages
 from leads.services import lead_create, lead_next_action
-from smsgate.api.views import client_ip, to_validation_error
+from smsgate.api.serializers import JsonInput, PhoneField
+from smsgate.api.source_ip import client_ip, user_agent
+from smsgate.api.views import to_validation_error
 from smsgate.phones import InvalidPhoneNumber, normalize_phone
 
 
@@ -45,8 +47,13 @@ class LeadOutput(serializers.ModelSerializer):
         return LeadMessageOutput(lead_messages(lead), many=True).data
 
 
-class LeadConsentInput(serializers.Serializer):
-    gdpr = serializers.BooleanField(help_text="Must be true: consent to store and process the lead's data.")
+@extend_schema_field({"type": "boolean", "enum": [True]})
+class GivenConsent(serializers.BooleanField):
+    """A consent that must be given: false is refused (validate_gdpr), and the OpenAPI says so."""
+
+
+class LeadConsentInput(JsonInput):
+    gdpr = GivenConsent(help_text="Must be true: consent to store and process the lead's data.")
     marketing = serializers.BooleanField(default=False)
     ip = serializers.IPAddressField(required=False, allow_null=True,
                                     help_text="The person's IP when consenting (default: the caller's).")
@@ -61,9 +68,9 @@ class LeadConsentInput(serializers.Serializer):
 
 class LeadCreateApi(APIView):
     @extend_schema_serializer(component_name="LeadCreateInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(JsonInput):
         name = serializers.CharField(max_length=200)
-        phone = serializers.CharField(max_length=32)
+        phone = PhoneField()
         email = serializers.EmailField(required=False, allow_blank=True, default="")
         channel = serializers.ChoiceField(choices=Lead.Channel.choices, default=Lead.Channel.SMS)
         consent = LeadConsentInput()
@@ -93,7 +100,7 @@ class LeadCreateApi(APIView):
                 consent_gdpr=consent["gdpr"],
                 consent_marketing=consent["marketing"],
                 consent_ip=consent.get("ip") or client_ip(request),
-                consent_user_agent=consent.get("user_agent") or request.headers.get("User-Agent", ""),
+                consent_user_agent=consent.get("user_agent") or user_agent(request),
             )
         except DjangoValidationError as exc:
             raise to_validation_error(exc) from None

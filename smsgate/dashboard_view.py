@@ -1,35 +1,48 @@
-"""GET /admin/dashboard/: staff-only charts of volume, delivery, providers, cost and variants."""
+"""GET /admin/dashboard/: charts of volume, delivery, providers, cost and variants, for every tenant.
 
-from datetime import datetime, time, timedelta
+Staff with the permission DASHBOARD_PERMISSION only (superusers have it): the numbers cover all tenants.
+"""
+
+from datetime import timedelta
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
-from django.utils import timezone
 
 from smsgate import dashboard
 from smsgate.models import Tenant
+from smsgate.periods import period, supported_day
 
-DEFAULT_DAYS = 30
+DASHBOARD_PERMISSION = "smsgate.view_message"
 
 
 class DashboardFilter(forms.Form):
     tenant = forms.ModelChoiceField(Tenant.objects.order_by("name"), required=False, empty_label="All tenants")
-    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    since = forms.DateField(required=False, validators=[supported_day],
+                            widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, validators=[supported_day],
+                            widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            self.add_error("until", "Until must not be before since.")
+        return data
 
     def scope(self):
-        """(tenant or None, since, until) as aware datetimes; until is inclusive of its whole day."""
-        data = self.cleaned_data if self.is_valid() else {}
-        today = timezone.localdate()
-        until_day = data.get("until") or today
-        since_day = data.get("since") or until_day - timedelta(days=DEFAULT_DAYS - 1)
-        since = timezone.make_aware(datetime.combine(since_day, time.min))
-        until = timezone.make_aware(datetime.combine(until_day + timedelta(days=1), time.min))
-        return data.get("tenant"), since, until
+        """(tenant or None, since, until) as aware datetimes; until is inclusive of its whole day.
+
+        A field that does not validate (its error is shown above the charts) is left at its default.
+        """
+        self.is_valid()  # an unbound form has no cleaned_data; a bound one keeps only its valid fields
+        data = getattr(self, "cleaned_data", {})
+        return (data.get("tenant"), *period(data.get("since"), data.get("until")))
 
 
 def dashboard_view(request):
+    if not request.user.has_perm(DASHBOARD_PERMISSION):
+        raise PermissionDenied(f"The dashboard needs the permission {DASHBOARD_PERMISSION}.")
     form = DashboardFilter(request.GET or None)
     tenant, since, until = form.scope()
     messages = dashboard.messages_in_range(tenant, since, until)

@@ -1,7 +1,17 @@
 """Phone number normalisation to E.164 with phonenumbers."""
 
+import re
+
 import phonenumbers
 from django.core.exceptions import ValidationError
+
+# What a number may be written with: one optional leading +, digits, and spaces, dots, dashes or brackets.
+# Refused, rather than silently changed: extensions ("ext 5", "x5"; an SMS cannot reach one), tel: URIs,
+# a doubled "+", letters (vanity numbers).
+PHONE_PATTERN = r"^\+?[0-9 ().\-]{1,31}$"
+_WRITTEN_NUMBER = re.compile(PHONE_PATTERN, re.ASCII)
+NOT_WRITTEN_AS_A_NUMBER = ("Enter a valid phone number alone: digits, an optional leading +, spaces, dots, dashes or "
+                           "brackets (no extension, no tel: prefix), e.g. +5511987654321.")
 
 
 class InvalidPhoneNumber(ValueError):
@@ -11,8 +21,10 @@ class InvalidPhoneNumber(ValueError):
 def normalize_phone(raw: str, region: str) -> str:
     """Return `raw` as E.164, reading numbers without +country in `region`.
 
-    Raises InvalidPhoneNumber for anything that is not a valid number.
+    Raises InvalidPhoneNumber for anything that is not a valid number, or not written as one (see PHONE_PATTERN).
     """
+    if not _WRITTEN_NUMBER.match(str(raw).strip()):
+        raise InvalidPhoneNumber(NOT_WRITTEN_AS_A_NUMBER)
     try:
         number = phonenumbers.parse(str(raw), region.upper() or None)
     except phonenumbers.NumberParseException:

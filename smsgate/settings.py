@@ -154,7 +154,9 @@ REST_FRAMEWORK = {
         "api_key": env_rate("API_RATE_LIMIT", "1200/min"),  # requests per API key
         "auth_failure": env_rate("API_AUTH_FAILURE_LIMIT", "30/min"),  # failed authentications per client IP
     },
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON only (every input has nested fields a form cannot carry), refusing deep nesting, NUL and lone surrogates.
+    "DEFAULT_PARSER_CLASSES": ["smsgate.api.parsers.JsonParser"],
+    "DEFAULT_SCHEMA_CLASS": "smsgate.api.schema.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,
@@ -167,6 +169,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "smsgate.api.schema.document_error_responses",
+    ],
     # Choice sets of different models share field names (`status`); name their enums apart.
     "ENUM_NAME_OVERRIDES": {
         "LeadStatusEnum": "leads.models.Lead.Status",
@@ -218,6 +224,8 @@ SMS_RATE_LIMIT_PER_MINUTE = env_int("SMS_RATE_LIMIT_PER_MINUTE", 0)  # per tenan
 SMS_BREAKER_FAILURES = env_int("SMS_BREAKER_FAILURES", 5)  # consecutive transient failures that open a breaker
 SMS_BREAKER_COOLDOWN_SECONDS = env_int("SMS_BREAKER_COOLDOWN_SECONDS", 60)
 SMS_MAX_BODY_CHARS = env_int("SMS_MAX_BODY_CHARS", 1600)
+# How far ahead an API request may schedule a message (send_at).
+SMS_MAX_SCHEDULE_DAYS = env_int("SMS_MAX_SCHEDULE_DAYS", 365)
 SMS_MAX_ATTEMPTS = env_int("SMS_MAX_ATTEMPTS", 6)
 SMS_RETRY_BASE_SECONDS = env_int("SMS_RETRY_BASE_SECONDS", 30)
 SMS_RETRY_MAX_SECONDS = env_int("SMS_RETRY_MAX_SECONDS", 3600)

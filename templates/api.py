@@ -6,13 +6,14 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from smsgate.api.serializers import JsonInput
 from smsgate.segments import count_segments
 from templates.models import MessageTemplate
 from templates.rendering import TemplateError, variables
 from templates.services import template_create
 
 
-class VariantInput(serializers.Serializer):
+class VariantInput(JsonInput):
     label = serializers.CharField(max_length=20, default="A")
     body = serializers.CharField(max_length=1600)
     weight = serializers.IntegerField(min_value=0, max_value=10000, default=1)
@@ -25,10 +26,12 @@ class VariantInput(serializers.Serializer):
         return body
 
 
-class TemplateInput(serializers.Serializer):
+class TemplateInput(JsonInput):
+    MAX_VARIANTS = 26  # A to Z: an A/B test of more cannot gather enough sends per variant to tell them apart
+
     code = serializers.SlugField(max_length=64)
     name = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
-    variants = VariantInput(many=True, allow_empty=False)
+    variants = VariantInput(many=True, allow_empty=False, max_length=MAX_VARIANTS)
 
     def validate_variants(self, variants):
         labels = [v["label"] for v in variants]

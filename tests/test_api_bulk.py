@@ -38,8 +38,8 @@ def test_one_bad_entry_fails_the_request_and_names_it(api):
         {"phone": "+5511911110003"},
     ]}, format="json")
     assert response.status_code == 400
-    assert set(response.data["messages"]) == {"1", "2"}
-    assert "phone" in response.data["messages"]["1"]
+    assert set(response.json()["messages"]) == {"1", "2"}
+    assert "phone" in response.json()["messages"]["1"]
     assert Message.objects.count() == 0
 
 
@@ -49,7 +49,7 @@ def test_an_opted_out_entry_fails_the_request(api, tenant):
         {"phone": "+5511911110001", "message": "ok"}, {"phone": "+5511911110002", "message": "no"},
     ]}, format="json")
     assert response.status_code == 400
-    assert "opted out" in str(response.data["messages"]["1"])
+    assert "opted out" in str(response.json()["messages"]["1"])
     assert Message.objects.count() == 0 and MemoryProvider.outbox == []
 
 
@@ -58,6 +58,19 @@ def test_an_opted_out_entry_fails_the_request(api, tenant):
 def test_malformed_or_oversized_batches_are_400(api, payload):
     assert api.post(URL, payload, format="json").status_code == 400
     assert Message.objects.count() == 0
+
+
+def test_the_same_text_to_the_same_number_twice_is_refused_naming_the_copies(api):
+    """1,000 copies of one SMS to one person is a client bug, not a campaign: refuse, and say which entries."""
+    response = api.post(URL, {"messages": [
+        {"phone": "+5511911110001", "message": "hello"},
+        {"phone": "+5511911110002", "message": "hello"},
+        {"phone": "(11) 91111-0001", "message": "hello"},  # the first number, written nationally
+        {"phone": "+5511911110001", "message": "hello again"},
+    ]}, format="json")
+    assert response.status_code == 400
+    assert response.json()["messages"] == {"2": {"phone": ["Same number and text as message 0: send it once."]}}
+    assert Message.objects.count() == 0 and MemoryProvider.outbox == []
 
 
 def test_bulk_needs_a_key(client):

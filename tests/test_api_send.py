@@ -49,6 +49,12 @@ def test_it_normalises_a_local_number_with_the_tenant_region(api, django_capture
         ({"phone": "+5511987654321", "message": "x" * 1601}, "message"),
         ({"phone": "+5511987654321", "message": "hi", "message_type": "spam"}, "message_type"),
         ({"phone": "+5511987654321", "message": "hi", "send_at": "tomorrow"}, "send_at"),
+        ({"phone": "+5511987654321", "message": "hi", "send_at": "9999-12-31T00:00:00Z"}, "send_at"),
+        ({"phone": "+5511987654321", "message": "hi", "send_at": "0001-01-01T00:00:00Z"}, "send_at"),
+        ({"phone": "tel:+5511987654321", "message": "hi"}, "phone"),
+        ({"phone": "++5511987654321", "message": "hi"}, "phone"),
+        ({"phone": "+1 415 555 0101 ext 5", "message": "hi"}, "phone"),
+        ({"phone": "+14155550101x5", "message": "hi"}, "phone"),
     ],
 )
 def test_bad_input_is_a_400_naming_the_field_and_stores_nothing(api, payload, field):
@@ -169,3 +175,35 @@ def test_beyond_the_api_rate_limit_it_is_429_with_retry_after(api, tenant):
     assert statuses == [200, 200, 200, 429]
     assert response.status_code == 429 and int(response["Retry-After"]) > 0
     assert other.status_code == 200
+
+
+@pytest.mark.parametrize(("days", "accepted"), [(365, True), (366, False), (-6, True), (-8, False)])
+def test_send_at_is_at_most_a_year_ahead_and_a_week_back(api, days, accepted):
+    send_at = (timezone.now() + timedelta(days=days, hours=-1 if days > 0 else 1)).isoformat()
+    response = send(api, {**VALID, "send_at": send_at})
+    assert response.status_code == (202 if accepted else 400), response.content
+    assert Message.objects.count() == (1 if accepted else 0)
+    if not accepted:
+        assert "days" in str(response.data["send_at"])
+
+
+def test_the_schedule_limit_is_a_setting(api, settings):
+    settings.SMS_MAX_SCHEDULE_DAYS = 2
+    response = send(api, {**VALID, "send_at": (timezone.now() + timedelta(days=3)).isoformat()})
+    assert response.status_code == 400
+    assert "At most 2 days ahead" in str(response.data["send_at"])
+
+
+@pytest.mark.parametrize(("payload", "field", "error"), [
+    ({"phone": 5511987654321, "message": "hi"}, "phone", "Must be a string."),
+    ({"phone": "+5511987654321", "message": 1234}, "message", "Must be a string."),
+    ({"phone": "+5511987654321", "message": "hi", "custom_id": 7}, "custom_id", "Must be a string."),
+    ({"phone": "+5511987654321", "template_code": "x", "template_data": {"code": 1234}}, "template_data",
+     "Must be a string."),
+])
+def test_json_types_are_taken_as_sent_not_converted(api, payload, field, error):
+    """A number where the OpenAPI says string is the client's bug: DRF alone would store "1234"."""
+    response = send(api, payload)
+    assert response.status_code == 400
+    assert response.data[field] == [error]
+    assert Message.objects.count() == 0

@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from smsgate.resilience import breaker_for
@@ -67,3 +68,39 @@ def test_only_staff_see_the_dashboard(client, django_user_model):
     user = django_user_model.objects.create_user("plain", password="pw")
     client.force_login(user)
     assert client.get("/admin/dashboard/").status_code == 302
+
+
+def staff(django_user_model, *permissions):
+    user = django_user_model.objects.create_user("staffer", password="pw", is_staff=True)
+    for codename in permissions:
+        user.user_permissions.add(Permission.objects.get(content_type__app_label="smsgate", codename=codename))
+    return user
+
+
+def test_staff_without_the_permission_get_403_and_no_link(client, django_user_model, tenant, other_tenant):
+    seed(tenant, other_tenant)
+    client.force_login(staff(django_user_model, "view_tenant"))
+    response = client.get("/admin/dashboard/")
+    assert response.status_code == 403
+    assert b"aircall" not in response.content
+    assert 'href="/admin/dashboard/"' not in client.get("/admin/").content.decode()
+
+
+def test_staff_with_view_message_see_the_dashboard_and_its_link(client, django_user_model, tenant, other_tenant):
+    seed(tenant, other_tenant)
+    client.force_login(staff(django_user_model, "view_message"))
+    html = client.get("/admin/dashboard/").content.decode()
+    assert bars(html, "provider-cost") == {"aircall": 9.99, "smsc": 0.04, "twilio": 0.15}
+    assert 'href="/admin/dashboard/"' in client.get("/admin/").content.decode()
+
+
+@pytest.mark.parametrize("query", [{"until": "9999-12-31"}, {"since": "0001-01-01"}, {"until": "0001-01-01"},
+                                   {"since": "2026-05-02", "until": "2026-05-01"}])
+def test_out_of_range_dates_show_a_message_and_the_default_range(admin_client, tenant, other_tenant, query):
+    seed(tenant, other_tenant)
+    response = admin_client.get("/admin/dashboard/", {"tenant": tenant.pk, **query})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert re.search(r'class="errornote filter-error">(Since|Until): (Enter a date from 2000-01-01 to 9998-12-31|'
+                     r"Until must not be before since)", html)
+    assert bars(html, "volume") == days((1, 4.0), (0, 4.0))  # the chosen tenant, the last 30 days

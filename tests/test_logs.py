@@ -42,10 +42,24 @@ def test_the_end_date_includes_that_whole_day(api, tenant):
     assert [row["id"] for row in response.data["results"]] == [message.pk]
 
 
-@pytest.mark.parametrize("query", [{"start_date": "yesterday"}, {"start_date": "2026-05-02", "end_date": "2026-05-01"}])
-def test_bad_dates_are_400(api, query):
-    response = api.get("/api/v1/sms/logs", query)
+@pytest.mark.parametrize("url", ["/api/v1/sms/logs", "/api/v1/sms/stats"])
+@pytest.mark.parametrize("query", [
+    {"start_date": "yesterday"}, {"start_date": "2026-05-02", "end_date": "2026-05-01"},
+    {"end_date": "9999-12-31"}, {"end_date": "0001-01-01"}, {"start_date": "0001-01-01"},
+    {"start_date": "1999-12-31"}, {"end_date": "9999-01-01"},
+])
+def test_bad_dates_are_400_naming_the_field(api, url, query):
+    response = api.get(url, query)
     assert response.status_code == 400
+    assert set(response.data) <= {"start_date", "end_date"} and response.data
+
+
+def test_the_widest_dates_are_accepted(api, tenant):
+    make(tenant)
+    widest = {"start_date": "2000-01-01", "end_date": "9998-12-31"}
+    assert api.get("/api/v1/sms/logs", widest).data["count"] == 1
+    assert api.get("/api/v1/sms/stats", widest).data["totals"]["messages"] == 1
+    assert api.get("/api/v1/sms/stats", {"end_date": "2000-01-01"}).data["totals"]["messages"] == 0
 
 
 def test_it_filters_by_status_and_phone(api, tenant):

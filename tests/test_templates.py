@@ -119,6 +119,31 @@ def test_invalid_templates_are_400(api, payload):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(("variant", "error"), [
+    ({"body": "hi", "weight": "5"}, {"weight": ["Must be an integer."]}),
+    ({"body": "hi", "weight": True}, {"weight": ["Must be an integer."]}),
+    ({"body": 5}, {"body": ["Must be a string."]}),
+])
+def test_variant_json_types_are_taken_as_sent(api, variant, error):
+    response = api.post(TEMPLATES, {"code": "typed", "variants": [variant]}, format="json")
+    assert response.status_code == 400
+    assert response.json()["variants"] == {"0": error}
+    assert MessageTemplate.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("count", "status"), [(26, 201), (27, 400)])
+def test_a_template_has_at_most_26_variants(api, count, status):
+    labels = [chr(ord("A") + n) if n < 26 else f"V{n}" for n in range(count)]
+    response = api.post(TEMPLATES, {"code": "many", "variants": [{"label": label, "body": f"text {label}"}
+                                                                 for label in labels]}, format="json")
+    assert response.status_code == status, response.content
+    assert MessageTemplate.objects.count() == (1 if status == 201 else 0)
+    if status == 400:
+        assert "26" in str(response.data["variants"])
+
+
+@pytest.mark.django_db
 def test_a_duplicate_code_is_400(api):
     body = {"code": "x", "variants": [{"body": "hi"}]}
     assert api.post(TEMPLATES, body, format="json").status_code == 201

@@ -8,7 +8,8 @@ from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from smsgate.api.views import client_ip, to_validation_error
+from smsgate.api.source_ip import client_ip, user_agent
+from smsgate.api.views import to_validation_error
 from smsgate.models import Message
 from webhooks.models import WebhookEvent
 from webhooks.selectors import recovery_funnel
@@ -60,7 +61,7 @@ class TestSmsApi(APIView):
             message = send_test_sms(
                 tenant=request.user.tenant, phone=data.validated_data["phone_number"],
                 body=data.validated_data["message"], request_ip=client_ip(request),
-                user_agent=request.headers.get("User-Agent", ""),
+                user_agent=user_agent(request),
             )
         except DjangoValidationError as exc:
             raise _with_input_names(to_validation_error(exc)) from None

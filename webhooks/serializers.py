@@ -1,12 +1,12 @@
 from django.conf import settings
 from rest_framework import serializers
 
-from smsgate.api.serializers import MessageOutput
+from smsgate.api.serializers import JsonInput, MessageOutput
 from webhooks.models import Payment, WebhookEvent
 
 
 class PaymentOutput(serializers.ModelSerializer):
-    recovery_message_status = serializers.CharField(source="recovery_message.status", default=None)
+    recovery_message_status = serializers.CharField(source="recovery_message.status", default=None, allow_null=True)
 
     class Meta:
         model = Payment
@@ -25,7 +25,7 @@ class WebhookEventOutput(serializers.ModelSerializer):
 
 
 class WebhookEventDetailOutput(WebhookEventOutput):
-    payment = PaymentOutput(read_only=True)
+    payment = PaymentOutput(read_only=True, allow_null=True)
 
     class Meta(WebhookEventOutput.Meta):
         fields = [*WebhookEventOutput.Meta.fields, "attempts", "payload"]
@@ -36,7 +36,7 @@ class SmsLogOutput(MessageOutput):
         fields = [*MessageOutput.Meta.fields, "source_type", "source_id"]
 
 
-class TestSmsInput(serializers.Serializer):
+class TestSmsInput(JsonInput):
     phone_number = serializers.CharField(max_length=32)
     message = serializers.CharField(max_length=settings.SMS_MAX_BODY_CHARS)
 

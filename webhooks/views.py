@@ -12,7 +12,7 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from smsgate.api.views import client_ip
+from smsgate.api.source_ip import client_ip
 from webhooks.services import receive_postback
 from webhooks.tribopay import MalformedPostback, given_token, read_body, token_is_valid
 

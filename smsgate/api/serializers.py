@@ -1,31 +1,90 @@
+from datetime import timedelta
+
 from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from smsgate.models import Message, MessageEvent, MessageType
+from smsgate.periods import EARLIEST, LATEST, SUPPORTED_YEARS_PATTERN, supported_day
+from smsgate.phones import NOT_WRITTEN_AS_A_NUMBER, PHONE_PATTERN
+
+# A send_at further back than this is a client bug (a stale retry, a wrong year), not "send now".
+SEND_AT_MAX_PAST = timedelta(days=7)
 
 
-class SendSmsInput(serializers.Serializer):
-    phone = serializers.CharField(max_length=32)
+def wrong_json_type(field: serializers.Field, value) -> str | None:
+    """Why `value` is not of the JSON type `field` reads, or None (null is left to the field's allow_null)."""
+    if value is None:
+        return None
+    if isinstance(field, serializers.BooleanField):
+        return None if isinstance(value, bool) else "Must be a boolean (true or false)."
+    if isinstance(field, serializers.IntegerField):
+        return None if isinstance(value, int) and not isinstance(value, bool) else "Must be an integer."
+    if isinstance(field, serializers.CharField | serializers.ChoiceField | serializers.DateField
+                  | serializers.DateTimeField):
+        return None if isinstance(value, str) else "Must be a string."
+    if isinstance(field, serializers.DictField) and isinstance(value, dict):
+        return next(filter(None, (wrong_json_type(field.child, child) for child in value.values())), None)
+    return None
+
+
+class JsonInput(serializers.Serializer):
+    """An input read as the JSON types the OpenAPI states: DRF alone would take 5 for "5", "true" for true."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            errors = {name: [problem] for name, field in self.fields.items()
+                      if name in data and (problem := wrong_json_type(field, data[name]))}
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+class PhoneField(serializers.RegexField):
+    """A phone number as written by people; the core checks it is a real number (see smsgate.phones)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(PHONE_PATTERN, max_length=32, help_text=(
+            "The recipient: E.164 (+5511987654321) or a national number of the tenant's region. "
+            "Digits, one leading +, spaces, dots, dashes, brackets; no extension or tel: prefix."), **kwargs)
+        self.error_messages["invalid"] = NOT_WRITTEN_AS_A_NUMBER
+
+
+class SendAtField(serializers.DateTimeField):
+    """When to send: at most SMS_MAX_SCHEDULE_DAYS ahead; a past time (up to SEND_AT_MAX_PAST back) means now."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, allow_null=True, help_text=(
+            f"Schedule the message: at most SMS_MAX_SCHEDULE_DAYS ({settings.SMS_MAX_SCHEDULE_DAYS}) days ahead. "
+            f"A time in the past, up to {SEND_AT_MAX_PAST.days} days back, sends now."), **kwargs)
+
+    def to_internal_value(self, value):
+        when = super().to_internal_value(value)
+        now = timezone.now()
+        if when > now + timedelta(days=settings.SMS_MAX_SCHEDULE_DAYS):
+            raise serializers.ValidationError(
+                f"At most {settings.SMS_MAX_SCHEDULE_DAYS} days ahead (SMS_MAX_SCHEDULE_DAYS).")
+        if when < now - SEND_AT_MAX_PAST:
+            raise serializers.ValidationError(
+                f"At most {SEND_AT_MAX_PAST.days} days in the past (a past time means: send now).")
+        return when
+
+
+class SendSmsInput(JsonInput):
+    phone = PhoneField()
     message = serializers.CharField(max_length=settings.SMS_MAX_BODY_CHARS, required=False)
     template_code = serializers.SlugField(max_length=64, required=False)
     template_data = serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=1000),
                                           required=False, default=dict)
     message_type = serializers.ChoiceField(choices=MessageType.choices, default=MessageType.TRANSACTIONAL)
-    send_at = serializers.DateTimeField(required=False, allow_null=True)
+    send_at = SendAtField()
     custom_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
     def validate(self, attrs):
         if ("message" in attrs) == ("template_code" in attrs):
             raise serializers.ValidationError({"message": ["Send either message or template_code, not both."]})
         return attrs
-
-
-class BulkSmsInput(serializers.Serializer):
-    MAX_MESSAGES = 1000
-
-    messages = serializers.ListField(child=serializers.DictField(), allow_empty=False, max_length=MAX_MESSAGES)
-    message_type = serializers.ChoiceField(choices=MessageType.choices, default=MessageType.TRANSACTIONAL)
-    send_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
 class BulkItemInput(SendSmsInput):
@@ -35,10 +94,19 @@ class BulkItemInput(SendSmsInput):
     send_at = None
 
 
+class BulkSmsInput(JsonInput):
+    MAX_MESSAGES = 1000
+
+    messages = serializers.ListField(child=BulkItemInput(), min_length=1, max_length=MAX_MESSAGES,
+                                     help_text="Errors are keyed by the entry's index.")
+    message_type = serializers.ChoiceField(choices=MessageType.choices, default=MessageType.TRANSACTIONAL)
+    send_at = SendAtField()
+
+
 class MessageOutput(serializers.ModelSerializer):
     status_code = serializers.IntegerField(read_only=True, help_text="Legacy code: 0 pending, 1 delivered, "
                                            "2 sent, 3 in progress, 4 failed, 5 expired.")
-    variant_label = serializers.CharField(source="variant.label", default=None, read_only=True)
+    variant_label = serializers.CharField(source="variant.label", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = Message
@@ -62,14 +130,32 @@ class MessageDetailOutput(MessageOutput):
         fields = [*MessageOutput.Meta.fields, "events"]
 
 
-class LogQuery(serializers.Serializer):
-    start_date = serializers.DateField(required=False)
-    end_date = serializers.DateField(required=False)
-    status = serializers.CharField(required=False)
-    phone = serializers.CharField(required=False)
+class BulkSmsOutput(serializers.Serializer):
+    count = serializers.IntegerField()
+    ids = serializers.ListField(child=serializers.IntegerField(), help_text="The messages' ids, in request order.")
+
+
+@extend_schema_field({"type": "string", "format": "date", "pattern": SUPPORTED_YEARS_PATTERN})
+class SupportedDayField(serializers.DateField):
+    """A day from EARLIEST to LATEST (smsgate.periods)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, validators=[supported_day], **kwargs)
+
+
+class PeriodQuery(serializers.Serializer):
+    """Days from start_date to end_date inclusive (see smsgate.periods for the defaults and the bounds)."""
+
+    start_date = SupportedDayField(help_text=f"From {EARLIEST} on. Stats default to 29 days before end_date.")
+    end_date = SupportedDayField(help_text=f"Up to {LATEST}, not before start_date. Stats default to today.")
 
     def validate(self, attrs):
         start, end = attrs.get("start_date"), attrs.get("end_date")
         if start and end and start > end:
             raise serializers.ValidationError({"end_date": ["end_date must not be before start_date."]})
         return attrs
+
+
+class LogQuery(PeriodQuery):
+    status = serializers.CharField(required=False)
+    phone = serializers.CharField(required=False)

@@ -1,11 +1,8 @@
 """REST API of the core: send, logs. One view per operation."""
 
-from datetime import datetime, time, timedelta
-
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
@@ -15,16 +12,18 @@ from rest_framework.views import APIView
 
 from providers.registry import PROVIDERS
 from smsgate.api.serializers import (
-    BulkItemInput,
     BulkSmsInput,
+    BulkSmsOutput,
     LogQuery,
     MessageDetailOutput,
     MessageOutput,
+    PeriodQuery,
     SendSmsInput,
 )
-from smsgate.api.source_ip import client_ip
+from smsgate.api.source_ip import client_ip, user_agent
 from smsgate.balances import provider_balances
 from smsgate.models import Message
+from smsgate.periods import day_end, day_start, period
 from smsgate.phones import InvalidPhoneNumber, normalize_phone
 from smsgate.services import BulkItem, IdempotencyConflict, send_sms, submit_many
 from smsgate.stats import message_stats
@@ -37,7 +36,7 @@ class Conflict(APIException):
 
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    "Idempotency-Key", {"type": "string", "maxLength": 255}, OpenApiParameter.HEADER, required=False,
     description="Repeat a request safely: the same key returns the first request's message.",
 )
 
@@ -52,8 +51,8 @@ class SmsSendApi(APIView):
         data = SendSmsInput(data=request.data)
         data.is_valid(raise_exception=True)
         key = request.headers.get("Idempotency-Key") or None
-        if key and len(key) > 255:
-            raise serializers.ValidationError({"Idempotency-Key": ["At most 255 characters."]})
+        if key and (len(key) > 255 or "\x00" in key):
+            raise serializers.ValidationError({"Idempotency-Key": ["At most 255 characters, and no NUL."]})
         try:
             message = send_sms(
                 tenant=request.user.tenant,
@@ -67,7 +66,7 @@ class SmsSendApi(APIView):
                 idempotency_key=key,
                 source_type="api",
                 request_ip=client_ip(request),
-                user_agent=request.headers.get("User-Agent", ""),
+                user_agent=user_agent(request),
             )
         except IdempotencyConflict:
             raise Conflict("This Idempotency-Key was already used for a different request.") from None
@@ -78,21 +77,31 @@ class SmsSendApi(APIView):
 
 
 class SmsBulkApi(APIView):
-    """Many SMS in one request (up to 1000), all or nothing: one bad entry fails the request."""
+    """Many SMS in one request (up to 1000), all or nothing: one bad entry fails the request.
 
-    @extend_schema(request=BulkSmsInput, responses={202: None})
+    The same text to the same number twice in one request is refused (naming both entries): it is
+    a client's loop gone wrong far more often than intended, and each copy is charged and received.
+    """
+
+    @extend_schema(request=BulkSmsInput, responses={202: BulkSmsOutput})
     def post(self, request):
         data = BulkSmsInput(data=request.data)
         data.is_valid(raise_exception=True)
         tenant = request.user.tenant
-        items, errors = [], {}
+        items, errors, first_index = [], {}, {}
         for index, entry in enumerate(data.validated_data["messages"]):
             try:
-                items.append(_bulk_item(tenant, entry))
+                item = _bulk_item(tenant, entry)
             except serializers.ValidationError as exc:
-                errors[str(index)] = exc.detail
+                errors[index] = exc.detail
+                continue
             except DjangoValidationError as exc:
-                errors[str(index)] = to_validation_error(exc).detail
+                errors[index] = to_validation_error(exc).detail
+                continue
+            first = first_index.setdefault((item.to, item.body), index)
+            if first != index:
+                errors[index] = {"phone": [f"Same number and text as message {first}: send it once."]}
+            items.append(item)
         if errors:
             raise serializers.ValidationError({"messages": errors})
         with transaction.atomic():
@@ -100,14 +109,13 @@ class SmsBulkApi(APIView):
                                  send_at=data.validated_data.get("send_at"), source_type="api")
             if result.errors:
                 transaction.set_rollback(True)
-                raise serializers.ValidationError({"messages": {str(i): e for i, e in result.errors.items()}})
-        return Response({"count": len(result.message_ids), "ids": result.message_ids}, status=status.HTTP_202_ACCEPTED)
+                raise serializers.ValidationError({"messages": result.errors})
+        output = BulkSmsOutput({"count": len(result.message_ids), "ids": result.message_ids})
+        return Response(output.data, status=status.HTTP_202_ACCEPTED)
 
 
-def _bulk_item(tenant, entry: dict) -> BulkItem:
-    item = BulkItemInput(data=entry)
-    item.is_valid(raise_exception=True)
-    values = item.validated_data
+def _bulk_item(tenant, values: dict) -> BulkItem:
+    """One validated BulkItemInput as a BulkItem: its number in E.164, its template rendered."""
     try:
         phone = normalize_phone(values["phone"], tenant.default_region)
     except InvalidPhoneNumber as exc:
@@ -123,13 +131,12 @@ def _bulk_item(tenant, entry: dict) -> BulkItem:
 class SmsStatsApi(APIView):
     """Totals, by status and per provider (success rate, delivery rate, cost) for a period (default 30 days)."""
 
-    @extend_schema(parameters=[LogQuery], responses={200: None})
+    @extend_schema(parameters=[PeriodQuery], responses={200: None})
     def get(self, request):
-        query = LogQuery(data=request.query_params)
+        query = PeriodQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        end = query.validated_data.get("end_date") or timezone.localdate()
-        start = query.validated_data.get("start_date") or end - timedelta(days=29)
-        return Response(message_stats(request.user.tenant, _day_start(start), _day_start(end) + timedelta(days=1)))
+        since, until = period(query.validated_data.get("start_date"), query.validated_data.get("end_date"))
+        return Response(message_stats(request.user.tenant, since, until))
 
 
 class SmsBalanceApi(APIView):
@@ -156,9 +163,9 @@ class SmsLogListApi(ListAPIView):
         filters = query.validated_data
         messages = Message.objects.filter(tenant=self.request.user.tenant).select_related("variant")
         if "start_date" in filters:
-            messages = messages.filter(created_at__gte=_day_start(filters["start_date"]))
+            messages = messages.filter(created_at__gte=day_start(filters["start_date"]))
         if "end_date" in filters:
-            messages = messages.filter(created_at__lt=_day_start(filters["end_date"]) + timedelta(days=1))
+            messages = messages.filter(created_at__lt=day_end(filters["end_date"]))
         if "status" in filters:
             messages = messages.filter(status=filters["status"])
         if "phone" in filters:
@@ -172,7 +179,3 @@ class SmsLogDetailApi(APIView):
         messages = Message.objects.select_related("variant").prefetch_related("events")
         message = get_object_or_404(messages, pk=pk, tenant=request.user.tenant)
         return Response(MessageDetailOutput(message).data)
-
-
-def _day_start(day) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
