@@ -10,7 +10,6 @@ which workers pick them up does not matter. The dispatcher's own claim is a
 conditional UPDATE on the message, so exactly one of "cancel" and "send" wins.
 """
 
-import ipaddress
 import logging
 from datetime import datetime, timedelta
 
@@ -44,10 +43,10 @@ def receive_postback(*, payload, source_ip: str | None = None) -> tuple[int, boo
 
     Raises MalformedPostback (nothing stored) if it is not a TriboPay postback.
     Nothing is enqueued per postback: beat's `webhooks.dispatch_events` hands
-    new events to the workers every 2 seconds. A source address that is not an
-    IP address (a forged X-Forwarded-For) is stored as unknown.
+    new events to the workers every 2 seconds. `source_ip` is an IP address or None
+    (smsgate.api.source_ip.client_ip never returns a forged X-Forwarded-For).
     """
-    return group_commit.store(parse_postback(payload), payload, _ip_address_or_none(source_ip))
+    return group_commit.store(parse_postback(payload), payload, source_ip)
 
 
 def dispatch_events(limit: int = 5000, per_task: int = 100) -> int:
@@ -132,13 +131,6 @@ def recovery_text(*, tenant: Tenant, name: str, amount_cents: int | None, paymen
     body = template.body if template else DEFAULT_TEMPLATE
     link = payment_link or (template.fallback_link if template else "")
     return render(body, recovery_values(name=name, amount_cents=amount_cents, payment_link=link))
-
-
-def _ip_address_or_none(address: str | None) -> str | None:
-    try:
-        return str(ipaddress.ip_address(address)) if address else None
-    except ValueError:
-        return None
 
 
 def _locked_payment(tenant: Tenant, tribopay_id: str) -> Payment:
