@@ -53,6 +53,7 @@ class FakeServer:
 
     def __init__(self):
         self.requests: list[Request] = []
+        self.faulted: list[tuple[Request, Reply]] = []  # requests answered with a queued fault, and the fault
         self._faults: deque[Reply] = deque()
         self._lock = threading.Lock()
         fake = self
@@ -109,7 +110,9 @@ class FakeServer:
         with self._lock:
             self.requests.append(request)
             if self._faults:
-                return self._faults.popleft()
+                fault = self._faults.popleft()
+                self.faulted.append((request, fault))
+                return fault
         return self.handle(request)
 
     def handle(self, request: Request) -> Reply:
