@@ -1,13 +1,12 @@
 """The recovery journey through a real Celery worker on the real Redis broker (no eager mode)."""
 
-import time
-
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 
 from smsgate.celery import app as celery_app
 from smsgate.models import Message
+from tests.chaos.harness import wait_until
 from tests.tribopay_support import SECRET, post, postback
 from webhooks.models import WebhookEvent
 
@@ -15,19 +14,14 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not settings.CELERY_BROKER_URL.startswith("redis://"), reason="needs the Redis broker"),
 ]
-
-
-def wait_for(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
+# Seconds for the worker to do a task: well under one on a quiet machine, far more on a busy one.
+DEADLINE = 120
 
 
 @pytest.fixture
 def worker():
     celery_app.conf.task_always_eager = False
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=DEADLINE):
         yield
 
 
@@ -35,18 +29,19 @@ def worker():
 def test_a_postback_is_processed_by_the_worker_and_the_sms_sent_when_due(worker, twilio, settings):
     settings.TRIBOPAY_WEBHOOK_SECRET = SECRET
     settings.RECOVERY_DELAY_SECONDS = 3600
-    started = time.monotonic()
     response = post(postback())
-    answered_ms = (time.monotonic() - started) * 1000
-    assert response.status_code == 200 and answered_ms < 500
+    assert response.status_code == 200
 
     event = WebhookEvent.objects.get()
+    # Answered before any processing: that is the worker's, once beat hands it the event.
+    assert event.outcome == WebhookEvent.Outcome.PENDING and not Message.objects.exists()
     celery_app.send_task("webhooks.dispatch_events")  # what beat sends every 2 s
-    wait_for(lambda: WebhookEvent.objects.filter(pk=event.pk, outcome="recovery_scheduled").exists())
+    assert wait_until(lambda: WebhookEvent.objects.filter(pk=event.pk, outcome="recovery_scheduled").exists(),
+                      DEADLINE)
     message = Message.objects.get(source_type="payment")
     assert message.status == "scheduled" and twilio.sent == []
 
     Message.objects.filter(pk=message.pk).update(due_at=message.created_at)  # the hour has passed
     celery_app.send_task("smsgate.sweep_due_messages")  # what beat sends every 5 s
-    wait_for(lambda: len(twilio.sent) == 1)
+    assert wait_until(lambda: len(twilio.sent) == 1, DEADLINE)
     assert "R$ 50,00" in twilio.sent[0]["body"]

@@ -1,11 +1,6 @@
 """The whole road with real processes: API -> Postgres -> Redis broker -> celery worker -> fake Twilio."""
 
-import os
-import subprocess
-import sys
-import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import redis
@@ -17,17 +12,16 @@ from smsgate.celery import app as celery_app
 from smsgate.models import Message
 from smsgate.services import send_sms
 from smsgate.tasks import sweep_due_messages_task
+from tests.chaos.harness import Processes, wait_until
 from tests.fakes import twilio as fake_twilio
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-ROOT = Path(__file__).resolve().parent.parent
 
+if connection.vendor != "postgresql":
+    pytest.skip("needs Postgres: a worker process cannot share an in-memory test database", allow_module_level=True)
 
-def database_url() -> str:
-    db = settings.DATABASES["default"]
-    if db["ENGINE"] != "django.db.backends.postgresql":
-        pytest.skip("needs Postgres: a worker process cannot share an in-memory test database")
-    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+# Seconds for the worker to boot and send: a second or two on a quiet machine, far more on a busy one.
+DEADLINE = 120
 
 
 @pytest.fixture
@@ -35,9 +29,7 @@ def worker(twilio, tmp_path):
     if not settings.REDIS_URL:
         pytest.skip("needs REDIS_URL for a broker shared with the worker")
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
+    processes = Processes({
         "REDIS_URL": settings.REDIS_URL,
         "CELERY_BROKER_URL": settings.REDIS_URL,
         "SMS_PRIMARY_PROVIDER": "twilio",
@@ -46,27 +38,11 @@ def worker(twilio, tmp_path):
         "TWILIO_FROM_NUMBER": fake_twilio.FROM_NUMBER,
         "TWILIO_API_BASE_URL": twilio.url,
         "PUBLIC_BASE_URL": "https://gateway.example.com",
-    }
-    log = open(tmp_path / "worker.log", "w")  # noqa: SIM115 (closed below)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "smsgate", "worker", "--pool=solo", "--loglevel=info",
-         "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
+    }, tmp_path)
+    processes.worker(concurrency=1)
     celery_app.conf.task_always_eager = False
     yield twilio
-    process.terminate()
-    process.wait(timeout=20)
-    log.close()
-
-
-def wait_for(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
+    processes.stop_all()
 
 
 def test_an_sms_accepted_by_the_api_is_sent_by_a_real_worker(worker, api):
@@ -75,7 +51,7 @@ def test_an_sms_accepted_by_the_api_is_sent_by_a_real_worker(worker, api):
     message_id = response.data["id"]
     connection.close()  # see the worker's writes with a fresh connection
 
-    assert wait_for(lambda: Message.objects.get(pk=message_id).status == "sent"), "the worker never sent it"
+    assert wait_until(lambda: Message.objects.get(pk=message_id).status == "sent", DEADLINE), "the worker never sent it"
     message = Message.objects.get(pk=message_id)
     assert message.provider == "twilio"
     assert [m["body"] for m in worker.sent] == ["via a real worker"]
@@ -85,5 +61,6 @@ def test_a_scheduled_message_that_becomes_due_is_sent_by_the_sweeper(worker, ten
     message = send_sms(tenant=tenant, to="+14155550123", body="scheduled", send_at=timezone.now() + timedelta(hours=1))
     Message.objects.filter(pk=message.pk).update(due_at=timezone.now())  # an hour passes
     sweep_due_messages_task.delay()  # what beat does every 5 seconds
-    assert wait_for(lambda: Message.objects.get(pk=message.pk).status == "sent"), "the sweeper never sent it"
+    assert wait_until(lambda: Message.objects.get(pk=message.pk).status == "sent", DEADLINE), (
+        "the sweeper never sent it")
     assert [m["body"] for m in worker.sent] == ["scheduled"]

@@ -3,6 +3,11 @@
 Everything runs on loopback, is bounded in time, and is stopped by the test
 (kill -9 included). Sweepers stand in for celery beat, looping faster than
 its 5 s so a test takes seconds.
+
+The suite must pass on a slow, busy 2-core machine, where booting one of these
+processes can take tens of seconds: tests wait for an outcome with
+`wait_until` and a generous deadline (waiting longer costs nothing when all is
+well), never with a fixed sleep, and never assert how long something took.
 """
 
 import os
@@ -63,23 +68,43 @@ class Processes:
         """Django's development server as Procfile.dev runs it (without the autoreloader)."""
         return self._start("runserver", [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"])
 
-    def sweeper(self, seconds: float) -> subprocess.Popen:
-        """A loop claiming due messages every 0.3 s for `seconds` (what beat does every 5 s)."""
+    def sweeper(self, seconds: float = 600) -> subprocess.Popen:
+        """A loop claiming due messages every 0.3 s (what beat does every 5 s), for `seconds` at most.
+
+        The bound only stops a sweeper whose test died without stopping it; it must outlast every wait
+        of the test, however slow the machine (600 s: longer than any test may run, see pytest timeouts).
+        """
         return self._start("sweeper", [sys.executable, "-c", SWEEPER], CHAOS_SECONDS=str(seconds))
 
     @staticmethod
-    def kill(process: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
-        """Signal the process and its children (prefork pool), as a crash or OOM kill would."""
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        process.wait(timeout=20)
+    def kill(process: subprocess.Popen) -> None:
+        """kill -9 the process and its children (prefork pool), as a crash or OOM kill would."""
+        _signal_group(process, signal.SIGKILL)
+        process.wait(timeout=60)
 
-    def stop_all(self) -> None:
+    def stop_all(self, grace: float = 60) -> None:
+        """SIGTERM every process, and SIGKILL those still running `grace` seconds later.
+
+        A worker finishing its task or gunicorn its requests can take a while on a busy machine; a test
+        must not fail in its teardown for it.
+        """
         for process in self.running:
             if process.poll() is None:
-                self.kill(process, signal.SIGTERM)
+                _signal_group(process, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for process in self.running:
+            try:
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.kill(process)
+
+
+def _signal_group(process: subprocess.Popen, sig: int) -> None:
+    """Signal the process and its children (it leads its own session)."""
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 def free_port() -> int:
@@ -89,6 +114,10 @@ def free_port() -> int:
 
 
 def wait_until(predicate, timeout: float, every: float = 0.3) -> bool:
+    """Poll `predicate` until it is true or `timeout` seconds have passed; its last answer.
+
+    Give a deadline many times what the wait takes on a quiet machine: it only matters when the test fails.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

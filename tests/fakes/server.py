@@ -53,6 +53,7 @@ class FakeServer:
 
     def __init__(self):
         self.requests: list[Request] = []
+        self.faulted: list[tuple[Request, Reply]] = []  # requests answered with a queued fault, and the fault
         self._faults: deque[Reply] = deque()
         self._lock = threading.Lock()
         fake = self
@@ -78,8 +79,11 @@ class FakeServer:
                 for name, value in reply.headers.items():
                     if name != "Content-Type":
                         self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client stopped waiting (its timeout), as it may with a real carrier
 
             do_GET = do_POST = do_PUT = do_DELETE = _serve
 
@@ -109,7 +113,9 @@ class FakeServer:
         with self._lock:
             self.requests.append(request)
             if self._faults:
-                return self._faults.popleft()
+                fault = self._faults.popleft()
+                self.faulted.append((request, fault))
+                return fault
         return self.handle(request)
 
     def handle(self, request: Request) -> Reply:
