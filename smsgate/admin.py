@@ -154,11 +154,14 @@ def status_label(message: Message) -> str:
     return Status(message.status).label
 
 
+def last_error(message: Message) -> str:
+    """The carrier's last error: its code and text."""
+    return " ".join(filter(None, [message.error_code, message.error_message]))
+
+
 def last_problem(message: Message) -> str:
-    """The carrier's last error (code and text), else why the message stopped (e.g. recipient opted out)."""
-    if message.error_code or message.error_message:
-        return " ".join(filter(None, [message.error_code, message.error_message]))
-    return message.status_reason if message.status in TERMINAL else ""
+    """The carrier's last error, else why the message stopped (e.g. recipient opted out)."""
+    return last_error(message) or (message.status_reason if message.status in TERMINAL else "")
 
 
 def phone_search(term: str) -> Q | None:
@@ -251,7 +254,7 @@ class MessageAdmin(admin.ModelAdmin):
     @admin.display(description="last error / reason")
     def problem(self, obj: Message) -> str:
         text = last_problem(obj)
-        return text if len(text) <= 70 else text[:67] + "…"
+        return format_html('<span title="{}">{}</span>', text, text if len(text) <= 70 else text[:67] + "…")
 
     @admin.display(description="next try", ordering="due_at")
     def next_try(self, obj: Message) -> str:
@@ -328,7 +331,7 @@ class MessageAdmin(admin.ModelAdmin):
             "message_obj": message,
             "status_text": status_label(message),
             "status_colour": STATUS_COLOURS.get(message.status, "#ef6c00"),
-            "reason": last_problem(message) or message.status_reason,
+            "last_error": last_error(message),
             "carrier": attempts[-1].provider if attempts else (message.provider or "-"),
             "attempts_text": self.attempts_used(message),
             "next_try": self.next_try(message),
