@@ -176,6 +176,17 @@ def phone_search(term: str) -> Q | None:
     return query or None
 
 
+def short_time(moment) -> str:
+    """The time of day if today, else the date and time (local time)."""
+    local = timezone.localtime(moment)
+    return f"{local:%H:%M:%S}" if local.date() == timezone.localdate() else f"{local:%d %b %Y %H:%M}"
+
+
+def shortened(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, the whole of it on hover."""
+    return format_html('<span title="{}">{}</span>', text, text if len(text) <= limit else text[:limit - 1] + "…")
+
+
 class CreatedSinceFilter(admin.SimpleListFilter):
     """Recent messages (by creation), e.g. the last hour's failures."""
 
@@ -228,6 +239,10 @@ class MessageAdmin(admin.ModelAdmin):
             last_carrier=Subquery(last_attempt.order_by("-created_at", "-id").values("provider")[:1])
         )
 
+    def changelist_view(self, request, extra_context=None):
+        # The log's columns need the whole width: no app list beside it (the breadcrumbs lead back).
+        return super().changelist_view(request, {"is_nav_sidebar_enabled": False, **(extra_context or {})})
+
     def get_search_results(self, request, queryset, search_term):
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         if search_term and (numbers := phone_search(search_term.strip())):
@@ -236,7 +251,7 @@ class MessageAdmin(admin.ModelAdmin):
 
     @admin.display(description="created", ordering="created_at")
     def created(self, obj: Message) -> str:
-        return timezone.localtime(obj.created_at).strftime("%d %b %H:%M:%S")
+        return short_time(obj.created_at)
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj: Message):
@@ -253,20 +268,21 @@ class MessageAdmin(admin.ModelAdmin):
 
     @admin.display(description="last error / reason")
     def problem(self, obj: Message) -> str:
-        text = last_problem(obj)
-        return format_html('<span title="{}">{}</span>', text, text if len(text) <= 70 else text[:67] + "…")
+        return shortened(last_problem(obj), 48)
 
     @admin.display(description="next try", ordering="due_at")
     def next_try(self, obj: Message) -> str:
         if obj.status not in PENDING:
             return "-"
-        if obj.due_at <= timezone.now():
+        seconds = (obj.due_at - timezone.now()).total_seconds()
+        if seconds <= 0:
             return "due now"
-        return f"{timezone.localtime(obj.due_at):%d %b %H:%M} (in {timeuntil(obj.due_at)})"
+        wait = f"{seconds:.0f} s" if seconds < 60 else timeuntil(obj.due_at, depth=1)
+        return format_html('<span title="{}" style="white-space:nowrap">in {}</span>', short_time(obj.due_at), wait)
 
     @admin.display(description="text")
     def short_body(self, obj: Message) -> str:
-        return obj.body if len(obj.body) <= 40 else obj.body[:37] + "…"
+        return shortened(obj.body, 32)
 
     @admin.action(description="Retry now (failed or waiting)", permissions=["operate"])
     def retry_now(self, request, queryset):
