@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from smsgate.models import Message, OptOut, ProviderAccount, Tenant
-from smsgate.services import send_sms
+from smsgate.services import ActionRefused, retry_message, send_sms
 from tests.messages_log_support import seed_log
 
 pytestmark = pytest.mark.django_db
@@ -269,3 +269,13 @@ def test_the_tenant_list_tests_the_selected_tenants(admin_client, tenant, other_
         "globex / twilio: FAILED, no_account: no twilio account of your own is set up",
     ]
     assert twilio.requests == []
+
+
+def test_a_retry_on_a_stale_copy_changes_nothing(log):
+    """Two operators press Retry now on the same failed message: the second is told, and nothing is sent twice."""
+    first, second = Message.objects.get(pk=log["exhausted"].pk), Message.objects.get(pk=log["exhausted"].pk)
+    retry_message(first, by="ops-1")
+    with pytest.raises(ActionRefused, match="changed meanwhile"):
+        retry_message(second, by="ops-2")
+    assert list(first.events.filter(kind="status").values_list("error_message", flat=True)) == [
+        "retry requested by ops-1 (was failed, 3 attempt(s))"]
