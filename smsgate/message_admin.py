@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from django.utils.timesince import timeuntil
 from django.views.decorators.http import require_POST
 
+from providers.registry import PROVIDERS
 from smsgate.models import Message, MessageEvent, Tenant
 from smsgate.phones import InvalidPhoneNumber, normalize_phone
 from smsgate.services import RETRYABLE, ActionRefused, cancel_message, resend_message, retry_message
@@ -79,13 +80,26 @@ class CreatedSinceFilter(admin.SimpleListFilter):
         return queryset
 
 
+class CarrierFilter(admin.SimpleListFilter):
+    """The carrier of the last attempt (Message.provider is set only once a carrier took the message)."""
+
+    title = "carrier (last attempt)"
+    parameter_name = "carrier"
+
+    def lookups(self, request, model_admin):
+        return [(name, name) for name in sorted(PROVIDERS)]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(last_carrier=self.value()) if self.value() else queryset
+
+
 class MessageAdmin(admin.ModelAdmin):
     """The message log: read-only; operators act on messages only through Retry now, Resend and Cancel."""
 
     list_display = ["id", "created", "tenant", "to", "status_badge", "carrier", "attempts_used", "problem",
                     "next_try", "short_body"]
     list_display_links = ["id", "to"]
-    list_filter = [CreatedSinceFilter, "status", "provider", "message_type", "tenant"]
+    list_filter = [CreatedSinceFilter, "status", CarrierFilter, "message_type", "tenant"]
     search_fields = ["to", "provider_message_id", "custom_id", "body", "error_code"]
     search_help_text = "Phone (international, or national in the tenant's region), carrier id, your id, text, code."
     list_select_related = ["tenant"]
@@ -132,7 +146,7 @@ class MessageAdmin(admin.ModelAdmin):
         return format_html('<b class="message-status" style="color:{}">{}</b>',
                            STATUS_COLOURS.get(obj.status, "#ef6c00"), status_label(obj))
 
-    @admin.display(description="carrier")
+    @admin.display(description="carrier", ordering="last_carrier")
     def carrier(self, obj: Message) -> str:
         return getattr(obj, "last_carrier", None) or obj.provider or "-"
 

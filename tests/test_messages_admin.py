@@ -9,7 +9,7 @@ from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 from django.utils import timezone
 
-from smsgate.models import Message, OptOut, ProviderAccount, Tenant
+from smsgate.models import Message, MessageEvent, OptOut, ProviderAccount, Tenant
 from smsgate.services import ActionRefused, retry_message, send_sms
 from tests.messages_log_support import seed_log
 
@@ -101,6 +101,17 @@ def test_the_last_hours_failures_are_one_filter_away(admin_client, log):
     Message.objects.filter(pk=log["invalid"].pk).update(created_at=log["invalid"].created_at.replace(year=2025))
     table = rows(admin_client.get(LIST, {"since": "1h", "status__exact": "failed"}))
     assert set(table) == {log["opted_out"].pk, log["exhausted"].pk}
+
+
+def test_the_carrier_filter_finds_failures_by_the_carrier_last_tried(admin_client, log):
+    # An attempt at smsc after twilio's: the message's carrier is now smsc, though no carrier ever took it.
+    MessageEvent.objects.create(message=log["exhausted"], kind="attempt", provider="smsc", ok=False,
+                                error_code="ERR", error_message="smsc is down")
+    failed_at_twilio = rows(admin_client.get(LIST, {"carrier": "twilio", "status__exact": "failed"}))
+    assert set(failed_at_twilio) == {log["invalid"].pk, log["opted_out"].pk}
+    failed_at_smsc = rows(admin_client.get(LIST, {"carrier": "smsc", "status__exact": "failed"}))
+    assert set(failed_at_smsc) == {log["exhausted"].pk}
+    assert failed_at_smsc[log["exhausted"].pk]["carrier"] == "smsc"
 
 
 def test_a_message_page_starts_with_its_summary_and_timeline(admin_client, log):
