@@ -1,13 +1,16 @@
-"""The operators' monitoring UI: tenants, keys, messages with their events, opt-outs, callbacks."""
+"""The operators' monitoring UI: tenants, keys, messages (smsgate.message_admin), opt-outs, callbacks."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path
 from django.utils import timezone
-from django.utils.html import format_html
 
-from smsgate.models import ApiKey, Message, MessageEvent, OptOut, ProviderAccount, ProviderCallback, Tenant
-from smsgate.services import cancel_message
-from smsgate.statuses import PENDING
+from providers.registry import chain_for
+from smsgate.balances import provider_balances
+from smsgate.message_admin import MessageAdmin
+from smsgate.models import ApiKey, Message, OptOut, ProviderAccount, ProviderCallback, Tenant
 
 
 class ApiKeyInline(admin.TabularInline):
@@ -73,6 +76,46 @@ class TenantAdmin(admin.ModelAdmin):
     search_fields = ["slug", "name"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [ProviderAccountInline, ApiKeyInline]
+    actions = ["test_accounts"]
+
+    @admin.action(description="Test carrier accounts (reads each balance)")
+    def test_accounts(self, request, queryset):
+        for tenant in queryset:
+            for row in provider_balances(tenant, accounts_to_test(tenant)):
+                self.message_user(request, *account_test_line(tenant, row))
+
+    def get_urls(self):
+        return [
+            path("<path:object_id>/test-accounts/", self.admin_site.admin_view(self.test_accounts_view),
+                 name="smsgate_tenant_test_accounts"),
+            *super().get_urls(),
+        ]
+
+    def test_accounts_view(self, request, object_id):
+        """The tenant page's "Test carrier accounts" button: a read of each balance, then back to the page."""
+        tenant = get_object_or_404(Tenant, pk=object_id)
+        if not self.has_view_permission(request, tenant):
+            raise PermissionDenied
+        self.test_accounts(request, Tenant.objects.filter(pk=tenant.pk))
+        return redirect("admin:smsgate_tenant_change", tenant.pk)
+
+
+def accounts_to_test(tenant: Tenant) -> list[str]:
+    """The tenant's provider chain, then any other provider it has an account at."""
+    own = tenant.provider_accounts.filter(is_active=True).order_by("provider").values_list("provider", flat=True)
+    return list(dict.fromkeys([*chain_for(tenant), *own]))
+
+
+def account_test_line(tenant: Tenant, row: dict) -> tuple[str, int]:
+    """One line (and its level) for one balance row of smsgate.balances.provider_balances."""
+    where = f"{tenant.slug} / {row['provider']}"
+    if row["error"] is None:
+        return f"{where}: OK, the carrier accepted the credentials; balance {row['amount']} {row['currency']}", \
+            messages.SUCCESS
+    code, text = row["error"]["code"], row["error"]["message"]
+    if code == "not_supported":
+        return f"{where}: cannot be tested here ({text})", messages.INFO
+    return f"{where}: FAILED, {code}: {text}", messages.ERROR
 
 
 @admin.register(ApiKey)
@@ -91,46 +134,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         self.message_user(request, f"Revoked {count} key(s).")
 
 
-class MessageEventInline(admin.TabularInline):
-    model = MessageEvent
-    extra = 0
-    can_delete = False
-    fields = ["created_at", "kind", "provider", "status", "ok", "error_code", "error_message", "duration_ms"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
-    list_display = ["id", "created_at", "tenant", "to", "status_badge", "message_type", "segments", "provider",
-                    "price", "attempts", "short_body"]
-    list_filter = ["status", "provider", "message_type", "encoding", "tenant"]
-    search_fields = ["to", "provider_message_id", "custom_id", "body", "error_code"]
-    date_hierarchy = "created_at"
-    list_select_related = ["tenant"]
-    readonly_fields = [f.name for f in Message._meta.fields]
-    inlines = [MessageEventInline]
-    actions = ["cancel"]
-
-    def has_add_permission(self, request):
-        return False
-
-    @admin.display(description="status", ordering="status")
-    def status_badge(self, obj: Message):
-        colour = {"delivered": "#2e7d32", "sent": "#1565c0", "failed": "#c62828", "undelivered": "#c62828",
-                  "cancelled": "#6d6d6d", "expired": "#6d6d6d"}.get(obj.status, "#ef6c00")
-        return format_html('<b style="color:{}">{}</b> ({})', colour, obj.status, obj.status_code)
-
-    @admin.display(description="body")
-    def short_body(self, obj: Message) -> str:
-        return obj.body if len(obj.body) <= 60 else obj.body[:57] + "…"
-
-    @admin.action(description="Cancel selected messages not sent yet")
-    def cancel(self, request, queryset):
-        cancelled = sum(cancel_message(m, f"cancelled by {request.user}") for m in queryset.filter(status__in=PENDING))
-        self.message_user(request, f"Cancelled {cancelled} message(s).", messages.SUCCESS)
+admin.site.register(Message, MessageAdmin)
 
 
 @admin.register(OptOut)

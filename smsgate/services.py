@@ -22,7 +22,7 @@ from smsgate.models import Message, MessageEvent, MessageType, OptOut, Tenant
 from smsgate.phones import validated_phone
 from smsgate.policy import refusal_reason, refusal_reasons
 from smsgate.segments import count_segments
-from smsgate.statuses import Status
+from smsgate.statuses import PENDING, Status
 from templates.services import render_for
 
 logger = logging.getLogger(__name__)
@@ -224,6 +224,64 @@ def cancel_message(message: Message, reason: str) -> bool:
         MessageEvent.objects.create(message=message, kind=MessageEvent.Kind.STATUS, status=Status.CANCELLED,
                                     error_message=reason[:500])
     return bool(updated)
+
+
+class ActionRefused(Exception):
+    """An operator's action on a message that cannot apply to it; the text says why and what to do instead."""
+
+
+RETRYABLE = (Status.FAILED, Status.QUEUED, Status.SCHEDULED)
+
+
+def retry_message(message: Message, *, by: str) -> None:
+    """Send a failed or waiting message again now, through the normal road (the dispatcher).
+
+    A failed message gets a fresh attempts budget (SMS_MAX_ATTEMPTS tries again; its
+    earlier attempts stay in its events); a waiting one keeps its attempts and is due now.
+    Policy is checked again first: an opted-out number is refused.
+    """
+    if message.status not in RETRYABLE:
+        raise ActionRefused(_not_retryable(message))
+    _refuse_if_policy_forbids(message)
+    fields = {"status": Status.QUEUED, "due_at": timezone.now(), "claim_token": None,
+              "status_reason": f"retry requested by {by}"[:255]}
+    if message.status == Status.FAILED:
+        fields["attempts"] = 0
+    if not Message.objects.filter(pk=message.pk, status=message.status).update(**fields):
+        raise ActionRefused(f"message #{message.pk} changed meanwhile; reload it and try again")
+    MessageEvent.objects.create(message=message, kind=MessageEvent.Kind.STATUS, status=Status.QUEUED,
+                                error_message=f"retry requested by {by} (was {message.status}, "
+                                              f"{message.attempts} attempt(s))"[:500])
+    _dispatch_on_commit(message.pk)
+
+
+def resend_message(message: Message, *, by: str) -> Message:
+    """A new message with the same tenant, number, body and type, linked to `message` (source "resend").
+
+    It goes through send_sms, so policy applies again. A message still waiting or
+    being sent is refused: Retry now is the way to hurry it.
+    """
+    if message.status in (*PENDING, Status.SENDING):
+        raise ActionRefused(f"message #{message.pk} is still {message.status}; use Retry now to send it now")
+    _refuse_if_policy_forbids(message)
+    copy = send_sms(tenant=message.tenant, to=message.to, body=message.body, message_type=message.message_type,
+                    source_type="resend", source_id=str(message.pk))
+    MessageEvent.objects.create(message=message, kind=MessageEvent.Kind.STATUS, status=message.status,
+                                error_message=f"resent as #{copy.pk} by {by}"[:500])
+    return copy
+
+
+def _refuse_if_policy_forbids(message: Message) -> None:
+    if reason := refusal_reason(tenant=message.tenant, to=message.to):
+        raise ActionRefused(f"message #{message.pk} to {message.to} cannot be sent: {reason}")
+
+
+def _not_retryable(message: Message) -> str:
+    if message.status == Status.SENDING:
+        return f"message #{message.pk} is being sent right now"
+    if message.status == Status.CANCELLED:
+        return f"message #{message.pk} was cancelled; use Resend to send it again"
+    return f"message #{message.pk} is {message.status}: the carrier already took it; use Resend to send it again"
 
 
 def cancel_pending(*, source_type: str, source_id: str, reason: str) -> int:
