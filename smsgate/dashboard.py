@@ -117,14 +117,17 @@ def _seconds(interval):
     return Func(interval, template="EXTRACT(EPOCH FROM %(expressions)s)", output_field=FloatField())
 
 
-def carrier_rows(messages) -> list[dict]:
+def carrier_rows(messages, since) -> list[dict]:
     """Per carrier, loudest first: attempts on these messages and how many failed (with the latest error),
     then what the carrier accepted, delivered and cost, and its latency percentiles.
 
+    `since` is the start of the messages' period: no message is attempted before it goes out, so the
+    attempt index (event_attempt_created) bounds the attempts without reading older ones.
     A row's delivery_rate is None when the carrier accepted messages but confirmed none either way
     (a carrier without receipts); latency values are None without Postgres (no percentile_cont).
     """
-    attempts = MessageEvent.objects.filter(kind=MessageEvent.Kind.ATTEMPT, message__in=messages).exclude(provider="")
+    attempts = MessageEvent.objects.filter(kind=MessageEvent.Kind.ATTEMPT, created_at__gte=since,
+                                           message__in=messages).exclude(provider="")
     rows: dict[str, dict] = {}
     for row in attempts.values("provider").annotate(
             attempts=Count("pk"), failed_attempts=Count("pk", filter=Q(ok=False))).order_by():

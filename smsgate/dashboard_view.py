@@ -56,7 +56,8 @@ def dashboard_view(request):
     first, last = timezone.localtime(since).date(), timezone.localtime(until).date() - timedelta(days=1)
     in_period = partial(message_list_url, tenant, first, last)
     messages = dashboard.messages_in_range(tenant, since, until)
-    carriers = [{**row, "urls": carrier_urls(in_period, row["provider"])} for row in dashboard.carrier_rows(messages)]
+    carriers = [{**row, "urls": carrier_urls(in_period, row["provider"])}
+                for row in dashboard.carrier_rows(messages, since)]
     variants = dashboard.variant_performance(messages, tenant, since, until)
     context = {
         **admin.site.each_context(request),
