@@ -26,8 +26,9 @@ from smsgate.statuses import Status
 
 HEALTH_WINDOW = timedelta(hours=1)
 GOES_OUT = Coalesce("send_at", "created_at")
-# A carrier failing at least this share of its attempts is announced above everything else.
+# A carrier failing at least this share of its attempts, and at least this many, is announced above everything.
 ALERT_FAILURE_RATE = 50.0
+ALERT_MIN_FAILURES = 3
 
 # Today's summary: disjoint groups of statuses, so the tiles add up to the messages going out today.
 SUMMARY = [
@@ -132,7 +133,8 @@ def carrier_rows(messages, since) -> list[dict]:
     for row in attempts.values("provider").annotate(
             attempts=Count("pk"), failed_attempts=Count("pk", filter=Q(ok=False))).order_by():
         rate = _percent(row["failed_attempts"], row["attempts"])
-        rows[row["provider"]] = {**_NO_TRAFFIC, **row, "failure_rate": rate, "failing": _failing(rate)}
+        rows[row["provider"]] = {**_NO_TRAFFIC, **row, "failure_rate": rate,
+                                 "failing": _failing(row["failed_attempts"], rate)}
     for row in provider_rows(messages):
         rows.setdefault(row["provider"], {**_NO_TRAFFIC, "provider": row["provider"]}).update(
             accepted=row["accepted"], delivered=row["delivered"], failed=row["failed"],
@@ -150,9 +152,9 @@ _NO_TRAFFIC = {"attempts": 0, "failed_attempts": 0, "failure_rate": None, "faili
                "delivered": 0, "failed": 0, "delivery_rate": None, "cost": 0.0}
 
 
-def _failing(failure_rate: float | None) -> bool:
-    """Loud enough to announce: at least ALERT_FAILURE_RATE percent of the attempts failed."""
-    return (failure_rate or 0) >= ALERT_FAILURE_RATE
+def _failing(failures: int, failure_rate: float | None) -> bool:
+    """Loud enough to announce: ALERT_MIN_FAILURES attempts or more failed, ALERT_FAILURE_RATE percent or more."""
+    return failures >= ALERT_MIN_FAILURES and (failure_rate or 0) >= ALERT_FAILURE_RATE
 
 
 def _last_error(attempts, provider: str) -> str:
@@ -183,7 +185,7 @@ def _latency(messages) -> dict:
 
 
 def carrier_alerts(carriers: list[dict]) -> list[dict]:
-    """The carriers failing at least ALERT_FAILURE_RATE percent of their attempts."""
+    """The carriers failing loudly enough to announce (see _failing)."""
     return [row for row in carriers if row["failing"]]
 
 
@@ -212,7 +214,7 @@ def carrier_health(tenant, now=None) -> list[dict]:
         attempts=Count("pk"), failures=Count("pk", filter=Q(ok=False))).order_by("-failures", "provider")
     return [
         {**row, "failure_rate": _percent(row["failures"], row["attempts"]),
-         "failing": _failing(_percent(row["failures"], row["attempts"])),
+         "failing": _failing(row["failures"], _percent(row["failures"], row["attempts"])),
          **dict(zip(("breaker", "breaker_explanation"), breaker(row["provider"]), strict=True))}
         for row in rows
     ]

@@ -56,15 +56,15 @@ def add_attempts(message, provider, count=1, ok=False, error_code="30003", error
 
 
 def seed_failing_carrier(tenant):
-    """Today: smsc fails 16 of 16 attempts (4 messages, 4 tries each, still retrying); twilio delivers 3 of 3;
+    """Today: websms fails 16 of 16 attempts (4 messages, 4 tries each, still retrying); twilio delivers 3 of 3;
     spothit accepted 2 that no receipt ever confirmed. Returns {name: [messages]}."""
     retrying = [add_message(tenant, Status.QUEUED, "", attempts=4) for _ in range(4)]
     for message in retrying:
-        add_attempts(message, "smsc", count=4)
+        add_attempts(message, "websms", count=4)
     delivered = [add_message(tenant, Status.DELIVERED, "twilio") for _ in range(3)]
     for message in delivered:
         add_attempts(message, "twilio", ok=True)
     unconfirmed = [add_message(tenant, Status.SENT, "spothit") for _ in range(2)]
     for message in unconfirmed:
         add_attempts(message, "spothit", ok=True)
-    return {"smsc": retrying, "twilio": delivered, "spothit": unconfirmed}
+    return {"websms": retrying, "twilio": delivered, "spothit": unconfirmed}

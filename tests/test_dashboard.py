@@ -79,6 +79,7 @@ def test_charts_and_carriers_show_one_tenants_numbers(admin_client, tenant, othe
     assert [row[0] for row in rows] == ["smsc", "twilio"]  # the one with a failed attempt first
     assert rows[0][:4] + rows[0][5:9] == ["smsc", "1", "1", "100.0%", "2", "1", "2", "33.3%"]
     assert 'data-series="failed" data-value="1"' in html
+    assert "carrier-alert" not in html  # one failed attempt of one is not an alarm
     assert "aircall" not in html
 
 
@@ -86,15 +87,15 @@ def test_a_carrier_failing_every_attempt_is_the_loudest_thing_on_the_page(admin_
     seed_failing_carrier(tenant)
     html = admin_client.get("/admin/dashboard/").content.decode()
     alert = section(html, "alerts", "</div>")
-    assert "smsc failed 16 of 16 send attempts (100.0%); latest error: 30003: Unreachable handset." in " ".join(
+    assert "websms failed 16 of 16 send attempts (100.0%); latest error: 30003: Unreachable handset." in " ".join(
         alert.split())
     assert "twilio" not in alert and "spothit" not in alert
     assert html.index('id="alerts"') < html.index('id="today"') < html.index('id="carriers"')
     rows = carrier_rows(html)
-    assert [row[0] for row in rows] == ["smsc", "spothit", "twilio"]
-    assert rows[0][:5] == ["smsc", "16", "16", "100.0%", "30003: Unreachable handset"]
-    assert '<tr class="carrier failing" data-provider="smsc">' in html
-    assert bars(html, "carrier-attempts") == {"smsc": 16.0, "spothit": 2.0, "twilio": 3.0}
+    assert [row[0] for row in rows] == ["websms", "spothit", "twilio"]  # not alphabetical: loudest first
+    assert rows[0][:5] == ["websms", "16", "16", "100.0%", "30003: Unreachable handset"]
+    assert '<tr class="carrier failing" data-provider="websms">' in html
+    assert bars(html, "carrier-attempts") == {"websms": 16.0, "spothit": 2.0, "twilio": 3.0}
 
 
 def test_a_carrier_without_receipts_shows_no_receipts_not_zero(admin_client, tenant):
@@ -152,18 +153,19 @@ def test_todays_summary_links_to_exactly_those_messages(admin_client, tenant, ot
 def test_carrier_numbers_link_to_the_messages_behind_them(admin_client, tenant):
     seeded = seed_failing_carrier(tenant)
     also_failed_elsewhere = seeded["twilio"][0]
-    add_attempts(also_failed_elsewhere, "smsc")  # smsc failed it first, then twilio delivered it
+    add_attempts(also_failed_elsewhere, "websms")  # websms failed it first, then twilio delivered it
     html = admin_client.get("/admin/dashboard/").content.decode()
-    smsc = re.search(r'data-provider="smsc">.*?</tr>', html, re.S).group(0)
-    urls = re.findall(r'href="([^"]+)"', smsc)
-    assert listed_messages(admin_client, urls[1]) == {m.pk for m in seeded["smsc"]} | {also_failed_elsewhere.pk}
+    websms = re.search(r'data-provider="websms">.*?</tr>', html, re.S).group(0)
+    urls = re.findall(r'href="([^"]+)"', websms)
+    assert listed_messages(admin_client, urls[1]) == {m.pk for m in seeded["websms"]} | {also_failed_elsewhere.pk}
     twilio = re.search(r'data-provider="twilio">.*?</tr>', html, re.S).group(0)
     attempts, _, accepted, delivered, *_ = re.findall(r'href="([^"]+)"', twilio)
     assert listed_messages(admin_client, delivered) == {m.pk for m in seeded["twilio"]}
+    assert listed_messages(admin_client, accepted) == {m.pk for m in seeded["twilio"]}
     assert listed_messages(admin_client, attempts) == {m.pk for m in seeded["twilio"]}
     failed_bar = re.search(r'<a href="([^"]+)">\s*<rect class="segment" data-series="failed attempts"',
                            section(html, "chart-carrier-attempts", "</figure>")).group(1)
-    assert listed_messages(admin_client, failed_bar) == {m.pk for m in seeded["smsc"]} | {also_failed_elsewhere.pk}
+    assert listed_messages(admin_client, failed_bar) == {m.pk for m in seeded["websms"]} | {also_failed_elsewhere.pk}
 
 
 def test_latency_percentiles_per_carrier(admin_client, tenant):
