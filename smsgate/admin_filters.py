@@ -2,7 +2,7 @@
 
 The dashboard counts a message on the day it goes out and a carrier by its send attempts; these filters
 select messages the same way, so each number on the dashboard opens a list of exactly those messages.
-MessageAdmin.list_filter names them (SendDayFilter, AttemptedViaFilter, FailedViaFilter).
+MessageAdmin.list_filter (smsgate/message_admin.py) names them: *DASHBOARD_FILTERS.
 """
 
 from datetime import date, timedelta

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _dashboard_filters(monkeypatch):
-    """MessageAdmin.list_filter with the dashboard's filters, as smsgate/admin.py lists them once merged."""
+    """MessageAdmin.list_filter with the dashboard's filters, as smsgate/message_admin.py lists them once merged."""
     message_admin = admin.site._registry[Message]
     missing = [item for item in DASHBOARD_FILTERS if item not in message_admin.list_filter]
     monkeypatch.setattr(message_admin, "list_filter", [*message_admin.list_filter, *missing])
