@@ -1,91 +1,228 @@
-"""Admin dashboard: aggregations done by the database, and simple server-side SVG bar charts.
+"""Admin dashboard selectors: what is failing, why, and what the traffic looks like, computed by the database.
 
-Every selector takes a message queryset already narrowed to a tenant (or all tenants) and a
-date range, so the view decides the scope once and the numbers always agree with each other.
+A message counts on the day it goes out: its send_at when the caller scheduled it, else when it was
+created (`going_out_between`). Every selector takes messages already narrowed to a tenant and a period
+by `messages_in_range`, so the numbers agree with each other and with the message lists the dashboard
+links to (smsgate.admin_filters selects messages the same way).
+
+Carriers are counted by send attempts (MessageEvent rows of kind attempt): a message names its carrier
+only once one accepted it, so a carrier that fails every attempt would otherwise not appear at all.
 """
 
-from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncDate
+from django.conf import settings
+from django.db import connections
+from django.db.models import Aggregate, Count, F, FloatField, Func, Q, Sum
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from campaigns.models import Click
 from smsgate.models import Message, MessageEvent
+from smsgate.periods import period
 from smsgate.resilience import breaker_for, redis_client
 from smsgate.stats import ACCEPTED, DELIVERY_KNOWN, provider_rows
 from smsgate.statuses import Status
 
 HEALTH_WINDOW = timedelta(hours=1)
+GOES_OUT = Coalesce("send_at", "created_at")
+# A carrier failing at least this share of its attempts, and at least this many, is announced above everything.
+ALERT_FAILURE_RATE = 50.0
+ALERT_MIN_FAILURES = 3
+
+# Today's summary: disjoint groups of statuses, so the tiles add up to the messages going out today.
+SUMMARY = [
+    ("sent", "Sent", "accepted by a carrier, no receipt yet", [Status.SENT]),
+    ("delivered", "Delivered", "the carrier confirmed delivery", [Status.DELIVERED]),
+    ("failed", "Failed", "refused, undeliverable, or every retry used up", [Status.FAILED, Status.UNDELIVERED]),
+    ("waiting", "Waiting / retrying", "queued, being sent, or waiting for a retry", [Status.QUEUED, Status.SENDING]),
+    ("scheduled", "Scheduled", "due later today", [Status.SCHEDULED]),
+]
 
 
-def provider_health(provider: str) -> str:
-    """The circuit breaker state of a provider's default account: closed, open, half-open, or unknown (no Redis)."""
-    if redis_client() is None:
-        return "unknown"
-    return breaker_for(f"{provider}:default").state()
+def going_out_between(since, until) -> Q:
+    """Messages going out in [since, until): created then and not scheduled, or scheduled for then.
+
+    The created_at index serves the first half, the partial message_send_at index the second.
+    """
+    return (Q(send_at__isnull=True, created_at__gte=since, created_at__lt=until)
+            | Q(send_at__gte=since, send_at__lt=until))
 
 
 def messages_in_range(tenant, since, until):
-    qs = Message.objects.filter(created_at__gte=since, created_at__lt=until)
+    qs = Message.objects.filter(going_out_between(since, until))
     return qs.filter(tenant=tenant) if tenant is not None else qs
 
 
+def today_summary(tenant, today: date | None = None) -> list[dict]:
+    """[{key, label, help, statuses, count}] for the messages going out today, in SUMMARY's order."""
+    today = today or timezone.localdate()
+    messages = messages_in_range(tenant, *period(today, today))
+    counts = dict(messages.values_list("status").annotate(n=Count("pk")).order_by())
+    return [
+        {"key": key, "label": label, "help": help_text, "statuses": statuses,
+         "count": sum(counts.get(status, 0) for status in statuses)}
+        for key, label, help_text, statuses in SUMMARY
+    ]
+
+
 def volume_by_day(messages) -> dict:
-    """{day: {status: count}}."""
+    """{day: {status: count}}, by the day messages go out."""
     volume: dict = {}
-    rows = messages.annotate(day=TruncDate("created_at")).values("day", "status").annotate(n=Count("pk")).order_by()
+    rows = messages.annotate(day=TruncDate(GOES_OUT)).values("day", "status").annotate(n=Count("pk")).order_by()
     for row in rows:
         volume.setdefault(row["day"], {})[row["status"]] = row["n"]
     return dict(sorted(volume.items()))
 
 
 def delivery_rate_by_day(messages) -> dict:
-    """{day: delivery rate in percent (see smsgate.stats)}; days with no known fate are left out."""
+    """{day: delivery rate in percent (see smsgate.stats), or None when carriers accepted some but sent no receipts}.
+
+    Days with nothing accepted or failed are left out.
+    """
     rows = (
-        messages.filter(status__in=DELIVERY_KNOWN).annotate(day=TruncDate("created_at")).values("day")
-        .annotate(known=Count("pk"), delivered=Count("pk", filter=Q(status=Status.DELIVERED))).order_by("day")
+        messages.filter(status__in={*ACCEPTED, *DELIVERY_KNOWN}).annotate(day=TruncDate(GOES_OUT)).values("day")
+        .annotate(
+            known=Count("pk", filter=Q(status__in=DELIVERY_KNOWN)),
+            delivered=Count("pk", filter=Q(status=Status.DELIVERED)),
+        ).order_by("day")
     )
-    return {row["day"]: round(100 * row["delivered"] / row["known"], 1) for row in rows}
+    return {row["day"]: _percent(row["delivered"], row["known"]) for row in rows}
 
 
 def cost_by_day(messages) -> dict:
-    rows = messages.exclude(price=None).annotate(day=TruncDate("created_at")).values("day").annotate(
+    rows = messages.exclude(price=None).annotate(day=TruncDate(GOES_OUT)).values("day").annotate(
         cost=Sum("price")).order_by("day")
     return {row["day"]: float(row["cost"]) for row in rows}
 
 
-def provider_stats(messages) -> list[dict]:
-    """smsgate.stats.provider_rows, with the rates in percent and the cost as a number, for charts and tables."""
-    return [
-        {**row, "cost": float(row["cost"] or 0), "success_rate": _percent(row["success_rate"]),
-         "delivery_rate": _percent(row["delivery_rate"])}
-        for row in provider_rows(messages)
-    ]
+def _percent(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
 
 
-def _percent(rate: float | None) -> float | None:
-    return None if rate is None else round(100 * rate, 1)
+# --- carriers -------------------------------------------------------------------------------
 
 
-def provider_health_rows(tenant, now=None) -> list[dict]:
-    """Per provider, the send attempts of the last hour, the share that failed, and the breaker state."""
+class Percentile(Aggregate):
+    """PERCENTILE_CONT(fraction) WITHIN GROUP (ORDER BY expression): Postgres only; NULLs are ignored."""
+
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression, fraction: float, **extra):
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+def _seconds(interval):
+    return Func(interval, template="EXTRACT(EPOCH FROM %(expressions)s)", output_field=FloatField())
+
+
+def carrier_rows(messages, since) -> list[dict]:
+    """Per carrier, loudest first: attempts on these messages and how many failed (with the latest error),
+    then what the carrier accepted, delivered and cost, and its latency percentiles.
+
+    `since` is the start of the messages' period: no message is attempted before it goes out, so the
+    attempt index (event_attempt_created) bounds the attempts without reading older ones.
+    A row's delivery_rate is None when the carrier accepted messages but confirmed none either way
+    (a carrier without receipts); latency values are None without Postgres (no percentile_cont).
+    """
+    attempts = MessageEvent.objects.filter(kind=MessageEvent.Kind.ATTEMPT, created_at__gte=since,
+                                           message__in=messages).exclude(provider="")
+    rows: dict[str, dict] = {}
+    for row in attempts.values("provider").annotate(
+            attempts=Count("pk"), failed_attempts=Count("pk", filter=Q(ok=False))).order_by():
+        rate = _percent(row["failed_attempts"], row["attempts"])
+        rows[row["provider"]] = {**_NO_TRAFFIC, **row, "failure_rate": rate,
+                                 "failing": _failing(row["failed_attempts"], rate)}
+    for row in provider_rows(messages):
+        rows.setdefault(row["provider"], {**_NO_TRAFFIC, "provider": row["provider"]}).update(
+            accepted=row["accepted"], delivered=row["delivered"], failed=row["failed"],
+            delivery_rate=_percent(row["delivered"], row["delivered"] + row["failed"]),
+            cost=float(row["cost"] or 0))
+    latency = _latency(messages)
+    for name, row in rows.items():
+        row["latency"] = latency.get(name)
+        row["last_error"] = _last_error(attempts, name) if row["failed_attempts"] else ""
+    return sorted(rows.values(), key=lambda row: (-row["failed_attempts"], -(row["failure_rate"] or 0),
+                                                  row["provider"]))
+
+
+_NO_TRAFFIC = {"attempts": 0, "failed_attempts": 0, "failure_rate": None, "failing": False, "accepted": 0,
+               "delivered": 0, "failed": 0, "delivery_rate": None, "cost": 0.0}
+
+
+def _failing(failures: int, failure_rate: float | None) -> bool:
+    """Loud enough to announce: ALERT_MIN_FAILURES attempts or more failed, ALERT_FAILURE_RATE percent or more."""
+    return failures >= ALERT_MIN_FAILURES and (failure_rate or 0) >= ALERT_FAILURE_RATE
+
+
+def _last_error(attempts, provider: str) -> str:
+    code, text = attempts.filter(provider=provider, ok=False).order_by("-created_at", "-pk").values_list(
+        "error_code", "error_message")[0]
+    return f"{code}: {text}" if code and code not in text else text or code
+
+
+def latency_supported(messages) -> bool:
+    return connections[messages.db].vendor == "postgresql"
+
+
+def _latency(messages) -> dict:
+    """{carrier: {accept_p50, accept_p95, deliver_p50, deliver_p95}} in seconds.
+
+    Submitted → accepted runs from when the message was due to go out (send_at, else created_at) to
+    the carrier's acceptance, so it includes queueing and retries; accepted → delivered runs to the receipt.
+    """
+    if not latency_supported(messages):
+        return {}
+    accept = _seconds(F("sent_at") - GOES_OUT)
+    deliver = _seconds(F("delivered_at") - F("sent_at"))
+    rows = messages.exclude(provider="").filter(sent_at__isnull=False).values("provider").annotate(
+        accept_p50=Percentile(accept, 0.5), accept_p95=Percentile(accept, 0.95),
+        deliver_p50=Percentile(deliver, 0.5), deliver_p95=Percentile(deliver, 0.95),
+    ).order_by()
+    return {row.pop("provider"): row for row in rows}
+
+
+def carrier_alerts(carriers: list[dict]) -> list[dict]:
+    """The carriers failing loudly enough to announce (see _failing)."""
+    return [row for row in carriers if row["failing"]]
+
+
+BREAKER_EXPLANATIONS = {
+    "closed": "Closed: sending normally.",
+    "open": "Open: {failures} transient failures in a row, so sends to it pause; one trial send after {cooldown} s.",
+    "half-open": "Half-open: the cooldown is over; the next send is a trial that closes or reopens it.",
+    "untracked": "Not tracked: REDIS_URL is not set, so failures never pause sending to this carrier.",
+}
+
+
+def breaker(provider: str) -> tuple[str, str]:
+    """(state, one-line explanation) of the circuit breaker of a carrier's default account."""
+    state = "untracked" if redis_client() is None else breaker_for(f"{provider}:default").state()
+    return state, BREAKER_EXPLANATIONS[state].format(failures=settings.SMS_BREAKER_FAILURES,
+                                                     cooldown=settings.SMS_BREAKER_COOLDOWN_SECONDS)
+
+
+def carrier_health(tenant, now=None) -> list[dict]:
+    """Per carrier, the send attempts of the last hour, the share that failed, and the breaker; loudest first."""
     now = now or timezone.now()
     attempts = MessageEvent.objects.filter(kind=MessageEvent.Kind.ATTEMPT, created_at__gte=now - HEALTH_WINDOW)
     if tenant is not None:
         attempts = attempts.filter(message__tenant=tenant)
     rows = attempts.exclude(provider="").values("provider").annotate(
-        attempts=Count("pk"), failures=Count("pk", filter=Q(ok=False))).order_by("provider")
+        attempts=Count("pk"), failures=Count("pk", filter=Q(ok=False))).order_by("-failures", "provider")
     return [
-        {**row, "failure_rate": round(100 * row["failures"] / row["attempts"], 1),
-         "breaker": provider_health(row["provider"])}
+        {**row, "failure_rate": _percent(row["failures"], row["attempts"]),
+         "failing": _failing(row["failures"], _percent(row["failures"], row["attempts"])),
+         **dict(zip(("breaker", "breaker_explanation"), breaker(row["provider"]), strict=True))}
         for row in rows
     ]
 
 
 def variant_performance(messages, tenant, since, until) -> list[dict]:
-    """Per template variant across all campaigns: messages, sent, delivered, clicked."""
+    """Per template variant across all campaigns: messages, sent, delivered, clicked, and clicks per delivered
+    message in percent (None while none is known delivered)."""
     rows = messages.exclude(variant=None).values("variant", "variant__template__code", "variant__label").annotate(
         messages=Count("pk"),
         sent=Count("pk", filter=Q(status__in=ACCEPTED)),
@@ -96,84 +233,9 @@ def variant_performance(messages, tenant, since, until) -> list[dict]:
         clicks = clicks.filter(recipient__campaign__tenant=tenant)
     clicked = dict(clicks.values_list("variant").annotate(n=Count("recipient", distinct=True)).order_by())
     return [
-        {"name": f"{row['variant__template__code']}/{row['variant__label']}", "messages": row["messages"],
-         "sent": row["sent"], "delivered": row["delivered"], "clicked": clicked.get(row["variant"], 0)}
+        {"variant": row["variant"], "name": f"{row['variant__template__code']}/{row['variant__label']}",
+         "messages": row["messages"], "sent": row["sent"], "delivered": row["delivered"],
+         "clicked": clicked.get(row["variant"], 0),
+         "click_rate": _percent(clicked.get(row["variant"], 0), row["delivered"])}
         for row in rows
     ]
-
-
-# --- charts ---------------------------------------------------------------------------------
-
-STATUS_COLOURS = {
-    Status.DELIVERED: "#2e7d32", Status.SENT: "#66bb6a", Status.SENDING: "#9ccc65", Status.QUEUED: "#90a4ae",
-    Status.SCHEDULED: "#b0bec5", Status.UNDELIVERED: "#ef6c00", Status.FAILED: "#c62828",
-    Status.EXPIRED: "#8d6e63", Status.CANCELLED: "#616161",
-}
-DEFAULT_COLOUR = "#1565c0"
-LEFT_MARGIN = 40  # room for the rotated labels and the scale
-
-
-@dataclass
-class Segment:
-    series: str
-    value: float
-    y: float
-    height: float
-    colour: str
-
-
-@dataclass
-class Bar:
-    label: str
-    total: float
-    x: float
-    segments: list
-
-
-@dataclass
-class BarChart:
-    """A stacked bar chart laid out in SVG user units; html/admin/bar_chart.html draws it."""
-
-    chart_id: str
-    title: str
-    bars: list
-    series: list
-    width: int
-    height: int
-    bar_width: float
-    unit: str = ""
-
-    @property
-    def legend(self) -> list[tuple[str, str]]:
-        return [(name, STATUS_COLOURS.get(name, DEFAULT_COLOUR)) for name in self.series]
-
-    @property
-    def peak(self) -> float:
-        return max((bar.total for bar in self.bars), default=0)
-
-
-def bar_chart(chart_id: str, title: str, data: dict, unit: str = "", height: int = 200) -> BarChart:
-    """Lay out {label: {series: value}} (or {label: value}) as stacked bars scaled to the tallest bar."""
-    stacked = {str(label): value if isinstance(value, dict) else {title: value} for label, value in data.items()}
-    series = sorted({name for values in stacked.values() for name in values})
-    peak = max((sum(values.values()) for values in stacked.values()), default=0) or 1
-    slot = 40
-    bars = []
-    for index, (label, values) in enumerate(stacked.items()):
-        top = height
-        segments = []
-        for name in series:
-            value = values.get(name, 0)
-            if not value:
-                continue
-            segment_height = height * value / peak
-            top -= segment_height
-            segments.append(Segment(name, value, round(top, 2), round(segment_height, 2),
-                                    STATUS_COLOURS.get(name, DEFAULT_COLOUR)))
-        bars.append(Bar(label, round(sum(values.values()), 2), index * slot + LEFT_MARGIN, segments))
-    return BarChart(chart_id, title, bars, series, max(len(bars), 1) * slot + LEFT_MARGIN + 8, height, slot - 8, unit)
-
-
-def default_range(days: int = 30, now=None):
-    now = now or timezone.now()
-    return now - timedelta(days=days), now

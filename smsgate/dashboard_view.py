@@ -1,18 +1,26 @@
-"""GET /admin/dashboard/: charts of volume, delivery, providers, cost and variants, for every tenant.
+"""GET /admin/dashboard/: what is failing and why, today's traffic, carriers, charts and variants.
 
-Staff with the permission DASHBOARD_PERMISSION only (superusers have it): the numbers cover all tenants.
+Staff with the permission DASHBOARD_PERMISSION only (superusers have it): the numbers cover all tenants
+unless one is chosen. Every number links to the admin message list of the messages behind it
+(smsgate.admin_filters).
 """
 
-from datetime import timedelta
+from datetime import date, timedelta
+from functools import partial
 
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
+from django.utils import timezone
 
 from smsgate import dashboard
+from smsgate.admin_filters import message_list_url
+from smsgate.dashboard_charts import bar_chart
 from smsgate.models import Tenant
 from smsgate.periods import period, supported_day
+from smsgate.stats import ACCEPTED, DELIVERY_KNOWN, FAILED
+from smsgate.statuses import Status
 
 DASHBOARD_PERMISSION = "smsgate.view_message"
 
@@ -45,30 +53,71 @@ def dashboard_view(request):
         raise PermissionDenied(f"The dashboard needs the permission {DASHBOARD_PERMISSION}.")
     form = DashboardFilter(request.GET or None)
     tenant, since, until = form.scope()
+    first, last = timezone.localtime(since).date(), timezone.localtime(until).date() - timedelta(days=1)
+    in_period = partial(message_list_url, tenant, first, last)
     messages = dashboard.messages_in_range(tenant, since, until)
-    providers = dashboard.provider_stats(messages)
-    charts = [
-        dashboard.bar_chart("volume", "Messages per day by status", dashboard.volume_by_day(messages)),
-        dashboard.bar_chart("delivery-rate", "Delivery rate per day", dashboard.delivery_rate_by_day(messages), "%"),
-        dashboard.bar_chart("cost", "Cost per day", dashboard.cost_by_day(messages)),
-        dashboard.bar_chart("provider-success", "Success rate per provider",
-                            {row["provider"]: row["success_rate"] or 0 for row in providers}, "%"),
-        dashboard.bar_chart("provider-cost", "Cost per provider", {row["provider"]: row["cost"] for row in providers}),
-    ]
+    carriers = [{**row, "urls": carrier_urls(in_period, row["provider"])}
+                for row in dashboard.carrier_rows(messages, since)]
     variants = dashboard.variant_performance(messages, tenant, since, until)
-    charts.append(dashboard.bar_chart(
-        "variants", "Clicks per delivered message, by variant",
-        {row["name"]: round(100 * row["clicked"] / row["delivered"], 1) if row["delivered"] else 0 for row in variants},
-        "%"))
     context = {
         **admin.site.each_context(request),
         "title": "Dashboard",
         "form": form,
-        "since": since,
-        "until": until - timedelta(days=1),
-        "charts": charts,
-        "providers": providers,
-        "health": dashboard.provider_health_rows(tenant),
+        "since": first,
+        "until": last,
+        "summary": today_summary(tenant),
+        "alerts": dashboard.carrier_alerts(carriers),
+        "carriers": carriers,
+        "latency_supported": dashboard.latency_supported(messages),
+        "health": dashboard.carrier_health(tenant),
+        "charts": charts(tenant, in_period, messages, carriers, variants),
         "variants": variants,
     }
     return TemplateResponse(request, "admin/dashboard.html", context)
+
+
+def today_summary(tenant) -> list[dict]:
+    today = timezone.localdate()
+    return [{**tile, "url": message_list_url(tenant, today, today, status=tile["statuses"])}
+            for tile in dashboard.today_summary(tenant, today)]
+
+
+def carrier_urls(in_period, provider: str) -> dict:
+    """The message lists behind a carrier's numbers in the period."""
+    return {
+        "attempts": in_period(attempted_via=provider),
+        "failed_attempts": in_period(failed_via=provider),
+        "accepted": in_period(provider=provider, status=ACCEPTED),
+        "delivered": in_period(provider=provider, status=[Status.DELIVERED]),
+        "failed": in_period(provider=provider, status=FAILED),
+        "cost": in_period(provider=provider, price__isnull="false"),
+    }
+
+
+def on_day(tenant, **lookups):
+    """links() for a chart of days: a bar opens that day's messages, a segment those of its status."""
+    def links(day: date, series: str | None) -> str:
+        return message_list_url(tenant, day, day, **(lookups or ({"status": [series]} if series else {})))
+    return links
+
+
+def charts(tenant, in_period, messages, carriers, variants) -> list:
+    variant_ids = {row["name"]: row["variant"] for row in variants}
+    return [
+        bar_chart("volume", "Messages per day by status", dashboard.volume_by_day(messages), links=on_day(tenant)),
+        bar_chart("delivery-rate", "Delivery rate per day", dashboard.delivery_rate_by_day(messages), "%",
+                  links=on_day(tenant, status=DELIVERY_KNOWN)),
+        bar_chart("cost", "Cost per day", dashboard.cost_by_day(messages),
+                  links=on_day(tenant, price__isnull="false")),
+        bar_chart("carrier-attempts", "Send attempts per carrier",
+                  {row["provider"]: {"accepted": row["attempts"] - row["failed_attempts"],
+                                     "failed attempts": row["failed_attempts"]} for row in carriers},
+                  links=lambda name, series: carrier_urls(in_period, name)[
+                      "failed_attempts" if series == "failed attempts" else "attempts"]),
+        bar_chart("provider-cost", "Cost per carrier",
+                  {row["provider"]: row["cost"] for row in carriers if row["cost"]},
+                  links=lambda name, series: carrier_urls(in_period, name)["cost"]),
+        bar_chart("variants", "Clicks per delivered message, by variant",
+                  {row["name"]: row["click_rate"] for row in variants}, "%",
+                  links=lambda name, series: in_period(variant=variant_ids[name], status=[Status.DELIVERED])),
+    ]

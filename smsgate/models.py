@@ -224,6 +224,8 @@ class Message(models.Model):
                          name="message_provider_id"),
             # Deleting a variant (SET_NULL); most messages have none.
             models.Index(fields=["variant"], condition=models.Q(variant__isnull=False), name="message_variant"),
+            # The dashboard's periods: a scheduled message counts on the day it goes out (few have a send_at).
+            models.Index(fields=["send_at"], condition=models.Q(send_at__isnull=False), name="message_send_at"),
         ]
 
     def __str__(self) -> str:
@@ -255,6 +257,10 @@ class MessageEvent(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        indexes = [
+            # The dashboard's carrier health: send attempts of the last hour.
+            models.Index(fields=["created_at"], condition=models.Q(kind="attempt"), name="event_attempt_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.provider} {self.status}"

@@ -28,7 +28,7 @@ METRICS_TOKEN = env_str("METRICS_TOKEN")
 TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "smsgate.admin_site.ConsoleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

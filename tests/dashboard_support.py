@@ -15,7 +15,12 @@ def add_message(tenant, status, provider="twilio", days_ago=0, price=None, **fie
     now = timezone.now()
     fields = {"to": "+5511999990000", "body": "hi", "encoding": "gsm7", "segments": 1, **fields}
     message = Message.objects.create(tenant=tenant, status=status, provider=provider, price=price, due_at=now, **fields)
-    Message.objects.filter(pk=message.pk).update(created_at=now - timedelta(days=days_ago))
+    created_at = now - timedelta(days=days_ago)
+    accepted = status in (Status.SENT, Status.DELIVERED, Status.UNDELIVERED)
+    Message.objects.filter(pk=message.pk).update(
+        created_at=created_at, sent_at=created_at + timedelta(seconds=2) if accepted else None,
+        delivered_at=created_at + timedelta(seconds=9) if status == Status.DELIVERED else None)
+    message.refresh_from_db()
     return message
 
 
@@ -42,3 +47,24 @@ def seed(tenant, other_tenant):
     MessageEvent.objects.create(message=failed, kind=MessageEvent.Kind.ATTEMPT, provider="twilio", ok=True)
     campaign = Campaign.objects.create(tenant=tenant, name="Promo")
     Click.objects.create(recipient=Recipient.objects.create(campaign=campaign, phone="+5511999990000"), variant=variant)
+
+
+def add_attempts(message, provider, count=1, ok=False, error_code="30003", error_message="Unreachable handset"):
+    for _ in range(count):
+        MessageEvent.objects.create(message=message, kind=MessageEvent.Kind.ATTEMPT, provider=provider, ok=ok,
+                                    error_code="" if ok else error_code, error_message="" if ok else error_message)
+
+
+def seed_failing_carrier(tenant):
+    """Today: websms fails 16 of 16 attempts (4 messages, 4 tries each, still retrying); twilio delivers 3 of 3;
+    spothit accepted 2 that no receipt ever confirmed. Returns {name: [messages]}."""
+    retrying = [add_message(tenant, Status.QUEUED, "", attempts=4) for _ in range(4)]
+    for message in retrying:
+        add_attempts(message, "websms", count=4)
+    delivered = [add_message(tenant, Status.DELIVERED, "twilio") for _ in range(3)]
+    for message in delivered:
+        add_attempts(message, "twilio", ok=True)
+    unconfirmed = [add_message(tenant, Status.SENT, "spothit") for _ in range(2)]
+    for message in unconfirmed:
+        add_attempts(message, "spothit", ok=True)
+    return {"websms": retrying, "twilio": delivered, "spothit": unconfirmed}

@@ -1,48 +1,58 @@
-"""The dashboard renders its charts in a real headless Chromium, logged in as staff."""
+"""The dashboard and the admin index in a real headless Chromium at 1366×768, logged in as staff."""
 
 import os
-import shutil
-import subprocess
-from urllib.parse import quote
 
 import pytest
 
-from tests.dashboard_support import seed
+from tests.browser_dashboard import check_page, chromium, logged_in, needs_chromium, screenshot
+from tests.dashboard_support import seed, seed_failing_carrier
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None and os.environ.get("CI") != "true",
-    reason="chromium is not installed (scripts/ensure-chromium installs it; CI always runs this test)",
-)
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--window-size=1280,2000"]
+pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
+DASHBOARD_IDS = ["alerts", "today", "today-failed", "today-scheduled", "carriers", "health", "chart-volume",
+                 "chart-delivery-rate", "chart-cost", "chart-carrier-attempts", "chart-provider-cost",
+                 "chart-variants", "variants"]
 
 
-def chromium(tmp_path, url, *action) -> subprocess.CompletedProcess:
-    """Run headless Chromium once (seconds on a quiet machine; the deadline is for a slow, busy one)."""
-    profile = tmp_path / f"profile-{len(list(tmp_path.iterdir()))}"
-    return subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *action, url],
-                          capture_output=True, text=True, timeout=120, check=True)
+@pytest.fixture
+def browser_urls(settings):
+    settings.ROOT_URLCONF = "tests.browser_dashboard"
+    settings.X_FRAME_OPTIONS = "SAMEORIGIN"  # the probe page frames the page it measures
 
 
-def test_the_dashboard_draws_the_seeded_numbers(live_server, settings, tmp_path, admin_user, tenant, other_tenant):
-    settings.ROOT_URLCONF = "tests.browser_urls"
+def test_the_dashboard_fits_1366_and_shows_every_section(live_server, browser_urls, tmp_path, admin_user, tenant,
+                                                         other_tenant):
     seed(tenant, other_tenant)
-    url = f"{live_server.url}/test-login/{admin_user.pk}?next={quote(f'/admin/dashboard/?tenant={tenant.pk}')}"
+    seed_failing_carrier(tenant)
+    page = check_page(live_server, tmp_path, admin_user, "/admin/dashboard/", DASHBOARD_IDS)
+    assert page["title"].startswith("Dashboard | smsgate")
+    assert page["found"] == DASHBOARD_IDS
+    assert page["scrollWidth"] <= page["innerWidth"] == 1366
+    assert page["console"] == []
 
-    dom = chromium(tmp_path, url, "--dump-dom").stdout
+
+def test_the_dashboard_draws_the_seeded_numbers(live_server, browser_urls, tmp_path, admin_user, tenant,
+                                                other_tenant):
+    seed(tenant, other_tenant)
+    seed_failing_carrier(tenant)
+    dom = chromium(tmp_path, logged_in(live_server, admin_user, f"/admin/dashboard/?tenant={tenant.pk}"),
+                   "--dump-dom").stdout
     assert "<h1>Dashboard</h1>" in dom
-    for chart in ("volume", "delivery-rate", "cost", "provider-success", "provider-cost", "variants"):
-        assert f'id="chart-{chart}"' in dom
-    assert 'data-label="twilio" data-total="100.0"' in dom
-    assert 'data-label="smsc" data-total="66.7"' in dom
-    assert 'data-series="failed" data-value="1"' in dom
+    assert "websms failed 16 of 16 send attempts" in " ".join(dom.split())
+    assert 'data-label="websms" data-total="16"' in dom
+    assert 'data-series="queued" data-value="6"' in dom  # 2 queued, 4 retrying
     assert 'data-label="promo/B" data-total="50.0"' in dom
     assert dom.count("<rect") >= 12
 
-    screenshot = tmp_path / "dashboard.png"
-    chromium(tmp_path, url, f"--screenshot={screenshot}")
-    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert screenshot.stat().st_size > 30_000  # a blank or error page compresses to a few kB
-    shutil.copy(screenshot, os.environ.get("DASHBOARD_SCREENSHOT", tmp_path / "kept.png"))
+    kept = os.environ.get("DASHBOARD_SCREENSHOT")
+    shot = screenshot(live_server, tmp_path, admin_user, f"/admin/dashboard/?tenant={tenant.pk}", keep_as=kept,
+                      size=(1366, 1100))
+    assert shot.stat().st_size > 30_000  # a blank or error page compresses to a few kB
+
+
+def test_the_admin_index_fits_1366_and_leads_with_the_dashboard(live_server, browser_urls, tmp_path, admin_user):
+    ids = ["dashboard-link", "smsgate-message"]
+    page = check_page(live_server, tmp_path, admin_user, "/admin/", ids)
+    assert page["title"] == "Console | smsgate"
+    assert page["found"] == ids
+    assert page["scrollWidth"] <= page["innerWidth"] == 1366
+    assert page["console"] == []

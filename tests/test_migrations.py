@@ -2,7 +2,7 @@
 # ruff: noqa: E501
 """Migrations that change indexes of big tables give the schema Django's own operations would.
 
-smsgate 0005 and webhooks 0003 run hand-written CREATE/DROP INDEX CONCURRENTLY on Postgres
+smsgate 0005 and 0008 and webhooks 0003 run hand-written CREATE/DROP INDEX CONCURRENTLY on Postgres
 (smsgate.migration_operations). These definitions are what Django's
 operations produced before and after it; the test migrates a scratch
 database forwards, backwards and forwards again, as a deploy and a rollback
@@ -72,6 +72,16 @@ AFTER_0005 = [
     ('unique_idempotency_key_per_tenant',
      'CREATE UNIQUE INDEX unique_idempotency_key_per_tenant ON smsgate_message USING btree (tenant_id, idempotency_key) WHERE (idempotency_key IS NOT NULL)'),
 ]
+# smsgate 0008 (the dashboard's indexes), also built concurrently.
+SEND_AT_INDEX = (
+    "message_send_at",
+    "CREATE INDEX message_send_at ON smsgate_message USING btree (send_at) WHERE (send_at IS NOT NULL)",
+)
+ATTEMPT_INDEX = (
+    "event_attempt_created",
+    "CREATE INDEX event_attempt_created ON smsgate_messageevent USING btree (created_at) WHERE ((kind)::text = 'attempt'::text)",
+)
+AFTER_0008 = sorted([*AFTER_0005, SEND_AT_INDEX])
 WEBHOOK_EVENT_TENANT_INDEX = (
     "webhooks_webhookevent_tenant_id_2052c19f",
     "CREATE INDEX webhooks_webhookevent_tenant_id_2052c19f ON webhooks_webhookevent USING btree (tenant_id)",
@@ -118,14 +128,25 @@ def has_webhook_event_tenant_index(url: str) -> bool:
 
 def test_indexes_forwards_backwards_and_forwards_again(scratch_database_url):
     migrate(scratch_database_url)
-    assert message_indexes(scratch_database_url) == AFTER_0005
+    assert message_indexes(scratch_database_url) == AFTER_0008
     for _ in range(2):
         migrate(scratch_database_url, "smsgate", "0004")  # also takes webhooks back before 0003
         assert message_indexes(scratch_database_url) == BEFORE_0005
         assert has_webhook_event_tenant_index(scratch_database_url)
         migrate(scratch_database_url)
-        assert message_indexes(scratch_database_url) == AFTER_0005
+        assert message_indexes(scratch_database_url) == AFTER_0008
         assert not has_webhook_event_tenant_index(scratch_database_url)
+
+
+def test_dashboard_indexes_forwards_and_backwards(scratch_database_url):
+    migrate(scratch_database_url)
+    assert ATTEMPT_INDEX in indexes(scratch_database_url, "smsgate_messageevent")
+    migrate(scratch_database_url, "smsgate", "0007")
+    assert message_indexes(scratch_database_url) == AFTER_0005
+    assert ATTEMPT_INDEX not in indexes(scratch_database_url, "smsgate_messageevent")
+    migrate(scratch_database_url)
+    assert message_indexes(scratch_database_url) == AFTER_0008
+    assert ATTEMPT_INDEX in indexes(scratch_database_url, "smsgate_messageevent")
 
 
 def test_concurrent_index_changes_refuse_to_run_in_a_transaction(db):
