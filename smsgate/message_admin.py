@@ -14,6 +14,7 @@ from django.utils.timesince import timeuntil
 from django.views.decorators.http import require_POST
 
 from providers.registry import PROVIDERS
+from smsgate.admin_filters import DASHBOARD_FILTERS
 from smsgate.models import Message, MessageEvent, Tenant
 from smsgate.phones import InvalidPhoneNumber, normalize_phone
 from smsgate.services import RETRYABLE, ActionRefused, cancel_message, resend_message, retry_message
@@ -99,7 +100,7 @@ class MessageAdmin(admin.ModelAdmin):
     list_display = ["id", "created", "tenant", "to", "status_badge", "carrier", "attempts_used", "problem",
                     "next_try", "short_body"]
     list_display_links = ["id", "to"]
-    list_filter = [CreatedSinceFilter, "status", CarrierFilter, "message_type", "tenant"]
+    list_filter = [CreatedSinceFilter, "status", CarrierFilter, "message_type", "tenant", *DASHBOARD_FILTERS]
     search_fields = ["to", "provider_message_id", "custom_id", "body", "error_code"]
     search_help_text = "Phone (international, or national in the tenant's region), carrier id, your id, text, code."
     list_select_related = ["tenant"]

@@ -5,11 +5,9 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
-from smsgate.admin_filters import DASHBOARD_FILTERS
 from smsgate.models import Message
 from smsgate.periods import day_end, day_start
 from smsgate.resilience import breaker_for
@@ -17,14 +15,6 @@ from smsgate.statuses import Status
 from tests.dashboard_support import add_attempts, add_message, seed, seed_failing_carrier
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _dashboard_filters(monkeypatch):
-    """MessageAdmin.list_filter with the dashboard's filters, as smsgate/message_admin.py lists them once merged."""
-    message_admin = admin.site._registry[Message]
-    missing = [item for item in DASHBOARD_FILTERS if item not in message_admin.list_filter]
-    monkeypatch.setattr(message_admin, "list_filter", [*message_admin.list_filter, *missing])
 
 
 def section(html: str, element_id: str, end: str = "</table>") -> str:
