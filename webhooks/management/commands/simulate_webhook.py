@@ -69,11 +69,12 @@ class Command(BaseCommand):
         message = event.payment.recovery_message if event.payment else None
         if message is None or message.status != Status.SCHEDULED:
             return
+        moved = ""
         if delay is not None:
-            message = _bring_forward(message, delay)
+            message, moved = _bring_forward(message, delay), f"brought forward by --delay {delay}: "
         in_seconds = max(0, round((message.send_at - timezone.now()).total_seconds()))
-        self.stdout.write(f"Recovery SMS #{message.pk} is due at {message.send_at:%H:%M:%S} UTC (in {in_seconds} s) "
-                          f"unless the payment moves on: simulate_webhook --payment-id {payload['id']} "
+        self.stdout.write(f"{moved}Recovery SMS #{message.pk} is due at {message.send_at:%H:%M:%S} UTC "
+                          f"(in {in_seconds} s) unless the payment moves on: simulate_webhook --payment-id {payload['id']} "
                           f"--phone {phone} --status paid")
 
 
