@@ -74,8 +74,8 @@ class Command(BaseCommand):
             message, moved = _bring_forward(message, delay), f"brought forward by --delay {delay}: "
         in_seconds = max(0, round((message.send_at - timezone.now()).total_seconds()))
         self.stdout.write(f"{moved}Recovery SMS #{message.pk} is due at {message.send_at:%H:%M:%S} UTC "
-                          f"(in {in_seconds} s) unless the payment moves on: simulate_webhook --payment-id {payload['id']} "
-                          f"--phone {phone} --status paid")
+                          f"(in {in_seconds} s) unless the payment moves on: "
+                          f"simulate_webhook --payment-id {payload['id']} --phone {phone} --status paid")
 
 
 def _bring_forward(message: Message, delay: int) -> Message:
