@@ -72,3 +72,9 @@ def test_no_web_command_logs_query_strings():
         assert "--access-logformat" not in command and "access_log_format" not in command
         if command.startswith("gunicorn"):
             assert "--config gunicorn.conf.py" in command
+
+
+def test_the_image_leaves_out_local_settings_and_state():
+    """manage.py reads .env: a developer's .env (secrets, DEBUG) must never be baked into the image."""
+    ignored = (REPO / ".dockerignore").read_text().splitlines()
+    assert {".env", ".venv/", "var/"} <= set(ignored)
