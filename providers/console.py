@@ -1,16 +1,43 @@
-"""Development backend: writes each SMS to the log instead of sending it."""
+"""Development backend: writes each SMS to the log instead of sending it, and plays the carrier's part.
+
+A few seconds after each send it hands itself a delivery receipt, which goes
+through smsgate.tracking exactly as a carrier's callback does (as the
+platform's account), so delivered and undelivered messages, receipts and
+their errors can be seen locally. The recipient's last digits choose the outcome:
+
+- ending in 0000: sent, then an `undelivered` receipt (error SIM-UNREACHABLE);
+- ending in 0001: refused at once, a permanent error (the message fails, no retry);
+- any other number: sent, then a `delivered` receipt.
+
+Replies (STOP, START, anything else) are simulated with `manage.py simulate_inbound`.
+"""
 
 import logging
 import uuid
 
-from providers.base import Provider, SendResult
+from providers.base import PermanentProviderError, Provider, SendResult
+from providers.tasks import console_receipt_task
 
 logger = logging.getLogger(__name__)
+
+RECEIPT_DELAY_SECONDS = 2
+UNDELIVERED_SUFFIX = "0000"
+REFUSED_SUFFIX = "0001"
+UNDELIVERED_ERROR = ("SIM-UNREACHABLE", "Simulated: the handset could not be reached")
 
 
 class ConsoleProvider(Provider):
     name = "console"
 
     def send(self, message) -> SendResult:
+        if message.to.endswith(REFUSED_SUFFIX):
+            logger.info("SMS to %s refused (simulated: numbers ending in %s)", message.to, REFUSED_SUFFIX)
+            raise PermanentProviderError("Simulated: the number does not exist", code="SIM-INVALID")
         logger.info("SMS to %s (%s segment(s)): %s", message.to, message.segments, message.body)
-        return SendResult(provider_message_id=f"console-{uuid.uuid4().hex}", status="sent", segments=message.segments)
+        provider_message_id = f"console-{uuid.uuid4().hex}"
+        if message.to.endswith(UNDELIVERED_SUFFIX):
+            receipt = ("undelivered", *UNDELIVERED_ERROR)
+        else:
+            receipt = ("delivered", "", "")
+        console_receipt_task.apply_async((provider_message_id, *receipt), countdown=RECEIPT_DELAY_SECONDS)
+        return SendResult(provider_message_id=provider_message_id, status="sent", segments=message.segments)

@@ -58,3 +58,20 @@ def env_rate(name: str, default: str) -> str | None:
         raise ImproperlyConfigured(f"{name} must look like 1200/min (a positive number / s, min, hour or day), "
                                    f"not {raw!r}")
     return raw
+
+
+def read_dotenv(path) -> None:
+    """Load a .env file into os.environ, parsed as honcho parses it for the processes of `make run`.
+
+    Variables already set in the environment win. A missing file is no error:
+    production sets its environment itself.
+    """
+    from honcho.environ import parse
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            values = parse(fh.read())
+    except FileNotFoundError:
+        return
+    for name, value in values.items():
+        os.environ.setdefault(name, value)

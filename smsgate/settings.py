@@ -10,6 +10,7 @@ from pathlib import Path
 import dj_database_url
 
 from smsgate.env import env_bool, env_int, env_list, env_rate, env_str
+from smsgate.housekeeping_log import CELERY_LOGGERS as HOUSEKEEPING_LOGGERS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SMSGATE_VAR_DIR", str(BASE_DIR / "var")))
@@ -133,7 +134,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     # Webhook secrets may come in query strings (?token=, ?secret=): no log line shows them.
-    "filters": {"redact_secrets": {"()": "smsgate.log_redaction.RedactSecrets"}},
+    "filters": {
+        "redact_secrets": {"()": "smsgate.log_redaction.RedactSecrets"},
+        "housekeeping_at_debug": {"()": "smsgate.housekeeping_log.HousekeepingAtDebug"},
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
@@ -141,6 +145,8 @@ LOGGING = {
         "twilio.http_client": {"level": "WARNING"},
         # runserver's request lines (full URLs): through the console handler and its filter only.
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # Beat's housekeeping runs dozens of times a minute: Celery's lines about it at DEBUG.
+        **{name: {"filters": ["housekeeping_at_debug"]} for name in HOUSEKEEPING_LOGGERS},
     },
 }
 
@@ -183,16 +189,19 @@ SPECTACULAR_SETTINGS = {
 
 # --- Celery ---------------------------------------------------------------
 # Without a broker URL Celery uses kombu's filesystem transport under var/,
-# which needs no server and is shared by every process on this machine.
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
+# which needs no server and is shared by every process on this machine. Its URL
+# names a host (ignored) so that kombu does not warn "No hostname was supplied".
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://localhost/")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        # Broadcasts (celery inspect ping, used by `make run` to see the worker is up); default ./control.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 else:

@@ -40,14 +40,32 @@ def template_errors(template: str) -> list[str]:
 
 
 def render(template: str, values: dict[str, str]) -> str:
-    """Substitute placeholders; an invalid template falls back to the default one (and logs)."""
+    """Substitute placeholders; an invalid template falls back to the default one (and logs).
+
+    Without a payment link, the colon or dash that led to it goes too, and a
+    link that ended the text ends its sentence: "... pagamento: {payment_link}"
+    becomes "... pagamento." instead of dangling.
+    """
     if template_errors(template):
         logger.error("invalid recovery template %r; using the default", template)
         template = DEFAULT_TEMPLATE
-    return "".join(
-        literal + (values.get(field, "") if field is not None else "")
-        for literal, field, _, _ in string.Formatter().parse(template)
-    )
+    parts = list(string.Formatter().parse(template))
+    text = ""
+    for index, (literal, field, _, _) in enumerate(parts):
+        if field == "payment_link" and not values.get(field):
+            ends_text = not "".join(lit + (f or "") for lit, f, _, _ in parts[index + 1:]).strip()
+            text += _without_lead_in(literal, ends_text)
+        else:
+            text += literal + (values.get(field, "") if field is not None else "")
+    return text
+
+
+def _without_lead_in(text: str, ends_text: bool) -> str:
+    """The text before a missing link, without its trailing colon or dash; a full stop if the link ended it all."""
+    stripped = text.rstrip(" :-\u2013\u2014")
+    if not ends_text:
+        return stripped
+    return stripped if not stripped or stripped[-1] in ".!?" else stripped + "."
 
 
 def recovery_values(*, name: str, amount_cents: int | None, payment_link: str) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Send a recovery SMS now, rendered from the tenant's template, to check the provider set-up."""
+"""Send a test SMS now, for a chosen tenant: a given text, a short test text, or the tenant's recovery text."""
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -7,28 +7,40 @@ from smsgate.models import Tenant
 from webhooks.ingest import default_tenant
 from webhooks.services import recovery_text, send_test_sms
 
+DEFAULT_TEXT = "Test SMS from smsgate: your set-up works."
+
 
 class Command(BaseCommand):
-    help = "Send a test recovery SMS: test_sms --phone +5511999999999 --name 'Joao' --amount 5000"
+    help = ("Send a test SMS now: test_sms --phone +5511999999999 [--message TEXT] [--tenant SLUG]. "
+            "With --name, --amount or --link it sends the tenant's PIX recovery text rendered with them.")
 
     def add_arguments(self, parser):
         parser.add_argument("--phone", required=True, help="recipient, e.g. +5511999999999")
-        parser.add_argument("--name", default="Cliente Teste", help="customer name for {name}")
-        parser.add_argument("--amount", type=int, default=5000, help="amount in cents for {amount}")
-        parser.add_argument("--link", default="",
-                            help="payment link for {payment_link} (default: the template's fallback link)")
+        parser.add_argument("--message", default="", help=f"the text to send (default: {DEFAULT_TEXT!r})")
         parser.add_argument("--tenant", default=Tenant.DEFAULT_SLUG, help="tenant slug (default: default)")
+        parser.add_argument("--name", default=None, help="recovery text: customer name for {name} (Cliente Teste)")
+        parser.add_argument("--amount", type=int, default=None,
+                            help="recovery text: amount in cents for {amount} (5000)")
+        parser.add_argument("--link", default=None,
+                            help="recovery text: payment link for {payment_link} (default: the template's "
+                                 "fallback link)")
 
-    def handle(self, *args, phone: str, name: str, amount: int, link: str, tenant: str, **options):
+    def handle(self, *args, phone: str, message: str, tenant: str, name, amount, link, **options):
         found = default_tenant() if tenant == Tenant.DEFAULT_SLUG else Tenant.objects.filter(slug=tenant).first()
         if found is None:
             raise CommandError(f"No tenant {tenant!r}.")
-        if amount < 0:
+        recovery = (name, amount, link) != (None, None, None)
+        if message and recovery:
+            raise CommandError("Give either --message or the recovery text's --name/--amount/--link, not both.")
+        if amount is not None and amount < 0:
             raise CommandError("--amount is in cents and must not be negative.")
-        body = recovery_text(tenant=found, name=name, amount_cents=amount, payment_link=link)
+        if recovery:
+            amount = 5000 if amount is None else amount
+            message = recovery_text(tenant=found, name=name or "Cliente Teste", amount_cents=amount,
+                                    payment_link=link or "")
         try:
-            message = send_test_sms(tenant=found, phone=phone, body=body)
+            sent = send_test_sms(tenant=found, phone=phone, body=message or DEFAULT_TEXT)
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from None
-        message.refresh_from_db()
-        self.stdout.write(f"Message #{message.pk} to {message.to} is {message.status}: {message.body}")
+        sent.refresh_from_db()
+        self.stdout.write(f"Message #{sent.pk} to {sent.to} for tenant {found.slug!r} is {sent.status}: {sent.body}")
