@@ -5,8 +5,7 @@ import secrets
 from django.db import models
 
 from smsgate.models import MessageType
-
-BODY_MAX_LENGTH = 1600  # as a template variant's body in the API: 10 SMS parts of UCS-2, 11 of GSM-7
+from templates.models import BODY_MAX_LENGTH
 
 
 class Tag(models.Model):

@@ -102,20 +102,25 @@ def progress_of(campaign: Campaign) -> Progress:
 
 
 def variant_stats(campaign: Campaign) -> list[dict]:
-    """Per variant label (None for a plain body): messages, sent, delivered, failed, clicked."""
+    """Per variant label (None for a plain body) of the campaign's messages."""
+    return variant_results(campaign_messages(campaign), Click.objects.filter(recipient__campaign=campaign))
+
+
+def variant_results(messages: QuerySet, clicks: QuerySet) -> list[dict]:
+    """Per variant label of `messages`: messages, sent, delivered, failed; and recipients who clicked in `clicks`.
+
+    Labels identify variants within one template: pass the messages and clicks of one campaign or one template.
+    """
     rows = {
         row["variant__label"]: row
-        for row in campaign_messages(campaign).values("variant__label").annotate(
+        for row in messages.values("variant__label").annotate(
             messages=Count("pk"),
             sent=Count("pk", filter=Q(status__in=SENT)),
             delivered=Count("pk", filter=Q(status=Status.DELIVERED)),
             failed=Count("pk", filter=Q(status__in=FAILED)),
         ).order_by()
     }
-    clicked = dict(
-        Click.objects.filter(recipient__campaign=campaign)
-        .values_list("variant__label").annotate(n=Count("recipient", distinct=True)).order_by()
-    )
+    clicked = dict(clicks.values_list("variant__label").annotate(n=Count("recipient", distinct=True)).order_by())
     return [
         {**row, "label": label, "clicked": clicked.get(label, 0)}
         for label, row in sorted(rows.items(), key=lambda item: item[0] or "")
