@@ -112,6 +112,18 @@ class CampaignAdmin(admin.ModelAdmin):
             return False
         return super().has_change_permission(request, obj)
 
+    def get_fieldsets(self, request, obj=None):
+        """Progress first on a campaign's page; no upload on a started one (it takes no more recipients)."""
+        audience = ["tags", "groups"] + ([] if obj and obj.is_locked else ["recipients_csv"])
+        fieldsets = [
+            (None, {"fields": ["tenant", "name", "template", "body", "message_type", "target_url"]}),
+            ("Audience", {"fields": audience}),
+            ("Schedule", {"fields": ["scheduled_at", "status", "status_reason", "started_at", "enqueued_at"]}),
+        ]
+        if obj is not None:
+            fieldsets.insert(0, ("Progress", {"fields": ["progress", "results"]}))
+        return fieldsets
+
     def get_urls(self):
         cancel = path("<path:object_id>/cancel/", self.admin_site.admin_view(self.cancel_view),
                       name="campaigns_campaign_cancel")
