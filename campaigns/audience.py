@@ -83,10 +83,10 @@ def decode_csv(data: bytes) -> str:
 
 def check_csv(text: str) -> set[str]:
     """The variables the CSV gives each recipient (its columns but the phone); UnreadableCsv if import_csv could
-    not read this text (no phone column, a malformed line)."""
+    not read this text (no phone column, a malformed line) or it has no rows."""
     reader, phone_column = _open_csv(text)
-    for _ in _rows(reader):
-        pass
+    if not sum(1 for _ in _rows(reader)):  # every row is read: a malformed one anywhere is refused
+        raise UnreadableCsv("The file has a header line but no rows.")
     return {name.strip() for name in reader.fieldnames if name and name != phone_column}
 
 

@@ -94,6 +94,12 @@ def test_the_csv_must_have_a_column_for_every_variable_of_every_variant(admin_cl
     assert Campaign.objects.get().recipients.get().variables == {"name": "Ana"}
 
 
+def test_a_csv_with_only_its_header_is_refused(admin_client, tenant):
+    response = post_campaign(admin_client, tenant, recipients_csv=csv(b"phone,name\r\n"))
+    assert form_errors(response)["recipients_csv"] == ["The file has a header line but no rows."]
+    assert Campaign.objects.count() == 0
+
+
 def test_duplicate_csv_rows_are_reported_as_a_warning(admin_client, tenant):
     response = post_campaign(admin_client, tenant, recipients_csv=csv(
         b"phone,name\n+5511911110001,Ana\n+5511911110001,Ana again\n+5511911110002,Bia\n"))
