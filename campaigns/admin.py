@@ -5,8 +5,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -181,7 +180,9 @@ class CampaignAdmin(admin.ModelAdmin):
             return HttpResponseNotAllowed(["POST"])
         if not super().has_change_permission(request):
             raise PermissionDenied
-        campaign = get_object_or_404(Campaign, pk=object_id)
+        campaign = self.get_object(request, object_id)  # None for an unknown or malformed id
+        if campaign is None:
+            raise Http404("No such campaign.")
         self.cancel(request, [campaign])
         return HttpResponseRedirect(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
 

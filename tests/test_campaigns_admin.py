@@ -125,7 +125,7 @@ def test_the_list_shows_each_campaigns_progress_in_a_fixed_number_of_queries(adm
     url = reverse("admin:campaigns_campaign_changelist")
     with django_assert_max_num_queries(12) as one:
         page = admin_client.get(url).content.decode()
-    for counts in ("sent 7 (70%)", "delivered 5 (71%)", "failed 2 (22%)", "clicked 3 (43%)"):
+    for counts in ("10 recipients", "sent 7 (70%)", "delivered 5 (71%)", "failed 2 (22%)", "clicked 3 (43%)"):
         assert counts in page
     assert 'class="part-delivered" title="delivered" style="width:50.0%' in page
     for n in range(5):
@@ -176,7 +176,7 @@ def test_the_cancel_button_cancels_pending_messages(admin_client, tenant, parent
     assert 'id="cancel-button"' not in response.content.decode()
 
 
-def test_only_staff_with_change_permission_can_cancel(client, tenant, parents):
+def test_only_staff_with_change_permission_can_cancel(client, admin_client, tenant, parents):
     campaign = Campaign.objects.create(tenant=tenant, name="Kermesse", body="Oi", status="scheduled")
     url = reverse("admin:campaigns_campaign_cancel", args=[campaign.pk])
     assert client.post(url).status_code == 302  # to the login page
@@ -184,5 +184,7 @@ def test_only_staff_with_change_permission_can_cancel(client, tenant, parents):
     viewer.user_permissions.add(Permission.objects.get(codename="view_campaign"))
     client.force_login(viewer)
     assert client.post(url).status_code == 403
+    for malformed in ("999999", "abc", "1%00"):
+        assert admin_client.post(f"/admin/campaigns/campaign/{malformed}/cancel/").status_code == 404
     campaign.refresh_from_db()
     assert campaign.status == "scheduled" and Recipient.objects.count() == 0
