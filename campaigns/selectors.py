@@ -2,8 +2,7 @@
 
 from dataclasses import dataclass, fields
 
-from django.db.models import CharField, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Cast, Coalesce
+from django.db.models import Count, Q, QuerySet
 
 from campaigns.models import Campaign, Click, Recipient
 from smsgate.models import Message
@@ -68,37 +67,37 @@ def percent(part: int, whole: int) -> int:
     return round(100 * part / whole) if whole else 0
 
 
-def _count(queryset: QuerySet, group_by: str, **conditions) -> Coalesce:
-    """A subquery counting the rows of `queryset` that match `conditions`, for one campaign."""
-    counted = queryset.filter(**conditions).order_by().values(group_by).annotate(n=Count("pk")).values("n")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-
-
-def with_progress(campaigns: QuerySet) -> QuerySet:
-    """The campaigns with the counts of their Progress annotated: a fixed number of queries for a whole page."""
-    messages = Message.objects.filter(source_type="campaign", source_id=Cast(OuterRef("pk"), CharField()))
-    recipients = Recipient.objects.filter(campaign=OuterRef("pk"))
-    clicks = (Click.objects.filter(recipient__campaign=OuterRef("pk")).order_by().values("recipient__campaign")
-              .annotate(n=Count("recipient", distinct=True)).values("n"))
-    return campaigns.annotate(
-        n_recipients=_count(recipients, "campaign"),
-        n_processed=_count(recipients, "campaign", pk__lte=OuterRef("enqueue_cursor")),
-        n_skipped=_count(recipients.exclude(error=""), "campaign"),
-        n_messages=_count(messages, "source_id"),
-        n_sent=_count(messages, "source_id", status__in=SENT),
-        n_delivered=_count(messages, "source_id", status=Status.DELIVERED),
-        n_failed=_count(messages, "source_id", status__in=FAILED),
-        n_awaiting_receipt=_count(messages, "source_id", status=Status.SENT),
-        n_cancelled=_count(messages, "source_id", status=Status.CANCELLED),
-        n_clicked=Coalesce(Subquery(clicks, output_field=IntegerField()), Value(0)),
-    )
+def campaigns_progress(campaigns: list[Campaign]) -> dict[int, Progress]:
+    """{campaign id: Progress} in three grouped queries, each reading the campaigns' rows once: one page of the
+    list costs the same number of queries as one campaign."""
+    ids = [campaign.pk for campaign in campaigns]
+    counts = {pk: dict.fromkeys((f.name for f in fields(Progress)), 0) for pk in ids}
+    recipients = Recipient.objects.filter(campaign__in=ids).values("campaign").annotate(
+        recipients=Count("pk"),
+        processed=Count("pk", filter=Recipient.PROCESSED),
+        skipped=Count("pk", filter=~Q(error="")),
+    ).order_by()
+    for row in recipients:
+        counts[row.pop("campaign")].update(row)
+    messages = Message.objects.filter(source_type="campaign", source_id__in=[str(pk) for pk in ids])
+    for row in messages.values("source_id").annotate(
+        messages=Count("pk"),
+        sent=Count("pk", filter=Q(status__in=SENT)),
+        delivered=Count("pk", filter=Q(status=Status.DELIVERED)),
+        failed=Count("pk", filter=Q(status__in=FAILED)),
+        awaiting_receipt=Count("pk", filter=Q(status=Status.SENT)),
+        cancelled=Count("pk", filter=Q(status=Status.CANCELLED)),
+    ).order_by():
+        counts[int(row.pop("source_id"))].update(row)
+    clicked = (Click.objects.filter(recipient__campaign__in=ids).values_list("recipient__campaign")
+               .annotate(n=Count("recipient", distinct=True)).order_by())
+    for pk, n in clicked:
+        counts[pk]["clicked"] = n
+    return {pk: Progress(**values) for pk, values in counts.items()}
 
 
 def progress_of(campaign: Campaign) -> Progress:
-    """The Progress of a campaign from with_progress (annotated), or read now for one that is not."""
-    if not hasattr(campaign, "n_recipients"):
-        campaign = with_progress(Campaign.objects.filter(pk=campaign.pk)).get()
-    return Progress(**{f.name: getattr(campaign, f"n_{f.name}") for f in fields(Progress)})
+    return campaigns_progress([campaign])[campaign.pk]
 
 
 def variant_stats(campaign: Campaign) -> list[dict]:
