@@ -143,6 +143,18 @@ def test_the_page_shows_progress_and_results_per_variant(admin_client, tenant):
         "A": ["5", "4", "3", "1", "2"], "B": ["4", "3", "2", "1", "1"]}  # messages sent delivered failed clicked
 
 
+def test_a_campaign_whose_audience_emptied_since_it_was_saved_is_not_scheduled(admin_client, tenant, parents):
+    post_campaign(admin_client, tenant, tags=[parents.pk])
+    Contact.objects.all().delete()
+    campaign = Campaign.objects.get()
+    response = admin_client.post(reverse("admin:campaigns_campaign_changelist"),
+                                 {"action": "schedule", "_selected_action": [campaign.pk]}, follow=True)
+    assert [str(m) for m in response.context["messages"]][-1] == (
+        "Kermesse: The campaign has no recipients: choose tags or groups with contacts, or upload a CSV.")
+    campaign.refresh_from_db()
+    assert campaign.status == "draft"
+
+
 def test_save_and_schedule_saves_then_schedules(admin_client, tenant, parents):
     response = post_campaign(admin_client, tenant, tags=[parents.pk], _schedule="Save and schedule")
     assert response.status_code == 302

@@ -100,14 +100,20 @@ def test_saving_variants_with_different_variables_warns(admin_client, tenant):
                         "is refused."]
 
 
-def test_an_overlong_variant_is_a_form_error(admin_client, tenant):
+@pytest.mark.parametrize(("label", "body", "error"), [
+    ("A", "x" * 1601, "at most 1600 characters"),
+    ("A", "Oi\x00", "Null characters are not allowed."),
+    ("A" * 21, "Oi", "at most 20 characters"),
+    ("A", "Oi {0}", "Invalid variable {0}"),
+], ids=["overlong body", "NUL", "overlong label", "positional variable"])
+def test_a_bad_variant_is_a_form_error(admin_client, tenant, label, body, error):
     response = admin_client.post(reverse("admin:templates_messagetemplate_add"), {
         "tenant": tenant.pk, "code": "promo", "name": "", "is_active": "on",
         "variants-TOTAL_FORMS": "1", "variants-INITIAL_FORMS": "0",
-        "variants-0-label": "A", "variants-0-body": "x" * 1601, "variants-0-weight": "1",
+        "variants-0-label": label, "variants-0-body": body, "variants-0-weight": "1",
     })
     assert response.status_code == 200 and MessageTemplate.objects.count() == 0
-    assert "at most 1600 characters" in str(response.context["inline_admin_formsets"][0].formset.errors)
+    assert error in str(response.context["inline_admin_formsets"][0].formset.errors)
 
 
 def test_the_template_page_shows_results_by_variant(admin_client, tenant):
