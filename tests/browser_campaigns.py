@@ -11,7 +11,7 @@ import re
 import shutil
 import subprocess
 from html import escape, unescape
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from django.http import HttpResponse
 from django.urls import path
@@ -25,27 +25,40 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-dev-shm-usage", "--hide-scrollbars", "--enable-logging=stderr", "--v=0"]
 
 MEASURE_PAGE = """<!doctype html><html><body style="margin:0">
-<iframe id="page" src="%s" style="width:%dpx;height:%dpx;border:0"></iframe>
+<iframe id="page" src="%(next)s" style="width:%(width)dpx;height:%(height)dpx;border:0"></iframe>
 <pre id="measure"></pre>
 <script>
-var frame = document.getElementById("page"), tries = 0;
-frame.addEventListener("load", function measure() {
+var frame = document.getElementById("page"), options = %(options)s, tries = 0;
+frame.addEventListener("load", function () {
+  var doc = frame.contentDocument;
+  if (options.type_into) {  // as an operator types: set the field's value, then the input event typing fires
+    var field = doc.querySelector(options.type_into);
+    field.value = options.text;
+    field.dispatchEvent(new Event("input", {bubbles: true}));
+  }
+  measure();
+});
+function measure() {
   var doc = frame.contentDocument;
   // The page's own scripts may still be fetching (the live preview): wait for what they show, up to a deadline.
-  if (%s && !doc.querySelector(%s) && tries++ < 200) {
+  var ready = (!options.wait_for || doc.querySelector(options.wait_for)) &&
+              (!options.wait_text || doc.body.textContent.indexOf(options.wait_text) !== -1);
+  if (!ready && tries++ < 200) {
     setTimeout(measure, 100);
     return;
   }
   document.getElementById("measure").textContent = JSON.stringify({
     scrollWidth: doc.documentElement.scrollWidth, innerWidth: frame.contentWindow.innerWidth,
     url: frame.contentWindow.location.pathname, dom: doc.documentElement.outerHTML});
-});
+}
 </script></body></html>"""
+OPTIONS = ("wait_for", "wait_text", "type_into", "text")
 
 
 def measure_view(request):
-    wait_for = json.dumps(request.GET.get("wait_for", ""))
-    return HttpResponse(MEASURE_PAGE % (escape(request.GET["next"]), WIDTH, HEIGHT, wait_for, wait_for))
+    options = json.dumps({name: request.GET.get(name, "") for name in OPTIONS}).replace("<", "\\u003c")
+    return HttpResponse(MEASURE_PAGE % {"next": escape(request.GET["next"]), "width": WIDTH, "height": HEIGHT,
+                                        "options": options})
 
 
 urlpatterns = [path("test-measure", measure_view), *login_urlpatterns]
@@ -63,10 +76,14 @@ def login_url(live_server, user, page: str) -> str:
     return f"{live_server.url}/test-login/{user.pk}?next={quote(page)}"
 
 
-def open_page(tmp_path, live_server, user, page: str, wait_for: str = "") -> dict:
-    """Load `page` logged in as `user`, in a 1366×768 frame, once the CSS selector `wait_for` (if any) matches:
-    {scrollWidth, innerWidth, url, dom, console_errors}."""
-    measure = f"/test-measure?next={quote(page)}&wait_for={quote(wait_for)}"
+def open_page(tmp_path, live_server, user, page: str, **options) -> dict:
+    """Load `page` logged in as `user` in a 1366×768 frame: {scrollWidth, innerWidth, url, dom, console_errors}.
+
+    Options: type_into (a CSS selector) and text: type this text in that field first; wait_for (a CSS selector)
+    and wait_text: measure once they are on the page (or after 20 s).
+    """
+    assert set(options) <= set(OPTIONS), options
+    measure = f"/test-measure?next={quote(page)}&{urlencode(options)}"
     run = chromium(tmp_path, login_url(live_server, user, measure), "--dump-dom")
     found = re.search(r'<pre id="measure">(.*?)</pre>', run.stdout, re.S)
     assert found and found.group(1), run.stdout[-2000:]

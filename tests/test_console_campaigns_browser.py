@@ -33,8 +33,8 @@ def console(live_server, settings, tenant, admin_user):
     return sent, draft
 
 
-def page_of(tmp_path, live_server, user, url, wait_for=""):
-    page = open_page(tmp_path, live_server, user, url, wait_for)
+def page_of(tmp_path, live_server, user, url, **options):
+    page = open_page(tmp_path, live_server, user, url, **options)
     assert page["url"] == url.split("?")[0], page["url"]  # not the login page
     assert page["scrollWidth"] <= page["innerWidth"] == 1366, (page["scrollWidth"], page["innerWidth"])
     assert page["console_errors"] == []
@@ -83,3 +83,15 @@ def test_the_template_page_previews_each_variant_and_warns(console, tmp_path, li
     assert 'id="variant-results"' in dom
     assert re.search(r'<p id="preview-error" class="errornote" style="display: ?none;?"></p>', dom)  # no error
     keep(screenshot(tmp_path, live_server, admin_user, url, height=1450), "template.png")
+
+
+def test_the_preview_follows_what_the_operator_types(console, tmp_path, live_server, admin_user):
+    sent, _ = console
+    url = reverse("admin:templates_messagetemplate_change", args=[sent.template_id])
+    dom = page_of(tmp_path, live_server, admin_user, url, type_into="textarea[name='variants-0-body']",
+                  text="Promoção relâmpago, {name}! " * 3, wait_text="Promoção relâmpago, name!")
+    row = re.search(r'<tr data-label="A">.*?</tr>', dom).group()
+    assert "Promoção relâmpago, name! " * 3 in row
+    assert '<td class="preview-encoding">UCS-2, 78 characters</td><td class="preview-segments">2</td>' in row
+    warning = re.search(r'<p id="preview-warning"[^>]*>([^<]*)</p>', dom).group(1)
+    assert "({URL} only in B)" in warning  # A lost its link as it was retyped
