@@ -3,16 +3,23 @@
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.loader import render_to_string
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from campaigns.audience import UnreadableCsv, check_csv, decode_csv, import_csv
 from campaigns.models import Campaign, Contact, ContactGroup, Recipient, Tag
-from campaigns.selectors import campaign_progress, variant_stats
-from campaigns.services import campaign_cancel, campaign_schedule
+from campaigns.selectors import campaigns_progress, progress_of, variant_stats
+from campaigns.services import campaign_bodies, campaign_cancel, campaign_schedule, text_variables
 
 
 class CampaignForm(forms.ModelForm):
+    """Everything a campaign needs to be sent is checked on save, as form errors: not first at schedule time."""
+
     target_url = forms.URLField(required=False, assume_scheme="https",
                                 help_text=Campaign._meta.get_field("target_url").help_text)
     recipients_csv = forms.FileField(
@@ -24,8 +31,8 @@ class CampaignForm(forms.ModelForm):
         fields = ["tenant", "name", "template", "body", "message_type", "target_url", "tags", "groups",
                   "scheduled_at"]
 
-    def clean_recipients_csv(self) -> str | None:
-        """The upload's text, once it is known to be readable: a bad file is a form error and imports nothing."""
+    def clean_recipients_csv(self) -> tuple[str, set[str]] | None:
+        """The upload's text and columns, once it is known to be readable: a bad file imports nothing."""
         upload = self.cleaned_data.get("recipients_csv")
         if not upload:
             return None
@@ -34,35 +41,117 @@ class CampaignForm(forms.ModelForm):
             raise ValidationError(f"The file has {upload.size:,} bytes; the limit is {limit:,} bytes.")
         try:
             text = decode_csv(upload.read())
-            check_csv(text)
+            columns = check_csv(text)
         except UnreadableCsv as exc:
             raise ValidationError(str(exc)) from None
-        return text
+        return text, columns
+
+    def clean(self):
+        data = super().clean()
+        tenant = data.get("tenant")
+        if tenant is None:
+            return data
+        self._check_tenant(tenant, data)
+        try:
+            bodies = campaign_bodies(template=data.get("template"), body=data.get("body", ""),
+                                     target_url=data.get("target_url", ""))
+        except ValidationError as exc:
+            self._add_errors(exc)
+            return data
+        csv = data.get("recipients_csv")
+        if csv:
+            link = {"URL"} if data.get("target_url") else set()
+            missing = sorted(text_variables(bodies) - link - csv[1])
+            if missing:
+                self.add_error("recipients_csv", f"The CSV has no column for {', '.join(missing)}, "
+                                                 "which the text uses: every recipient would be skipped.")
+        elif not self._has_audience(tenant, data):
+            self.add_error(None, "The campaign has no recipients: choose tags or groups with contacts, "
+                                 "or upload a CSV.")
+        return data
+
+    def _check_tenant(self, tenant, data) -> None:
+        """The template, tags and groups must be the campaign's tenant's: the admin lists every tenant's."""
+        template = data.get("template")
+        if template is not None and template.tenant_id != tenant.pk:
+            self.add_error("template", f"Template {template} belongs to another tenant.")
+        for field in ("tags", "groups"):
+            others = [str(item) for item in data.get(field, []) if item.tenant_id != tenant.pk]
+            if others:
+                self.add_error(field, f"Of another tenant: {', '.join(others)}.")
+
+    def _add_errors(self, exc: ValidationError) -> None:
+        for field, errors in exc.message_dict.items():
+            self.add_error(field if field in self.fields else None, errors)
+
+    def _has_audience(self, tenant, data) -> bool:
+        if self.instance.pk and self.instance.recipients.exists():
+            return True
+        tags, groups = data.get("tags") or [], data.get("groups") or []
+        return Contact.objects.filter(tenant=tenant).filter(Q(tags__in=tags) | Q(groups__in=groups)).exists()
+
+
+class CampaignChangeList(ChangeList):
+    """The campaign list, with the progress of the page's campaigns read at once (campaigns_progress)."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        progress = campaigns_progress(self.result_list)
+        for campaign in self.result_list:
+            campaign.progress = progress[campaign.pk]
 
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
+    """Campaigns with their progress; Save and schedule, and Cancel, are buttons; a started campaign is locked."""
+
     form = CampaignForm
-    list_display = ["name", "tenant", "status", "scheduled_at", "recipient_count", "enqueued_at"]
+    list_display = ["name", "tenant", "status", "scheduled_at", "progress_bar", "enqueued_at"]
     list_filter = ["status", "tenant"]
     search_fields = ["name"]
     filter_horizontal = ["tags", "groups"]
     readonly_fields = ["status", "status_reason", "started_at", "enqueued_at", "progress", "results"]
     actions = ["schedule", "cancel"]
 
-    @admin.display(description="recipients")
-    def recipient_count(self, obj: Campaign) -> int:
-        return obj.recipients.count()
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("tenant")
+
+    def get_changelist(self, request, **kwargs):
+        return CampaignChangeList
+
+    def has_change_permission(self, request, obj=None):
+        """A started campaign is shown read-only: what it sends is what its page says."""
+        if obj is not None and obj.is_locked:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def get_fieldsets(self, request, obj=None):
+        """Progress first on a campaign's page; no upload on a started one (it takes no more recipients)."""
+        audience = ["tags", "groups"] + ([] if obj and obj.is_locked else ["recipients_csv"])
+        fieldsets = [
+            (None, {"fields": ["tenant", "name", "template", "body", "message_type", "target_url"]}),
+            ("Audience", {"fields": audience}),
+            ("Schedule", {"fields": ["scheduled_at", "status", "status_reason", "started_at", "enqueued_at"]}),
+        ]
+        if obj is not None:
+            fieldsets.insert(0, ("Progress", {"fields": ["progress", "results"]}))
+        return fieldsets
+
+    def get_urls(self):
+        cancel = path("<path:object_id>/cancel/", self.admin_site.admin_view(self.cancel_view),
+                      name="campaigns_campaign_cancel")
+        return [cancel, *super().get_urls()]
+
+    @admin.display(description="progress")
+    def progress_bar(self, obj: Campaign):
+        return render_to_string("admin/campaigns/progress.html", {"p": obj.progress})
 
     @admin.display(description="progress")
     def progress(self, obj: Campaign):
         if not obj.pk:
             return "-"
-        data = campaign_progress(obj)
-        r = data["recipients"]
-        statuses = ", ".join(f"{status}: {n}" for status, n in sorted(data["messages"].items())) or "none yet"
-        return format_html("{} recipients, {} processed, {} skipped. Messages: {}",
-                           r["total"], r["processed"], r["skipped"], statuses)
+        return render_to_string("admin/campaigns/progress.html",
+                                {"p": progress_of(obj), "detail": True, "campaign_id": obj.pk})
 
     @admin.display(description="results by variant")
     def results(self, obj: Campaign):
@@ -72,19 +161,44 @@ class CampaignAdmin(admin.ModelAdmin):
         body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
             (r["label"] or "(body)", r["messages"], r["sent"], r["delivered"], r["failed"], r["clicked"])
             for r in rows))
-        return format_html("<table><tr><th>variant</th><th>messages</th><th>sent</th><th>delivered</th>"
-                           "<th>failed</th><th>clicked</th></tr>{}</table>", body)
+        return format_html('<table id="variant-results"><tr><th>variant</th><th>messages</th><th>sent</th>'
+                           "<th>delivered</th><th>failed</th><th>clicked</th></tr>{}</table>", body)
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        text = form.cleaned_data.get("recipients_csv")
-        if text:
-            result = import_csv(obj, text)
-            level = messages.WARNING if result.errors else messages.SUCCESS
+        csv = form.cleaned_data.get("recipients_csv")
+        if csv:
+            result = import_csv(obj, csv[0])
+            level = messages.WARNING if result.errors or result.duplicates else messages.SUCCESS
             detail = "; ".join(result.errors[:5])
             self.message_user(request, f"CSV: {result.rows} rows, {result.added} recipients added, "
                                        f"{result.duplicates} duplicate numbers skipped, {result.refused} rows "
                                        f"refused. {detail}", level)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        self._schedule_if_asked(request, obj)
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        self._schedule_if_asked(request, obj)
+        return super().response_change(request, obj)
+
+    def _schedule_if_asked(self, request, obj: Campaign) -> None:
+        """The "Save and schedule" button: schedule once the form, its tags, groups and CSV are saved."""
+        if "_schedule" in request.POST:
+            self.schedule(request, [obj])
+
+    def cancel_view(self, request, object_id):
+        """POST from the "Cancel campaign" button."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not super().has_change_permission(request):
+            raise PermissionDenied
+        campaign = self.get_object(request, object_id)  # None for an unknown or malformed id
+        if campaign is None:
+            raise Http404("No such campaign.")
+        self.cancel(request, [campaign])
+        return HttpResponseRedirect(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
 
     @admin.action(description="Schedule selected campaigns (at their date, or now)")
     def schedule(self, request, queryset):
@@ -98,6 +212,9 @@ class CampaignAdmin(admin.ModelAdmin):
     @admin.action(description="Cancel selected campaigns")
     def cancel(self, request, queryset):
         for campaign in queryset:
+            if campaign.status == Campaign.Status.CANCELLED:
+                self.message_user(request, f"{campaign}: already cancelled.", messages.WARNING)
+                continue
             cancelled = campaign_cancel(campaign, reason=f"cancelled by {request.user}")
             self.message_user(request, f"{campaign}: cancelled, {cancelled} pending message(s) stopped.")
 

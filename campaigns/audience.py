@@ -81,11 +81,13 @@ def decode_csv(data: bytes) -> str:
     raise UnreadableCsv(f"The file is neither UTF-8 nor Windows-1252 (Latin-1) text. {EXPORT_ADVICE}")
 
 
-def check_csv(text: str) -> None:
-    """Raise UnreadableCsv if import_csv could not read this text (no phone column, a malformed line)."""
-    reader, _ = _open_csv(text)
-    for _ in _rows(reader):
-        pass
+def check_csv(text: str) -> set[str]:
+    """The variables the CSV gives each recipient (its columns but the phone); UnreadableCsv if import_csv could
+    not read this text (no phone column, a malformed line) or it has no rows."""
+    reader, phone_column = _open_csv(text)
+    if not sum(1 for _ in _rows(reader)):  # every row is read: a malformed one anywhere is refused
+        raise UnreadableCsv("The file has a header line but no rows.")
+    return {name.strip() for name in reader.fieldnames if name and name != phone_column}
 
 
 def import_csv(campaign: Campaign, text: str) -> ImportResult:

@@ -4,6 +4,9 @@ import secrets
 
 from django.db import models
 
+from smsgate.models import MessageType
+from templates.models import BODY_MAX_LENGTH
+
 
 class Tag(models.Model):
     tenant = models.ForeignKey("smsgate.Tenant", on_delete=models.CASCADE, related_name="+")
@@ -61,8 +64,9 @@ class Campaign(models.Model):
     name = models.CharField(max_length=200)
     template = models.ForeignKey("templates.MessageTemplate", null=True, blank=True, on_delete=models.PROTECT,
                                  help_text="A template with A/B variants; or write the body below.")
-    body = models.TextField(blank=True, help_text="Used when no template is chosen. {name}, {URL}, any variable.")
-    message_type = models.CharField(max_length=20, default="marketing")
+    body = models.TextField(blank=True, max_length=BODY_MAX_LENGTH,
+                            help_text="Used when no template is chosen. {name}, {URL}, any variable.")
+    message_type = models.CharField(max_length=20, choices=MessageType.choices, default=MessageType.MARKETING)
     target_url = models.URLField(blank=True, help_text="Where {URL} leads; each recipient gets a tracked short link.")
     tags = models.ManyToManyField(Tag, blank=True, help_text="Send to contacts with any of these tags.")
     groups = models.ManyToManyField(ContactGroup, blank=True, help_text="Send to contacts in any of these groups.")
@@ -78,11 +82,18 @@ class Campaign(models.Model):
         help_text="Id of the last recipient processed: enqueueing resumes with the recipients after it.",
     )
 
+    # Once enqueueing has started, what was sent is what the campaign says: it can no longer be edited.
+    LOCKED = (Status.RUNNING, Status.ENQUEUED, Status.CANCELLED)
+
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_locked(self) -> bool:
+        return self.status in self.LOCKED
 
 
 def new_link_code() -> str:

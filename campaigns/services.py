@@ -36,6 +36,8 @@ def campaign_schedule(campaign: Campaign, *, when: datetime | None = None) -> Ca
     if campaign.status not in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED):
         raise ValidationError(f"A {campaign.get_status_display()} campaign cannot be scheduled.")
     _compiled_bodies(campaign)  # raises on a broken template
+    if not campaign.recipients.exists() and not add_contacts(campaign):
+        raise ValidationError("The campaign has no recipients: choose tags or groups with contacts, or upload a CSV.")
     campaign.scheduled_at = when or campaign.scheduled_at or timezone.now()
     campaign.status = Campaign.Status.SCHEDULED
     campaign.save(update_fields=["scheduled_at", "status"])
@@ -124,21 +126,38 @@ def _enqueue_chunk(campaign: Campaign, bodies: dict, chunk: list[tuple]) -> int:
     return result.written
 
 
-def _compiled_bodies(campaign: Campaign) -> dict:
-    """{variant or None: compiled body}; a ValidationError if the text is missing or broken."""
-    if campaign.target_url and not settings.PUBLIC_BASE_URL:
-        raise ValidationError("Tracked links need PUBLIC_BASE_URL (this gateway's public address).")
+def campaign_bodies(*, template, body: str, target_url: str) -> dict:
+    """{variant or None: compiled body} of a campaign's text; a ValidationError by field if it cannot be sent.
+
+    The one check of a campaign's text, on save (the admin form) and again when it is scheduled or enqueued.
+    """
+    if target_url and not settings.PUBLIC_BASE_URL:
+        raise ValidationError({"target_url": "Tracked links need PUBLIC_BASE_URL (this gateway's public address)."})
+    field = "template" if template else "body"
     try:
-        if campaign.template_id:
-            variants = list(campaign.template.variants.all())
+        if template:
+            variants = list(template.variants.all())
             if not variants:
-                raise ValidationError("The campaign's template has no variants.")
-            return {v: compile_template(v.body) for v in variants}
-        if not campaign.body.strip():
-            raise ValidationError("Write a body or choose a template.")
-        return {None: compile_template(campaign.body)}
+                raise ValidationError({field: "The campaign's template has no variants."})
+            bodies = {v: compile_template(v.body) for v in variants}
+        elif body.strip():
+            bodies = {None: compile_template(body)}
+        else:
+            raise ValidationError({field: "Write a body or choose a template."})
     except TemplateError as exc:
-        raise ValidationError(str(exc)) from None
+        raise ValidationError({field: str(exc)}) from None
+    if not target_url and "URL" in text_variables(bodies):
+        raise ValidationError({"target_url": "The text has {URL}: give the address its tracked link leads to."})
+    return bodies
+
+
+def text_variables(bodies: dict) -> set[str]:
+    """Every variable of every variant: what a recipient's data must hold for any variant to render."""
+    return {name for compiled in bodies.values() for name in compiled.variables}
+
+
+def _compiled_bodies(campaign: Campaign) -> dict:
+    return campaign_bodies(template=campaign.template, body=campaign.body, target_url=campaign.target_url)
 
 
 def _variant_for(campaign: Campaign, bodies: dict, phone: str) -> tuple[object, CompiledTemplate]:

@@ -8,14 +8,14 @@ from rest_framework.views import APIView
 
 from smsgate.api.serializers import JsonInput
 from smsgate.segments import count_segments
-from templates.models import MessageTemplate
+from templates.models import BODY_MAX_LENGTH, MessageTemplate
 from templates.rendering import TemplateError, variables
 from templates.services import template_create
 
 
 class VariantInput(JsonInput):
     label = serializers.CharField(max_length=20, default="A")
-    body = serializers.CharField(max_length=1600)
+    body = serializers.CharField(max_length=BODY_MAX_LENGTH)
     weight = serializers.IntegerField(min_value=0, max_value=10000, default=1)
 
     def validate_body(self, body: str) -> str:

@@ -5,6 +5,8 @@ from django.db import models
 
 from templates.rendering import TemplateError, variables
 
+BODY_MAX_LENGTH = 1600  # the API's limit too: 10 SMS parts of UCS-2
+
 
 class MessageTemplate(models.Model):
     tenant = models.ForeignKey("smsgate.Tenant", on_delete=models.CASCADE, related_name="message_templates")
@@ -27,7 +29,8 @@ class TemplateVariant(models.Model):
 
     template = models.ForeignKey(MessageTemplate, on_delete=models.CASCADE, related_name="variants")
     label = models.CharField(max_length=20, default="A")
-    body = models.TextField(help_text="Text with {variables}, e.g. 'Hi {name}, your code is {code}'.")
+    body = models.TextField(max_length=BODY_MAX_LENGTH,
+                            help_text="Text with {variables}, e.g. 'Hi {name}, your code is {code}'.")
     weight = models.PositiveIntegerField(default=1, help_text="Share of recipients, relative to other variants.")
 
     class Meta:

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from templates.models import MessageTemplate, TemplateVariant
-from templates.rendering import MissingVariables, TemplateError, render
+from templates.rendering import MissingVariables, TemplateError, render, variables
 
 
 @dataclass(frozen=True)
@@ -54,9 +54,47 @@ def render_variant(variant: TemplateVariant, data: dict) -> str:
 
 
 def render_for(tenant, code: str, data: dict, recipient: str) -> Rendered:
+    """Render the recipient's variant, once `data` holds every variable of every variant that can be chosen.
+
+    Checking all variants makes a request succeed or fail the same way whichever variant a recipient draws:
+    otherwise a caller testing with one number would see variant A send, and variant B refuse another number.
+    """
     template = active_template(tenant, code)
-    variant = pick_variant(template, recipient)
+    variants = list(template.variants.all())
+    variant = pick_variant(template, recipient, variants=variants)
+    try:
+        names = template_variables([v for v in variants if v.weight > 0])
+    except TemplateError as exc:
+        raise ValidationError({"template_code": [str(exc)]}) from None
+    missing = [name for name in names if (data or {}).get(name) in (None, "")]
+    if missing:
+        raise ValidationError({"template_data": [str(MissingVariables(missing))]})
     return Rendered(body=render_variant(variant, data or {}), variant=variant)
+
+
+def template_variables(variants: list[TemplateVariant]) -> list[str]:
+    """Every variable the variants use, in order of first use. Raises TemplateError."""
+    names: dict[str, None] = {}
+    for variant in variants:
+        names.update(dict.fromkeys(variables(variant.body)))
+    return list(names)
+
+
+def variable_mismatch(bodies: dict[str, str]) -> str:
+    """A warning when the variants ({label: body}) do not use the same variables; "" when they do.
+
+    Variants may differ on purpose (B without the link), so this is a warning, not a refusal: but every send
+    must give the variables of all variants (render_for), which surprises whoever wrote only one of them.
+    """
+    used = {label: set(variables(body)) for label, body in bodies.items()}
+    everywhere = set.intersection(*used.values()) if used else set()
+    partial = sorted(set().union(*used.values()) - everywhere)
+    if not partial:
+        return ""
+    where = "; ".join(f"{{{name}}} only in {', '.join(sorted(label for label in used if name in used[label]))}"
+                      for name in partial)
+    return (f"The variants use different variables ({where}). Every send must still give all of them, "
+            "whichever variant the recipient gets, or it is refused.")
 
 
 @transaction.atomic

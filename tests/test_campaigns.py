@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from campaigns.audience import import_csv
 from campaigns.models import Campaign, Click, Contact, ContactGroup, Recipient, Tag
-from campaigns.selectors import campaign_progress, variant_stats
+from campaigns.selectors import progress_of, variant_stats
 from campaigns.services import campaign_cancel, campaign_enqueue, campaign_schedule, start_due_campaigns
 from campaigns.tasks import start_due_campaigns_task
 from providers.base import StatusUpdate
@@ -92,7 +92,8 @@ def test_a_recipient_missing_a_variable_is_skipped_with_the_reason(tenant):
     run(campaign)
     skipped = Recipient.objects.get(phone="+5511911110001")
     assert skipped.processed and "PRENOM_ENFANT" in skipped.error
-    assert campaign_progress(campaign)["recipients"] == {"total": 2, "processed": 2, "skipped": 1}
+    progress = progress_of(campaign)
+    assert (progress.recipients, progress.processed, progress.skipped) == (2, 2, 1)
 
 
 def test_opted_out_recipients_get_a_cancelled_message_not_an_sms(tenant, audience):
@@ -295,7 +296,7 @@ def test_a_crash_mid_chunk_resumes_writing_each_recipient_exactly_once(tenant, m
     with pytest.raises(SystemExit):
         campaign_enqueue(campaign.pk)
     assert Message.objects.count() == 3  # the first chunk only
-    assert campaign_progress(campaign)["recipients"]["processed"] == 3
+    assert progress_of(campaign).processed == 3
 
     Campaign.objects.filter(pk=campaign.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=10))
     assert start_due_campaigns() == [campaign.pk]  # another worker takes the stalled campaign over
@@ -314,4 +315,5 @@ def test_a_crash_mid_chunk_resumes_writing_each_recipient_exactly_once(tenant, m
     assert "PRENOM_ENFANT" in skipped.error
     campaign.refresh_from_db()
     assert campaign.status == "enqueued"
-    assert campaign_progress(campaign)["recipients"] == {"total": 8, "processed": 8, "skipped": 1}
+    progress = progress_of(campaign)
+    assert (progress.recipients, progress.processed, progress.skipped) == (8, 8, 1)

@@ -157,3 +157,21 @@ def test_the_admin_shows_segments_and_warns_about_ucs2(admin_client, ab_template
     assert page.status_code == 200
     assert b"1 SMS part(s)" in page.content
     assert b"UCS-2 because of" in page.content and b"\\xa0" in page.content
+
+
+@pytest.mark.django_db
+def test_a_send_missing_a_variable_of_any_variant_is_refused_whichever_variant_the_number_draws(api, tenant):
+    template = MessageTemplate.objects.create(tenant=tenant, code="promo")
+    TemplateVariant.objects.create(template=template, label="A", body="Hi {name}: {URL}")
+    TemplateVariant.objects.create(template=template, label="B", body="Hi {name}, see you")
+    phones = {pick_variant(template, f"+55119{n:08d}").label: f"+55119{n:08d}" for n in range(20)}
+    for label in ("A", "B"):
+        response = api.post("/api/v1/sms/send", {"phone": phones[label], "template_code": "promo",
+                                                 "template_data": {"name": "Ana"}}, format="json")
+        assert response.status_code == 400, (label, response.content)
+        assert response.json()["template_data"] == ["Missing variable(s): URL"]
+    assert Message.objects.count() == 0
+    response = api.post("/api/v1/sms/send", {"phone": phones["B"], "template_code": "promo",
+                                             "template_data": {"name": "Ana", "URL": "https://x.example"}},
+                        format="json")
+    assert response.status_code == 202 and Message.objects.get().body == "Hi Ana, see you"

@@ -1,0 +1,125 @@
+"""The template console: live preview (staff only, hostile input), variable mismatch warning, results by variant."""
+
+import json
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from templates.models import MessageTemplate, TemplateVariant
+from tests.campaign_console import seed_campaign
+
+pytestmark = pytest.mark.django_db
+
+PREVIEW = "admin:templates_messagetemplate_preview"
+
+
+def preview(client, payload, **extra):
+    return client.post(reverse(PREVIEW), json.dumps(payload) if not isinstance(payload, bytes) else payload,
+                       content_type="application/json", **extra)
+
+
+def test_the_preview_renders_each_variant_with_its_encoding_and_parts(admin_client, settings):
+    settings.PUBLIC_BASE_URL = "https://sms.acme.example"
+    response = preview(admin_client, {"variants": [
+        {"label": "A", "body": "Oi {name}, -20% hoje: {URL}"},
+        {"label": "B", "body": "{name}, sua promoção chegou! " + "x" * 50},
+        {"label": "C", "body": "Oi {name.upper}"},
+    ], "sample": {"name": "Ana"}})
+    assert response.status_code == 200
+    a, b, c = response.json()["variants"]
+    assert a["text"] == "Oi Ana, -20% hoje: https://sms.acme.example/r/AbCdEfGhIjKl"
+    assert (a["encoding"], a["units"], a["segments"]) == ("gsm7", 58, 1)
+    assert b["text"].startswith("Ana, sua promoção chegou!")
+    assert (b["encoding"], b["units"], b["segments"]) == ("ucs2", 76, 2)  # ç and ã: 70 per SMS, 67 per part
+    assert c["error"].startswith("Invalid variable {name.upper}")
+    assert response.json()["variables"] == ["name", "URL"]
+    assert response.json()["warning"] == ("The variants use different variables ({URL} only in A). Every send "
+                                          "must still give all of them, whichever variant the recipient gets, "
+                                          "or it is refused.")
+
+
+def test_a_variable_without_a_sample_is_shown_by_its_name(admin_client):
+    response = preview(admin_client, {"variants": [{"label": "A", "body": "Oi {PRENOM}"}]})
+    assert response.json()["variants"][0]["text"] == "Oi PRENOM"
+    assert response.json()["warning"] == ""
+
+
+@pytest.mark.parametrize(("payload", "error"), [
+    (b"{not json", {"detail": "The body must be JSON."}),
+    (b"\xff\xfe", {"detail": "The body must be JSON."}),
+    ([1, 2], {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}),
+    ({"variants": [{"label": "A", "body": "x" * 1601}]},
+     {"variants": {"0": {"body": ["Ensure this field has no more than 1600 characters."]}}}),
+    ({"variants": [{"label": "A", "body": "a\x00b"}]},
+     {"variants": {"0": {"body": ["Null characters are not allowed."]}}}),
+    ({"variants": [{"label": "A", "body": "x"}] * 27},
+     {"variants": {"non_field_errors": ["Ensure this field has no more than 26 elements."]}}),
+    ({"variants": [{"label": "A", "body": 5}]}, {"variants": {"0": {"body": ["Must be a string."]}}}),
+    ({"variants": [], "sample": {"name": {"a": 1}}}, {"sample": ["Must be a string."]}),
+    ({"variants": [], "sample": {"name": "x" * 501}},
+     {"sample": {"name": ["Ensure this field has no more than 500 characters."]}}),
+], ids=["not JSON", "not UTF-8", "a list", "overlong body", "NUL", "27 variants", "number body", "object sample",
+        "overlong sample"])
+def test_hostile_preview_input_is_a_400_with_the_reason(admin_client, payload, error):
+    response = preview(admin_client, payload)
+    assert response.status_code == 400
+    assert response.json() == error
+
+
+def test_the_preview_is_for_staff_only(client, admin_client):
+    body = {"variants": [{"label": "A", "body": "Oi"}]}
+    assert preview(client, body).status_code == 302  # to the login page
+    client.force_login(get_user_model().objects.create_user("customer", password="x"))
+    assert preview(client, body).status_code == 302
+    client.force_login(get_user_model().objects.create_user("staff", password="x", is_staff=True))
+    assert preview(client, body).status_code == 403  # staff without the template permissions
+    assert admin_client.get(reverse(PREVIEW)).status_code == 405
+
+
+def test_the_template_page_warns_when_variants_use_different_variables(admin_client, tenant):
+    template = MessageTemplate.objects.create(tenant=tenant, code="promo")
+    TemplateVariant.objects.create(template=template, label="A", body="Oi {name}: {URL}")
+    TemplateVariant.objects.create(template=template, label="B", body="Oi {name}")
+    page = admin_client.get(reverse("admin:templates_messagetemplate_change", args=[template.pk])).content.decode()
+    assert 'id="variables-warning"' in page and "({URL} only in A)" in page
+    assert 'id="template-preview"' in page
+
+
+def test_saving_variants_with_different_variables_warns(admin_client, tenant):
+    response = admin_client.post(reverse("admin:templates_messagetemplate_add"), {
+        "tenant": tenant.pk, "code": "promo", "name": "", "is_active": "on",
+        "variants-TOTAL_FORMS": "2", "variants-INITIAL_FORMS": "0",
+        "variants-0-label": "A", "variants-0-body": "Oi {name}: {URL}", "variants-0-weight": "1",
+        "variants-1-label": "B", "variants-1-body": "Oi {nome}", "variants-1-weight": "1",
+    }, follow=True)
+    assert MessageTemplate.objects.get().variants.count() == 2
+    warnings = [str(m) for m in response.context["messages"] if m.level_tag == "warning"]
+    assert warnings == ["The variants use different variables ({URL} only in A; {name} only in A; {nome} only in "
+                        "B). Every send must still give all of them, whichever variant the recipient gets, or it "
+                        "is refused."]
+
+
+@pytest.mark.parametrize(("label", "body", "error"), [
+    ("A", "x" * 1601, "at most 1600 characters"),
+    ("A", "Oi\x00", "Null characters are not allowed."),
+    ("A" * 21, "Oi", "at most 20 characters"),
+    ("A", "Oi {0}", "Invalid variable {0}"),
+], ids=["overlong body", "NUL", "overlong label", "positional variable"])
+def test_a_bad_variant_is_a_form_error(admin_client, tenant, label, body, error):
+    response = admin_client.post(reverse("admin:templates_messagetemplate_add"), {
+        "tenant": tenant.pk, "code": "promo", "name": "", "is_active": "on",
+        "variants-TOTAL_FORMS": "1", "variants-INITIAL_FORMS": "0",
+        "variants-0-label": label, "variants-0-body": body, "variants-0-weight": "1",
+    })
+    assert response.status_code == 200 and MessageTemplate.objects.count() == 0
+    assert error in str(response.context["inline_admin_formsets"][0].formset.errors)
+
+
+def test_the_template_page_shows_results_by_variant(admin_client, tenant):
+    campaign = seed_campaign(tenant)
+    page = admin_client.get(reverse("admin:templates_messagetemplate_change",
+                                    args=[campaign.template_id])).content.decode()
+    # messages, sent, delivered (of sent), failed, clicked (of sent)
+    assert "<tr><td>A</td><td>5</td><td>4</td><td>3 (75%)</td><td>1</td><td>2 (50%)</td></tr>" in page
+    assert "<tr><td>B</td><td>4</td><td>3</td><td>2 (67%)</td><td>1</td><td>1 (33%)</td></tr>" in page
