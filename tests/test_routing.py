@@ -18,6 +18,7 @@ from smsgate.quiet_hours import parse_window, quiet_until
 from smsgate.resilience import RateLimiter, breaker_for
 from smsgate.services import send_sms
 from smsgate.tasks import sweep_due_messages_task
+from tests.chaos.harness import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -117,8 +118,11 @@ def test_a_half_open_breaker_lets_one_message_of_a_batch_try_first(tenant, setti
     settings.SMS_BREAKER_FAILURES = 1
     settings.SMS_BREAKER_COOLDOWN_SECONDS = 1
     MemoryProvider.fail_next(TransientProviderError("503"))
-    sweep_and_reload(submit(tenant))  # opens it
-    time.sleep(1.1)
+    sweep_and_reload(submit(tenant))  # opens it for 1 s
+    assert wait_until(lambda: breaker_for("memory:default").state() == "half-open", timeout=60)
+    # The failed trial opens it again for an hour: however slowly the rest of the batch is routed
+    # (even in a later batch), no second trial can come while this test runs.
+    settings.SMS_BREAKER_COOLDOWN_SECONDS = 3600
     MemoryProvider.fail_next(TransientProviderError("503 again"))  # the trial fails
     messages = [submit(tenant, body=f"hello {n}") for n in range(3)]
     sweep_due_messages_task()
@@ -141,39 +145,67 @@ def test_permanent_errors_do_not_open_the_breaker(tenant, settings):
 
 def test_when_every_breaker_is_open_the_message_waits_without_spending_an_attempt(tenant, settings):
     settings.SMS_BREAKER_FAILURES = 1
+    settings.SMS_BREAKER_COOLDOWN_SECONDS = cooldown = 3600  # still open at the second sweep, however slow
     MemoryProvider.fail_next(TransientProviderError("503"))
     sweep_and_reload(submit(tenant))
-    message = sweep_and_reload(submit(tenant))
+    message = submit(tenant)
+    before = timezone.now()
+    message = sweep_and_reload(message)
+    after = timezone.now()
     assert message.status == "scheduled" and message.attempts == 0
-    assert message.due_at > timezone.now() + timedelta(seconds=50)
+    # It waits a cooldown from when the sweep routed it (between `before` and `after`), not a retry's backoff.
+    assert before + timedelta(seconds=cooldown) <= message.due_at <= after + timedelta(seconds=cooldown)
 
 
 def test_a_rate_limited_tenant_waits_for_a_token_and_nothing_is_lost(tenant, settings):
-    settings.SMS_RATE_LIMIT_PER_MINUTE = 2
+    settings.SMS_RATE_LIMIT_PER_MINUTE = 2  # a token every 30 s
     messages = [submit(tenant) for _ in range(3)]
+    before = timezone.now()
     sweep_due_messages_task()
+    after = timezone.now()
     statuses = sorted(Message.objects.filter(pk__in=[m.pk for m in messages]).values_list("status", "attempts"))
-    assert statuses == [("scheduled", 0), ("sent", 1), ("sent", 1)]
+    refilled = int((after - before).total_seconds() // 30)  # tokens back while the sweep ran: none unless slow
+    sent = statuses.count(("sent", 1))
+    assert 2 <= sent <= 2 + refilled and statuses.count(("scheduled", 0)) == 3 - sent, statuses
+    if sent == 3:
+        return  # the sweep took over 30 s: the third message's token came back before it was routed
     waiting = Message.objects.get(status="scheduled")
-    assert timezone.now() < waiting.due_at <= timezone.now() + timedelta(seconds=31)
+    # It waits for the next token: 30 s after the bucket emptied (the sweep's first take), less the part
+    # of a token that refilled before it asked. The sweep routed it between `before` and `after`.
+    token = timedelta(seconds=30)
+    assert before + token - (after - before) - timedelta(milliseconds=1) <= waiting.due_at <= after + token
 
 
-def test_tokens_a_batch_took_but_did_not_use_are_given_back(tenant, settings):
-    settings.SMS_RATE_LIMIT_PER_MINUTE = 4
+def test_tokens_a_batch_took_but_did_not_use_are_given_back(tenant, settings, monkeypatch):
+    settings.SMS_RATE_LIMIT_PER_MINUTE = 4  # a token every 15 s
+    kept = []  # tokens each call to the bucket took (granted) or gave back (negative)
+    take = RateLimiter._take
+
+    def counted(self, count):
+        granted, wait = take(self, count)
+        kept.append(granted if count > 0 else count)
+        return granted, wait
+
+    monkeypatch.setattr(RateLimiter, "_take", counted)
+    started = time.monotonic()
     submit(tenant), submit(tenant), submit(tenant, to="+5511900000001")
     OptOut.objects.create(tenant=tenant, phone="+5511900000001", source="keyword")  # after it was scheduled
     sweep_due_messages_task()  # the batch takes tokens for three; the opted-out one gives its token back
-    assert len(MemoryProvider.outbox) == 2
+    assert len(MemoryProvider.outbox) == 2 and sum(kept) == 2
     submit(tenant), submit(tenant), submit(tenant)
     sweep_due_messages_task()
-    assert len(MemoryProvider.outbox) == 4  # the limit, and no more
-    assert Message.objects.filter(status="scheduled").count() == 1
+    sent = len(MemoryProvider.outbox)
+    assert sum(kept) == sent  # every token not given back was a send
+    refilled = int((time.monotonic() - started) // 15)  # tokens back since the first sweep: none unless slow
+    assert 4 <= sent <= 4 + refilled  # the limit, and no more
+    assert Message.objects.filter(status="scheduled").count() == 5 - sent
 
 
 def test_a_batch_held_up_by_a_slow_carrier_gives_back_its_tokens_before_sending_on(tenant, settings, monkeypatch):
     from smsgate import routing
 
-    settings.SMS_RATE_LIMIT_PER_MINUTE = 60
+    settings.SMS_RATE_LIMIT_PER_MINUTE = 4  # the batch below takes all 4; a token comes back every 15 s
+    started = time.monotonic()  # the real clock (routing's is the test's)
     clock = [1000.0]
     monkeypatch.setattr(routing, "time", SimpleNamespace(monotonic=lambda: clock[0]))
     released = []
@@ -187,15 +219,19 @@ def test_a_batch_held_up_by_a_slow_carrier_gives_back_its_tokens_before_sending_
     router.route(messages[1], "")  # the 3 it held go back first; it takes 3 afresh and uses 1
     router.finish_batch()
     assert released == [3, 2]
-    assert RateLimiter(key=f"{tenant.pk}:memory", per_minute=60).acquire(100)[0] in (58, 59)  # 2 sent, + refill
+    left = RateLimiter(key=f"{tenant.pk}:memory", per_minute=4).acquire(100)[0]
+    refilled = (time.monotonic() - started) * 4 / 60  # tokens back while the test ran: none unless slow
+    assert 2 <= left <= 2 + refilled  # 2 sent: the other 2 tokens are back in the bucket
 
 
 def test_an_account_rate_limit_overrides_the_setting(tenant, settings):
     settings.SMS_RATE_LIMIT_PER_MINUTE = 0
     ProviderAccount.objects.create(tenant=tenant, provider="memory", credentials={}, rate_limit_per_minute=1)
+    started = time.monotonic()
     submit(tenant), submit(tenant)
     sweep_due_messages_task()
-    assert len(MemoryProvider.outbox) == 1
+    refilled = int((time.monotonic() - started) // 60)  # a token back if the sweep took a minute
+    assert 1 <= len(MemoryProvider.outbox) <= 1 + refilled
 
 
 def test_an_opt_out_after_scheduling_cancels_at_send_time(tenant):

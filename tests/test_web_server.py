@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import connection
 
 from smsgate.models import ApiKey, Tenant
-from tests.chaos.harness import Processes, database_url, free_port, wait_until
+from tests.chaos.harness import BOOT_TIMEOUT, Processes, answering, database_url, free_port, wait_until
 from tests.fakes.smsc import FakeSmsc
 from tests.tribopay_support import SECRET, postback
 from webhooks.ingest import default_tenant
@@ -64,16 +64,8 @@ def web(tmp_path):
         process = processes.web(port, **env)
         base = f"http://127.0.0.1:{port}"
 
-        def answering() -> bool:
-            try:
-                requests.get(f"{base}/healthz", timeout=2)
-                return True
-            # Refused until gunicorn listens; then a timeout while its worker still loads the app.
-            except (requests.ConnectionError, requests.Timeout):
-                assert process.poll() is None, "gunicorn exited; its log is in " + str(tmp_path)
-                return False
-
-        assert wait_until(answering, timeout=120, every=0.1), "gunicorn did not answer; its log is in " + str(tmp_path)
+        assert wait_until(lambda: answering(f"{base}/healthz", process, f"its log is in {tmp_path}"),
+                          timeout=BOOT_TIMEOUT, every=0.1), "gunicorn did not answer; its log is in " + str(tmp_path)
         return base
 
     yield start

@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+import requests
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,6 +112,23 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def answering(url: str, process: subprocess.Popen, log_hint: str = "") -> bool:
+    """Does the web server `process` answer a GET of `url` (any status)? A predicate for `wait_until`.
+
+    Refused until it listens; then a read timeout while its worker still loads the app, which takes
+    tens of seconds on a busy machine: both are "not yet". The process having exited fails the test.
+    """
+    try:
+        requests.get(url, timeout=2)
+        return True
+    except (requests.ConnectionError, requests.Timeout):
+        assert process.poll() is None, f"the web server exited; {log_hint}"
+        return False
+
+
+BOOT_TIMEOUT = 120  # seconds a web server may take to answer after it was started, on a slow, busy machine
 
 
 def wait_until(predicate, timeout: float, every: float = 0.3) -> bool:
