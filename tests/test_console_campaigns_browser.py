@@ -1,29 +1,21 @@
 """Campaign and template pages in a real headless Chromium at 1366×768, with data in them."""
 
-import os
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 from django.urls import reverse
 
 from campaigns.models import Campaign, Contact, Tag
 from templates.models import TemplateVariant
-from tests.browser_campaigns import CHROMIUM, open_page, screenshot
+from tests.browser import keep_screenshot, needs_chromium, open_page
 from tests.campaign_console import seed_campaign
 
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None and os.environ.get("CI") != "true",
-    reason="chromium is not installed (scripts/ensure-chromium installs it; CI always runs this test)",
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture
-def console(live_server, settings, tenant, admin_user):
-    """The browser URLs, pages that may be framed by the measuring page, and campaigns at every stage."""
-    settings.ROOT_URLCONF = "tests.browser_campaigns"
-    settings.X_FRAME_OPTIONS = "SAMEORIGIN"
+def console(tenant):
+    """Campaigns at every stage."""
     sent = seed_campaign(tenant, name="Spring promo: 20% off everything in every store until Sunday night")
     seed_campaign(tenant, name="Autumn reminder")
     parents = Tag.objects.create(tenant=tenant, name="parents")
@@ -33,19 +25,11 @@ def console(live_server, settings, tenant, admin_user):
     return sent, draft
 
 
-def page_of(tmp_path, live_server, user, url, **options):
-    page = open_page(tmp_path, live_server, user, url, **options)
-    assert page["url"] == url.split("?")[0], page["url"]  # not the login page
-    assert page["scrollWidth"] <= page["innerWidth"] == 1366, (page["scrollWidth"], page["innerWidth"])
-    assert page["console_errors"] == []
-    return page["dom"]
-
-
-def keep(shot: Path, name: str) -> None:
-    """Copy a screenshot to $CONSOLE_SCREENSHOTS (docs/screenshots when refreshing the docs' pictures)."""
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000  # not blank
-    if os.environ.get("CONSOLE_SCREENSHOTS"):
-        shutil.copy(shot, Path(os.environ["CONSOLE_SCREENSHOTS"]) / name)
+def page_of(tmp_path, live_server, user, path, **options) -> str:
+    """The DOM of `path` as `user` sees it, once it is checked to fit 1366 pixels with a silent console."""
+    page = open_page(live_server, user, path, tmp_path, **options)
+    page.assert_fits()
+    return page.dom
 
 
 def test_the_campaign_list_shows_progress_bars(console, tmp_path, live_server, admin_user):
@@ -62,10 +46,10 @@ def test_the_campaign_form_has_its_buttons_and_a_started_one_is_locked(console, 
     for element in ('id="id_name"', 'id="id_message_type"', 'id="id_recipients_csv"', 'id="schedule-button"',
                     'id="cancel-button"', 'class="campaign-progress"'):
         assert element in dom
-    keep(screenshot(tmp_path, live_server, admin_user,
-                    reverse("admin:campaigns_campaign_change", args=[sent.pk]), height=1100), "campaign.png")
 
-    dom = page_of(tmp_path, live_server, admin_user, reverse("admin:campaigns_campaign_change", args=[sent.pk]))
+    dom = page_of(tmp_path, live_server, admin_user, reverse("admin:campaigns_campaign_change", args=[sent.pk]),
+                  size=(1366, 1100), screenshot=tmp_path / "campaign.png")
+    keep_screenshot(tmp_path / "campaign.png", min_bytes=20_000)
     assert 'id="locked-note"' in dom and 'id="cancel-button"' in dom and 'id="variant-results"' in dom
     assert 'id="id_name"' not in dom and 'id="schedule-button"' not in dom
 
@@ -74,7 +58,8 @@ def test_the_template_page_previews_each_variant_and_warns(console, tmp_path, li
     sent, _ = console
     TemplateVariant.objects.filter(template=sent.template, label="B").update(body="{name}, sua promoção chegou!")
     url = reverse("admin:templates_messagetemplate_change", args=[sent.template_id])
-    dom = page_of(tmp_path, live_server, admin_user, url, wait_for="#preview-table tbody tr")
+    dom = page_of(tmp_path, live_server, admin_user, url, wait_for="#preview-table tbody tr", size=(1366, 1450),
+                  screenshot=tmp_path / "template.png")
     assert 'data-label="A"' in dom and 'data-label="B"' in dom
     assert "Oi name, -20% hoje: https://gateway.example.com/r/AbCdEfGhIjKl" in dom
     assert '<td class="preview-encoding">UCS-2, 26 characters</td><td class="preview-segments">1</td>' in dom
@@ -82,7 +67,7 @@ def test_the_template_page_previews_each_variant_and_warns(console, tmp_path, li
     assert 'id="variables-warning"' in dom and "({URL} only in A)" in dom
     assert 'id="variant-results"' in dom
     assert re.search(r'<p id="preview-error" class="errornote" style="display: ?none;?"></p>', dom)  # no error
-    keep(screenshot(tmp_path, live_server, admin_user, url, height=1450), "template.png")
+    keep_screenshot(tmp_path / "template.png", min_bytes=20_000)
 
 
 def test_the_preview_follows_what_the_operator_types(console, tmp_path, live_server, admin_user):
