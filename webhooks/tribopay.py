@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from smsgate.input_safety import UNSTORABLE
+
 logger = logging.getLogger(__name__)
 
 TOKEN_HEADER = "X-Webhook-Token"  # noqa: S105 (a header name, not a secret)
@@ -29,7 +31,6 @@ TOKEN_HEADER = "X-Webhook-Token"  # noqa: S105 (a header name, not a secret)
 _LINK_KEYS = ("payment_link", "payment_url", "checkout_url", "pix_url", "url")
 MAX_DEPTH = 32  # TriboPay's postbacks are 3 levels deep
 MAX_AMOUNT_CENTS = 2**63 - 1  # Payment.amount_cents is a bigint
-_UNSTORABLE_CHARACTER = re.compile("[\x00\ud800-\udfff]")  # NUL, and surrogates json.loads left unpaired
 _MAX_REPORTED_FIELDS = 20
 
 
@@ -152,12 +153,12 @@ def _unstorable_values(payload: dict) -> dict[str, list[str]]:
         if isinstance(value, dict):
             for key, item in value.items():
                 item_path = f"{path}.{_printable(key)}" if path else _printable(key)
-                if _UNSTORABLE_CHARACTER.search(key):
+                if UNSTORABLE.search(key):
                     errors[item_path] = ["The field name contains NUL or an unpaired surrogate (invalid Unicode)."]
                 pending.append((item_path, item, depth + 1))
         elif isinstance(value, list):
             pending.extend((f"{path}[{index}]", item, depth + 1) for index, item in enumerate(value))
-        elif isinstance(value, str) and _UNSTORABLE_CHARACTER.search(value):
+        elif isinstance(value, str) and UNSTORABLE.search(value):
             errors[path] = ["Contains NUL or an unpaired surrogate (invalid Unicode)."]
         elif isinstance(value, float) and not math.isfinite(value):
             errors[path] = ["Must be a finite number."]
@@ -166,7 +167,7 @@ def _unstorable_values(payload: dict) -> dict[str, list[str]]:
 
 def _printable(key: str) -> str:
     """A field name fit to be shown: NUL and unpaired surrogates escaped."""
-    return _UNSTORABLE_CHARACTER.sub(lambda match: f"\\u{ord(match.group()):04x}", key)
+    return UNSTORABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", key)
 
 
 def _payment_link(*sources: dict) -> str:
