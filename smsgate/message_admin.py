@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.utils.timesince import timeuntil
 from django.views.decorators.http import require_POST
 
-from providers.registry import PROVIDERS
+from providers.registry import provider_choices
 from smsgate.admin_filters import DASHBOARD_FILTERS
 from smsgate.models import Message, MessageEvent, Tenant
 from smsgate.phones import InvalidPhoneNumber, normalize_phone
@@ -88,7 +88,7 @@ class CarrierFilter(admin.SimpleListFilter):
     parameter_name = "carrier"
 
     def lookups(self, request, model_admin):
-        return [(name, name) for name in sorted(PROVIDERS)]
+        return provider_choices()
 
     def queryset(self, request, queryset):
         return queryset.filter(last_carrier=self.value()) if self.value() else queryset
