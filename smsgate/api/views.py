@@ -106,7 +106,8 @@ class SmsBulkApi(APIView):
             raise serializers.ValidationError({"messages": errors})
         with transaction.atomic():
             result = submit_many(tenant=tenant, items=items, message_type=data.validated_data["message_type"],
-                                 send_at=data.validated_data.get("send_at"), source_type="api")
+                                 send_at=data.validated_data.get("send_at"), source_type="api",
+                                 phones_are_e164=True)  # _bulk_item normalised them
             if result.errors:
                 transaction.set_rollback(True)
                 raise serializers.ValidationError({"messages": result.errors})
