@@ -9,6 +9,9 @@ smsgate.tracking) refuse or escape such text with these helpers; each entry poin
 import re
 from collections.abc import Mapping
 
+# Deepest JSON the API and TriboPay's postbacks take (theirs are 3 levels deep): decoding and every walk over
+# decoded data recurse, so deeper input is refused before it can exhaust the stack.
+MAX_JSON_DEPTH = 32
 # Characters no database text column or JSON column can hold: NUL and unpaired UTF-16 surrogates.
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
