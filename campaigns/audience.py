@@ -97,7 +97,7 @@ def import_csv(campaign: Campaign, text: str) -> ImportResult:
     read as CSV imports nothing and says why.
     """
     status = Campaign.objects.filter(pk=campaign.pk).values_list("status", flat=True).first()
-    if status not in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED):
+    if status not in Campaign.NOT_STARTED:
         return ImportResult(errors=[f"a {status} campaign takes no more recipients"])
     try:
         reader, phone_column = _open_csv(text)

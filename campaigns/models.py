@@ -82,8 +82,9 @@ class Campaign(models.Model):
         help_text="Id of the last recipient processed: enqueueing resumes with the recipients after it.",
     )
 
-    # Once enqueueing has started, what was sent is what the campaign says: it can no longer be edited.
-    LOCKED = (Status.RUNNING, Status.ENQUEUED, Status.CANCELLED)
+    # Until enqueueing starts a campaign may be edited, take recipients and be scheduled. After that (running,
+    # enqueued, cancelled) it is locked: what was sent is what the campaign says.
+    NOT_STARTED = (Status.DRAFT, Status.SCHEDULED)
 
     class Meta:
         ordering = ["-created_at"]
@@ -93,7 +94,7 @@ class Campaign(models.Model):
 
     @property
     def is_locked(self) -> bool:
-        return self.status in self.LOCKED
+        return self.status not in self.NOT_STARTED
 
 
 def new_link_code() -> str:

@@ -33,7 +33,7 @@ SOURCE = "campaign"
 
 def campaign_schedule(campaign: Campaign, *, when: datetime | None = None) -> Campaign:
     """Schedule a draft campaign (now if `when` is empty). Checks its text before anything is sent."""
-    if campaign.status not in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED):
+    if campaign.status not in Campaign.NOT_STARTED:
         raise ValidationError(f"A {campaign.get_status_display()} campaign cannot be scheduled.")
     _compiled_bodies(campaign)  # raises on a broken template
     if not campaign.recipients.exists() and not add_contacts(campaign):

@@ -2,7 +2,6 @@
 
 import json
 import math
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -19,8 +18,6 @@ from providers.http import Response
 
 # Deeper JSON than this is no carrier's callback (theirs are two or three levels deep).
 MAX_CALLBACK_JSON_DEPTH = 20
-# Characters no database text column or JSON column can hold: NUL and unpaired UTF-16 surrogates.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def json_or_none(response: Response):
@@ -140,24 +137,3 @@ def unix_time(value, name: str) -> datetime | None:
     except (ValueError, OverflowError, OSError):
         raise UnusableCallback({name: "expected a Unix time between 1970 and 9999"}) from None
 
-
-def unstorable(text: str) -> str:
-    """What makes `text` impossible to store as it is (NUL, an unpaired surrogate), or ""."""
-    found = _UNSTORABLE.search(text)
-    if found is None:
-        return ""
-    return "contains a NUL character" if found[0] == "\x00" else "contains an unpaired UTF-16 surrogate"
-
-
-def storable(value):
-    """`value` (a decoded callback) with NUL and unpaired surrogates escaped, for a JSON column.
-
-    For raw copies kept to read later, never for a value used as a key: those are refused instead.
-    """
-    if isinstance(value, str):
-        return _UNSTORABLE.sub(lambda found: found[0].encode("utf-8", "surrogatepass").hex(" ").join("<>"), value)
-    if isinstance(value, Mapping):
-        return {storable(str(key)): storable(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [storable(item) for item in value]
-    return value

@@ -29,6 +29,7 @@ from django.views.decorators.http import require_POST
 
 from providers.base import UnusableCallback, WebhookAuthError
 from providers.registry import Route, UnknownProvider, provider_class, route_for
+from smsgate.api.source_ip import client_ip
 from smsgate.models import Tenant
 from smsgate.tracking import check_storable, record_delivery, record_inbound, record_unusable
 
@@ -60,7 +61,7 @@ def _handle(request, provider: str, kind: str):
     try:
         backend.authenticate_callback(request, kind)
     except WebhookAuthError as exc:
-        logger.warning("rejected %s %s callback from %s: %s", provider, kind, request.META.get("REMOTE_ADDR"), exc)
+        logger.warning("rejected %s %s callback from %s: %s", provider, kind, client_ip(request), exc)
         return HttpResponseForbidden("invalid signature")
     parse, record = {
         "delivery": (backend.parse_delivery, record_delivery),

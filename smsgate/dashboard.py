@@ -132,9 +132,7 @@ def carrier_rows(messages, since) -> list[dict]:
     rows: dict[str, dict] = {}
     for row in attempts.values("provider").annotate(
             attempts=Count("pk"), failed_attempts=Count("pk", filter=Q(ok=False))).order_by():
-        rate = _percent(row["failed_attempts"], row["attempts"])
-        rows[row["provider"]] = {**_NO_TRAFFIC, **row, "failure_rate": rate,
-                                 "failing": _failing(row["failed_attempts"], rate)}
+        rows[row["provider"]] = {**_NO_TRAFFIC, **row, **_failures(row["failed_attempts"], row["attempts"])}
     for row in provider_rows(messages):
         rows.setdefault(row["provider"], {**_NO_TRAFFIC, "provider": row["provider"]}).update(
             accepted=row["accepted"], delivered=row["delivered"], failed=row["failed"],
@@ -152,9 +150,11 @@ _NO_TRAFFIC = {"attempts": 0, "failed_attempts": 0, "failure_rate": None, "faili
                "delivered": 0, "failed": 0, "delivery_rate": None, "cost": 0.0}
 
 
-def _failing(failures: int, failure_rate: float | None) -> bool:
-    """Loud enough to announce: ALERT_MIN_FAILURES attempts or more failed, ALERT_FAILURE_RATE percent or more."""
-    return failures >= ALERT_MIN_FAILURES and (failure_rate or 0) >= ALERT_FAILURE_RATE
+def _failures(failures: int, attempts: int) -> dict:
+    """{failure_rate (percent), failing}: failing is loud enough to announce, ALERT_MIN_FAILURES attempts or
+    more failed and ALERT_FAILURE_RATE percent or more."""
+    rate = _percent(failures, attempts)
+    return {"failure_rate": rate, "failing": failures >= ALERT_MIN_FAILURES and (rate or 0) >= ALERT_FAILURE_RATE}
 
 
 def _last_error(attempts, provider: str) -> str:
@@ -185,7 +185,7 @@ def _latency(messages) -> dict:
 
 
 def carrier_alerts(carriers: list[dict]) -> list[dict]:
-    """The carriers failing loudly enough to announce (see _failing)."""
+    """The carriers failing loudly enough to announce (see _failures)."""
     return [row for row in carriers if row["failing"]]
 
 
@@ -213,8 +213,7 @@ def carrier_health(tenant, now=None) -> list[dict]:
     rows = attempts.exclude(provider="").values("provider").annotate(
         attempts=Count("pk"), failures=Count("pk", filter=Q(ok=False))).order_by("-failures", "provider")
     return [
-        {**row, "failure_rate": _percent(row["failures"], row["attempts"]),
-         "failing": _failing(row["failures"], _percent(row["failures"], row["attempts"])),
+        {**row, **_failures(row["failures"], row["attempts"]),
          **dict(zip(("breaker", "breaker_explanation"), breaker(row["provider"]), strict=True))}
         for row in rows
     ]

@@ -5,7 +5,7 @@ unless one is chosen. Every number links to the admin message list of the messag
 (smsgate.admin_filters).
 """
 
-from datetime import date, timedelta
+from datetime import date
 from functools import partial
 
 from django import forms
@@ -18,7 +18,7 @@ from smsgate import dashboard
 from smsgate.admin_filters import message_list_url
 from smsgate.dashboard_charts import bar_chart
 from smsgate.models import Tenant
-from smsgate.periods import period, supported_day
+from smsgate.periods import day_end, day_start, days, supported_day
 from smsgate.stats import ACCEPTED, DELIVERY_KNOWN, FAILED
 from smsgate.statuses import Status
 
@@ -39,21 +39,21 @@ class DashboardFilter(forms.Form):
         return data
 
     def scope(self):
-        """(tenant or None, since, until) as aware datetimes; until is inclusive of its whole day.
+        """(tenant or None, first day, last day); the days are inclusive.
 
         A field that does not validate (its error is shown above the charts) is left at its default.
         """
         self.is_valid()  # an unbound form has no cleaned_data; a bound one keeps only its valid fields
         data = getattr(self, "cleaned_data", {})
-        return (data.get("tenant"), *period(data.get("since"), data.get("until")))
+        return (data.get("tenant"), *days(data.get("since"), data.get("until")))
 
 
 def dashboard_view(request):
     if not request.user.has_perm(DASHBOARD_PERMISSION):
         raise PermissionDenied(f"The dashboard needs the permission {DASHBOARD_PERMISSION}.")
     form = DashboardFilter(request.GET or None)
-    tenant, since, until = form.scope()
-    first, last = timezone.localtime(since).date(), timezone.localtime(until).date() - timedelta(days=1)
+    tenant, first, last = form.scope()
+    since, until = day_start(first), day_end(last)
     in_period = partial(message_list_url, tenant, first, last)
     messages = dashboard.messages_in_range(tenant, since, until)
     carriers = [{**row, "urls": carrier_urls(in_period, row["provider"])}
@@ -103,6 +103,7 @@ def on_day(tenant, **lookups):
 
 def charts(tenant, in_period, messages, carriers, variants) -> list:
     variant_ids = {row["name"]: row["variant"] for row in variants}
+    carrier_lists = {row["provider"]: row["urls"] for row in carriers}  # carrier_urls, made once per carrier
     return [
         bar_chart("volume", "Messages per day by status", dashboard.volume_by_day(messages), links=on_day(tenant)),
         bar_chart("delivery-rate", "Delivery rate per day", dashboard.delivery_rate_by_day(messages), "%",
@@ -112,11 +113,11 @@ def charts(tenant, in_period, messages, carriers, variants) -> list:
         bar_chart("carrier-attempts", "Send attempts per carrier",
                   {row["provider"]: {"accepted": row["attempts"] - row["failed_attempts"],
                                      "failed attempts": row["failed_attempts"]} for row in carriers},
-                  links=lambda name, series: carrier_urls(in_period, name)[
+                  links=lambda name, series: carrier_lists[name][
                       "failed_attempts" if series == "failed attempts" else "attempts"]),
         bar_chart("provider-cost", "Cost per carrier",
                   {row["provider"]: row["cost"] for row in carriers if row["cost"]},
-                  links=lambda name, series: carrier_urls(in_period, name)["cost"]),
+                  links=lambda name, series: carrier_lists[name]["cost"]),
         bar_chart("variants", "Clicks per delivered message, by variant",
                   {row["name"]: row["click_rate"] for row in variants}, "%",
                   links=lambda name, series: in_period(variant=variant_ids[name], status=[Status.DELIVERED])),

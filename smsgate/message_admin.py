@@ -13,11 +13,11 @@ from django.utils.html import format_html
 from django.utils.timesince import timeuntil
 from django.views.decorators.http import require_POST
 
-from providers.registry import PROVIDERS
+from providers.registry import provider_choices
 from smsgate.admin_filters import DASHBOARD_FILTERS
 from smsgate.models import Message, MessageEvent, Tenant
 from smsgate.phones import InvalidPhoneNumber, normalize_phone
-from smsgate.services import RETRYABLE, ActionRefused, cancel_message, resend_message, retry_message
+from smsgate.services import NOT_RESENDABLE, RETRYABLE, ActionRefused, cancel_message, resend_message, retry_message
 from smsgate.statuses import PENDING, TERMINAL, Status
 
 STATUS_COLOURS = {"delivered": "#2e7d32", "sent": "#1565c0", "failed": "#c62828", "undelivered": "#c62828",
@@ -88,7 +88,7 @@ class CarrierFilter(admin.SimpleListFilter):
     parameter_name = "carrier"
 
     def lookups(self, request, model_admin):
-        return [(name, name) for name in sorted(PROVIDERS)]
+        return provider_choices()
 
     def queryset(self, request, queryset):
         return queryset.filter(last_carrier=self.value()) if self.value() else queryset
@@ -246,7 +246,7 @@ class MessageAdmin(admin.ModelAdmin):
                                                                                                          flat=True),
             "can_operate": self.has_operate_permission(request),
             "can_retry": message.status in RETRYABLE,
-            "can_resend": message.status not in (*PENDING, Status.SENDING),
+            "can_resend": message.status not in NOT_RESENDABLE,
             "can_cancel": message.status in PENDING,
         }
 

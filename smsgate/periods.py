@@ -30,8 +30,13 @@ def day_end(day: date) -> datetime:
     return day_start(day + timedelta(days=1))
 
 
-def period(since: date | None, until: date | None, default_days: int = DEFAULT_DAYS) -> tuple[datetime, datetime]:
-    """[start, end) covering `since` to `until` inclusive; until defaults to today, since to default_days before."""
+def days(since: date | None, until: date | None, default_days: int = DEFAULT_DAYS) -> tuple[date, date]:
+    """(first, last day) inclusive: until defaults to today, since to default_days days up to it."""
     until = until or timezone.localdate()
-    since = since or until - timedelta(days=default_days - 1)
-    return day_start(since), day_end(until)
+    return since or until - timedelta(days=default_days - 1), until
+
+
+def period(since: date | None, until: date | None, default_days: int = DEFAULT_DAYS) -> tuple[datetime, datetime]:
+    """[start, end) covering `since` to `until` inclusive, with the defaults of `days`."""
+    first, last = days(since, until, default_days)
+    return day_start(first), day_end(last)

@@ -231,6 +231,8 @@ class ActionRefused(Exception):
 
 
 RETRYABLE = (Status.FAILED, Status.QUEUED, Status.SCHEDULED)
+# Still waiting or being sent: not resent (Retry now is the way to hurry it).
+NOT_RESENDABLE = (*PENDING, Status.SENDING)
 
 
 def retry_message(message: Message, *, by: str) -> None:
@@ -261,7 +263,7 @@ def resend_message(message: Message, *, by: str) -> Message:
     It goes through send_sms, so policy applies again. A message still waiting or
     being sent is refused: Retry now is the way to hurry it.
     """
-    if message.status in (*PENDING, Status.SENDING):
+    if message.status in NOT_RESENDABLE:
         raise ActionRefused(f"message #{message.pk} is still {message.status}; use Retry now to send it now")
     _refuse_if_policy_forbids(message)
     copy = send_sms(tenant=message.tenant, to=message.to, body=message.body, message_type=message.message_type,

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from templates.models import MessageTemplate, TemplateVariant
-from templates.rendering import MissingVariables, TemplateError, render, variables
+from templates.rendering import MissingVariables, TemplateError, compile_template, variables
 
 
 @dataclass(frozen=True)
@@ -43,41 +43,25 @@ def active_template(tenant, code: str) -> MessageTemplate:
     return template
 
 
-def render_variant(variant: TemplateVariant, data: dict) -> str:
-    """The variant's body filled with `data`; a ValidationError on template_data if anything is missing."""
-    try:
-        return render(variant.body, data)
-    except MissingVariables as exc:
-        raise ValidationError({"template_data": [str(exc)]}) from None
-    except TemplateError as exc:
-        raise ValidationError({"template_code": [str(exc)]}) from None
-
-
 def render_for(tenant, code: str, data: dict, recipient: str) -> Rendered:
     """Render the recipient's variant, once `data` holds every variable of every variant that can be chosen.
 
     Checking all variants makes a request succeed or fail the same way whichever variant a recipient draws:
     otherwise a caller testing with one number would see variant A send, and variant B refuse another number.
+    Each variant that can be chosen is compiled once, for both the check and the rendering.
     """
     template = active_template(tenant, code)
     variants = list(template.variants.all())
     variant = pick_variant(template, recipient, variants=variants)
     try:
-        names = template_variables([v for v in variants if v.weight > 0])
+        compiled = {v.pk: compile_template(v.body) for v in variants if v.weight > 0}
     except TemplateError as exc:
         raise ValidationError({"template_code": [str(exc)]}) from None
+    names = dict.fromkeys(name for body in compiled.values() for name in body.variables)
     missing = [name for name in names if (data or {}).get(name) in (None, "")]
     if missing:
         raise ValidationError({"template_data": [str(MissingVariables(missing))]})
-    return Rendered(body=render_variant(variant, data or {}), variant=variant)
-
-
-def template_variables(variants: list[TemplateVariant]) -> list[str]:
-    """Every variable the variants use, in order of first use. Raises TemplateError."""
-    names: dict[str, None] = {}
-    for variant in variants:
-        names.update(dict.fromkeys(variables(variant.body)))
-    return list(names)
+    return Rendered(body=compiled[variant.pk].render(data or {}), variant=variant)
 
 
 def variable_mismatch(bodies: dict[str, str]) -> str:

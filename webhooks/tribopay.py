@@ -9,7 +9,7 @@ Amounts are integer cents.
 Whatever is accepted must be storable and processable: the raw payload goes
 into a jsonb column, which refuses the NUL character and unpaired surrogates
 anywhere (in keys too), and `amount` into a bigint. Such payloads, payloads
-nested deeper than MAX_DEPTH and non-finite numbers are refused (400) with the
+nested deeper than MAX_JSON_DEPTH and non-finite numbers are refused (400) with the
 path of the offending field, before anything is stored.
 """
 
@@ -22,14 +22,14 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from smsgate.input_safety import MAX_JSON_DEPTH, UNSTORABLE
+
 logger = logging.getLogger(__name__)
 
 TOKEN_HEADER = "X-Webhook-Token"  # noqa: S105 (a header name, not a secret)
 # Where a postback may carry a link to finish paying, in order of preference.
 _LINK_KEYS = ("payment_link", "payment_url", "checkout_url", "pix_url", "url")
-MAX_DEPTH = 32  # TriboPay's postbacks are 3 levels deep
 MAX_AMOUNT_CENTS = 2**63 - 1  # Payment.amount_cents is a bigint
-_UNSTORABLE_CHARACTER = re.compile("[\x00\ud800-\udfff]")  # NUL, and surrogates json.loads left unpaired
 _MAX_REPORTED_FIELDS = 20
 
 
@@ -73,7 +73,7 @@ def read_body(body: bytes):
     except (ValueError, UnicodeDecodeError):
         raise MalformedPostback({"non_field_errors": ["The body must be JSON."]}) from None
     except RecursionError:
-        raise MalformedPostback({"non_field_errors": [f"Nested deeper than {MAX_DEPTH} levels."]}) from None
+        raise MalformedPostback({"non_field_errors": [f"Nested deeper than {MAX_JSON_DEPTH} levels."]}) from None
 
 
 def parse_postback(payload) -> Postback:
@@ -142,22 +142,22 @@ def _cents(value) -> int | None:
 
 
 def _unstorable_values(payload: dict) -> dict[str, list[str]]:
-    """What Postgres jsonb would refuse, or is nested deeper than MAX_DEPTH, by field path ("customer.name")."""
+    """What Postgres jsonb would refuse, or is nested deeper than MAX_JSON_DEPTH, by field path ("customer.name")."""
     errors: dict[str, list[str]] = {}
     pending = [("", payload, 1)]
     while pending and len(errors) < _MAX_REPORTED_FIELDS:
         path, value, depth = pending.pop()
-        if depth > MAX_DEPTH:
-            return {"non_field_errors": [f"Nested deeper than {MAX_DEPTH} levels."]}
+        if depth > MAX_JSON_DEPTH:
+            return {"non_field_errors": [f"Nested deeper than {MAX_JSON_DEPTH} levels."]}
         if isinstance(value, dict):
             for key, item in value.items():
                 item_path = f"{path}.{_printable(key)}" if path else _printable(key)
-                if _UNSTORABLE_CHARACTER.search(key):
+                if UNSTORABLE.search(key):
                     errors[item_path] = ["The field name contains NUL or an unpaired surrogate (invalid Unicode)."]
                 pending.append((item_path, item, depth + 1))
         elif isinstance(value, list):
             pending.extend((f"{path}[{index}]", item, depth + 1) for index, item in enumerate(value))
-        elif isinstance(value, str) and _UNSTORABLE_CHARACTER.search(value):
+        elif isinstance(value, str) and UNSTORABLE.search(value):
             errors[path] = ["Contains NUL or an unpaired surrogate (invalid Unicode)."]
         elif isinstance(value, float) and not math.isfinite(value):
             errors[path] = ["Must be a finite number."]
@@ -166,7 +166,7 @@ def _unstorable_values(payload: dict) -> dict[str, list[str]]:
 
 def _printable(key: str) -> str:
     """A field name fit to be shown: NUL and unpaired surrogates escaped."""
-    return _UNSTORABLE_CHARACTER.sub(lambda match: f"\\u{ord(match.group()):04x}", key)
+    return UNSTORABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", key)
 
 
 def _payment_link(*sources: dict) -> str:

@@ -4,6 +4,8 @@ from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import serializers
 
+from smsgate.input_safety import MAX_JSON_DEPTH
+
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = "smsgate.api.auth.ApiKeyAuthentication"
@@ -15,7 +17,7 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
 
 ERROR_RESPONSES = {
     400: "Invalid input: {field: [messages]} (nested fields by index or dotted path), or {detail} for a body "
-         "that is not JSON or is nested deeper than 32 levels.",
+         f"that is not JSON or is nested deeper than {MAX_JSON_DEPTH} levels.",
     401: "No API key, or an unknown or revoked one.",
     403: "X-Tenant-Id names another tenant than the API key's.",
     404: "No such object for this tenant, or no such page (an id that is not a number: Django's HTML page).",

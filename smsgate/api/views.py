@@ -10,7 +10,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from providers.registry import PROVIDERS
+from providers.registry import provider_choices
 from smsgate.api.serializers import (
     BulkSmsInput,
     BulkSmsOutput,
@@ -106,7 +106,8 @@ class SmsBulkApi(APIView):
             raise serializers.ValidationError({"messages": errors})
         with transaction.atomic():
             result = submit_many(tenant=tenant, items=items, message_type=data.validated_data["message_type"],
-                                 send_at=data.validated_data.get("send_at"), source_type="api")
+                                 send_at=data.validated_data.get("send_at"), source_type="api",
+                                 phones_are_e164=True)  # _bulk_item normalised them
             if result.errors:
                 transaction.set_rollback(True)
                 raise serializers.ValidationError({"messages": result.errors})
@@ -143,7 +144,7 @@ class SmsBalanceApi(APIView):
     """The balance of each provider in the tenant's chain (or ?provider=NAME), of its own accounts only."""
 
     class InputSerializer(serializers.Serializer):
-        provider = serializers.ChoiceField(choices=sorted(PROVIDERS), required=False)
+        provider = serializers.ChoiceField(choices=provider_choices(), required=False)
 
     @extend_schema(parameters=[InputSerializer], responses={200: None})
     def get(self, request):

@@ -17,7 +17,7 @@ import json
 import pytest
 
 from providers.registry import PROVIDERS, provider_class
-from providers.wire import unstorable
+from smsgate.input_safety import unstorable
 from smsgate.models import Message, OptOut, ProviderCallback
 from tests.fakes.callback import CARRIER_CALLBACKS, Callback
 from tests.sending import gateway_send
