@@ -120,7 +120,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
             raise PermissionDenied
         try:
             payload = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested past the decoder's reach
             return JsonResponse({"detail": "The body must be JSON."}, status=400)
         data = PreviewInput(data=payload)
         if not data.is_valid():

@@ -48,6 +48,9 @@ def test_a_variable_without_a_sample_is_shown_by_its_name(admin_client):
 @pytest.mark.parametrize(("payload", "error"), [
     (b"{not json", {"detail": "The body must be JSON."}),
     (b"\xff\xfe", {"detail": "The body must be JSON."}),
+    (b'{"sample": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", {"detail": "The body must be JSON."}),
+    (b'{"variants": [{"label": "A", "body": "a\\ud800b"}]}',
+     {"variants": {"0": {"body": ["Surrogate characters are not allowed: U+D800."]}}}),
     ([1, 2], {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}),
     ({"variants": [{"label": "A", "body": "x" * 1601}]},
      {"variants": {"0": {"body": ["Ensure this field has no more than 1600 characters."]}}}),
@@ -59,7 +62,8 @@ def test_a_variable_without_a_sample_is_shown_by_its_name(admin_client):
     ({"variants": [], "sample": {"name": {"a": 1}}}, {"sample": ["Must be a string."]}),
     ({"variants": [], "sample": {"name": "x" * 501}},
      {"sample": {"name": ["Ensure this field has no more than 500 characters."]}}),
-], ids=["not JSON", "not UTF-8", "a list", "overlong body", "NUL", "27 variants", "number body", "object sample",
+], ids=["not JSON", "not UTF-8", "nested 100,000 deep", "lone surrogate", "a list",
+     "overlong body", "NUL", "27 variants", "number body", "object sample",
         "overlong sample"])
 def test_hostile_preview_input_is_a_400_with_the_reason(admin_client, payload, error):
     response = preview(admin_client, payload)
