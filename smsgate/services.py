@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from smsgate.bulk_insert import insert_messages
-from smsgate.models import Message, MessageEvent, MessageType, OptOut, Tenant
+from smsgate.models import Message, MessageEvent, MessageType, Tenant
 from smsgate.phones import validated_phone
 from smsgate.policy import refusal_reason, refusal_reasons
 from smsgate.segments import count_segments
@@ -291,17 +291,6 @@ def cancel_pending(*, source_type: str, source_id: str, reason: str) -> int:
     return Message.objects.filter(
         source_type=source_type, source_id=source_id, status__in=[Status.SCHEDULED, Status.QUEUED]
     ).update(status=Status.CANCELLED, status_reason=reason[:255], claim_token=None)
-
-
-def add_opt_out(*, tenant: Tenant, phone: str, source: str, keyword: str = "") -> OptOut:
-    opt_out, _ = OptOut.objects.get_or_create(tenant=tenant, phone=phone,
-                                              defaults={"source": source, "keyword": keyword[:30]})
-    return opt_out
-
-
-def remove_opt_out(*, tenant: Tenant, phone: str) -> bool:
-    deleted, _ = OptOut.objects.filter(tenant=tenant, phone=phone).delete()
-    return bool(deleted)
 
 
 def _validated_body(body: str) -> str:
