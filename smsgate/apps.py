@@ -10,5 +10,8 @@ class SmsgateConfig(AppConfig):
     }
 
     def ready(self):
-        from smsgate import checks  # noqa: F401  (registers the settings checks)
+        from smsgate import (
+            checks,  # noqa: F401  (registers the settings checks)
+            tasks,  # noqa: F401  (registers the tasks that services publish by name)
+        )
         from smsgate.api import schema  # noqa: F401  (registers the OpenAPI auth scheme)
