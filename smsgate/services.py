@@ -17,12 +17,12 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from providers.segments import count_segments
 from smsgate.bulk_insert import insert_messages
 from smsgate.models import Message, MessageEvent, MessageType, Tenant
 from smsgate.phones import validated_phone
 from smsgate.policy import refusal_reason, refusal_reasons
 from smsgate.publish import publish_on_commit
-from smsgate.segments import count_segments
 from smsgate.statuses import PENDING, Status
 from templates.services import render_for
 

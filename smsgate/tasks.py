@@ -1,12 +1,14 @@
-"""Celery tasks of the core: thin wrappers that call dispatch."""
+"""Celery tasks of the core: thin wrappers that call dispatch, polling and tracking."""
 
 import uuid
 
 from celery import shared_task
 from django.conf import settings
 
+from providers.base import StatusUpdate
 from smsgate.dispatch import claim_budget, claim_due, claim_one, deliver
 from smsgate.polling import poll_statuses
+from smsgate.tracking import record_delivery
 
 
 @shared_task(name="smsgate.dispatch_message")
@@ -37,3 +39,11 @@ def sweep_due_messages_task() -> int:
 def poll_delivery_statuses_task() -> int:
     """Ask carriers that push no receipts (SMS_STATUS_POLL_PROVIDERS) about recent sends."""
     return poll_statuses(settings.SMS_STATUS_POLL_BATCH)
+
+
+@shared_task(name="providers.console_receipt")  # named as when it lived in providers: queued receipts still run
+def console_receipt_task(provider_message_id: str, status: str, error_code: str = "", error_message: str = "") -> None:
+    """The console backend's simulated delivery receipt, recorded as a carrier's callback would be."""
+    update = StatusUpdate(provider_message_id=provider_message_id, status=status, error_code=error_code,
+                          error_message=error_message)
+    record_delivery("console", update)

@@ -1,8 +1,8 @@
 """Sending helpers for provider tests: the real road, or a bare unsaved message for a backend."""
 
+from providers.segments import count_segments
 from smsgate import dispatch
 from smsgate.models import Message, Tenant
-from smsgate.segments import count_segments
 from smsgate.services import send_sms
 
 BODY = "Hello from smsgate"
