@@ -13,8 +13,8 @@ from providers.base import TransientProviderError
 from providers.memory import MemoryProvider
 from providers.registry import chain_for
 from smsgate.fields import DecryptionError
-from smsgate.models import Message, MessageEvent, OptOut, ProviderAccount
-from smsgate.quiet_hours import parse_window, quiet_until
+from smsgate.models import Message, MessageEvent, MessageType, OptOut, ProviderAccount
+from smsgate.quiet_hours import URGENT_TYPES, parse_window, quiet_until
 from smsgate.resilience import RateLimiter, breaker_for
 from smsgate.services import send_sms
 from smsgate.tasks import sweep_due_messages_task
@@ -274,6 +274,11 @@ def test_codes_and_transactional_messages_ignore_quiet_hours(tenant, settings):
     with mock.patch("django.utils.timezone.now", return_value=night):
         for kind in ("otp", "transactional"):
             assert sweep_and_reload(submit(tenant, message_type=kind)).status == "sent"
+
+
+def test_the_urgent_types_are_every_message_type_but_marketing():
+    # quiet_hours names them by value (it sits below models); a new message type must be placed on purpose.
+    assert URGENT_TYPES == set(MessageType.values) - {MessageType.MARKETING}
 
 
 def test_a_country_with_several_zones_is_quiet_if_any_zone_is():
