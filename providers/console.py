@@ -1,7 +1,7 @@
 """Development backend: writes each SMS to the log instead of sending it, and plays the carrier's part.
 
 A few seconds after each send it hands itself a delivery receipt, which goes
-through smsgate.tracking exactly as a carrier's callback does (as the
+through smsgate.tracking.receipts exactly as a carrier's callback does (as the
 platform's account), so delivered and undelivered messages, receipts and
 their errors can be seen locally. The recipient's last digits choose the outcome:
 

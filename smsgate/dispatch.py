@@ -21,7 +21,7 @@ from smsgate.optouts import add_opt_out
 from smsgate.policy import refusal_reasons
 from smsgate.routing import Outcome, Router, retry_later
 from smsgate.statuses import PENDING, Status
-from smsgate.tracking import apply_unmatched_receipts
+from smsgate.tracking.receipts import apply_unmatched_receipts
 
 logger = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from django.conf import settings
 
 from providers.base import StatusUpdate
 from smsgate.dispatch import claim_budget, claim_due, claim_one, deliver
-from smsgate.polling import poll_statuses
-from smsgate.tracking import record_delivery
+from smsgate.tracking.polling import poll_statuses
+from smsgate.tracking.receipts import record_delivery
 
 
 @shared_task(name="smsgate.dispatch_message")

@@ -176,7 +176,7 @@ def test_stale_claims_do_not_fill_the_in_flight_cap(tenant, settings):
 
 def test_a_receipt_that_beats_the_record_of_its_send_is_applied_once_the_send_is_recorded(tenant, monkeypatch):
     from providers.base import StatusUpdate
-    from smsgate.tracking import record_delivery
+    from smsgate.tracking.receipts import record_delivery
 
     send = MemoryProvider.send
 
