@@ -1,6 +1,6 @@
 """Lead journeys: create a lead, welcome it, send codes and reminders. Every SMS takes the one road.
 
-The core (`smsgate.services.send_sms`) knows nothing of leads; consent is a
+The core (`smsgate.sending.submit.send_sms`) knows nothing of leads; consent is a
 lead matter, so marketing consent is enforced here, in the transaction that submits.
 """
 
@@ -18,7 +18,7 @@ from leads.selectors import SOURCE_TYPE
 from smsgate.models import Message, MessageType, Tenant
 from smsgate.phones import validated_phone
 from smsgate.publish import publish_on_commit
-from smsgate.services import cancel_message, send_sms
+from smsgate.sending.submit import cancel_message, send_sms
 from smsgate.statuses import Status
 
 logger = logging.getLogger(__name__)

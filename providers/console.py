@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 RECEIPT_DELAY_SECONDS = 2
 UNDELIVERED_SUFFIX = "0000"
 REFUSED_SUFFIX = "0001"
-# The core records the receipt (smsgate.tasks): providers import no core, so it is sent by name.
+# The core records the receipt (smsgate.sending.tasks): providers import no core, so it is sent by name.
 RECEIPT_TASK = "providers.console_receipt"
 UNDELIVERED_ERROR = ("SIM-UNREACHABLE", "Simulated: the handset could not be reached")
 

@@ -10,8 +10,6 @@ class SmsgateConfig(AppConfig):
     }
 
     def ready(self):
-        from smsgate import (
-            checks,  # noqa: F401  (registers the settings checks)
-            tasks,  # noqa: F401  (registers the tasks that services publish by name)
-        )
+        from smsgate import checks  # noqa: F401  (registers the settings checks)
         from smsgate.api import schema  # noqa: F401  (registers the OpenAPI auth scheme)
+        from smsgate.sending import tasks  # noqa: F401  (not found by autodiscovery in a subpackage; named tasks)

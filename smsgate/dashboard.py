@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from smsgate.models import Message, MessageEvent
 from smsgate.periods import period
-from smsgate.resilience import breaker_for, redis_client
+from smsgate.sending.resilience import breaker_for, redis_client
 from smsgate.stats import ACCEPTED, DELIVERY_KNOWN, provider_rows
 from smsgate.statuses import Status
 

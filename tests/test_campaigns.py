@@ -15,7 +15,7 @@ from campaigns.tasks import start_due_campaigns_task
 from providers.base import StatusUpdate
 from providers.memory import MemoryProvider
 from smsgate.models import Message, OptOut
-from smsgate.tasks import sweep_due_messages_task
+from smsgate.sending.tasks import sweep_due_messages_task
 from smsgate.tracking.receipts import record_delivery
 from templates.models import MessageTemplate, TemplateVariant
 from templates.services import pick_variant

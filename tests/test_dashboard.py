@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from smsgate.models import Message
 from smsgate.periods import day_end, day_start
-from smsgate.resilience import breaker_for
+from smsgate.sending.resilience import breaker_for
 from smsgate.statuses import Status
 from tests.dashboard_support import add_attempts, add_message, seed, seed_failing_carrier
 

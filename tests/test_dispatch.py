@@ -9,11 +9,11 @@ from django.utils import timezone
 
 from providers.base import PermanentProviderError, RecipientOptedOut, TransientProviderError
 from providers.memory import MemoryProvider
-from smsgate import dispatch
 from smsgate.models import Message, OptOut
-from smsgate.routing import retry_delay
-from smsgate.services import send_sms
-from smsgate.tasks import sweep_due_messages_task
+from smsgate.sending import dispatch
+from smsgate.sending.routing import retry_delay
+from smsgate.sending.submit import send_sms
+from smsgate.sending.tasks import sweep_due_messages_task
 
 pytestmark = pytest.mark.django_db
 

@@ -15,9 +15,9 @@ from providers.registry import chain_for
 from smsgate.fields import DecryptionError
 from smsgate.models import Message, MessageEvent, MessageType, OptOut, ProviderAccount
 from smsgate.quiet_hours import URGENT_TYPES, parse_window, quiet_until
-from smsgate.resilience import RateLimiter, breaker_for
-from smsgate.services import send_sms
-from smsgate.tasks import sweep_due_messages_task
+from smsgate.sending.resilience import RateLimiter, breaker_for
+from smsgate.sending.submit import send_sms
+from smsgate.sending.tasks import sweep_due_messages_task
 from tests.chaos.harness import wait_until
 
 pytestmark = pytest.mark.django_db
@@ -202,7 +202,7 @@ def test_tokens_a_batch_took_but_did_not_use_are_given_back(tenant, settings, mo
 
 
 def test_a_batch_held_up_by_a_slow_carrier_gives_back_its_tokens_before_sending_on(tenant, settings, monkeypatch):
-    from smsgate import routing
+    from smsgate.sending import routing
 
     settings.SMS_RATE_LIMIT_PER_MINUTE = 4  # the batch below takes all 4; a token comes back every 15 s
     started = time.monotonic()  # the real clock (routing's is the test's)

@@ -1,7 +1,7 @@
 """Payment recovery: store TriboPay postbacks, then apply them to their payment.
 
 A PIX payment `waiting_payment` gets a recovery SMS, persisted now through
-`smsgate.services.send_sms` with `send_at` RECOVERY_DELAY_SECONDS after the
+`smsgate.sending.submit.send_sms` with `send_at` RECOVERY_DELAY_SECONDS after the
 postback arrived. Any later status (paid, cancelled, refused, ...) cancels
 that SMS if it has not gone out. Both happen under a lock on the payment row,
 so postbacks for one payment are applied one at a time; a waiting postback
@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from smsgate.models import Message, Tenant
 from smsgate.publish import publish
-from smsgate.services import cancel_message, send_sms
+from smsgate.sending.submit import cancel_message, send_sms
 from smsgate.statuses import Status
 from webhooks.ingest import group_commit
 from webhooks.models import Payment, RecoveryTemplate, WebhookEvent

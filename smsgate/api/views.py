@@ -25,7 +25,7 @@ from smsgate.balances import provider_balances
 from smsgate.models import Message
 from smsgate.periods import day_end, day_start, period
 from smsgate.phones import InvalidPhoneNumber, normalize_phone
-from smsgate.services import BulkItem, IdempotencyConflict, send_sms, submit_many
+from smsgate.sending.submit import BulkItem, IdempotencyConflict, send_sms, submit_many
 from smsgate.stats import message_stats
 from templates.services import render_for
 

@@ -10,9 +10,9 @@ import pytest
 from django.urls import URLResolver, get_resolver
 
 from leads.services import lead_create
-from smsgate import dispatch
 from smsgate.models import Message, OptOut, ProviderAccount, ProviderCallback, Tenant
-from smsgate.services import send_sms
+from smsgate.sending import dispatch
+from smsgate.sending.submit import send_sms
 from smsgate.tracking.receipts import apply_unmatched_receipts
 from templates.services import template_create
 from tests.conftest import client_for

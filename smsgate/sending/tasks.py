@@ -6,7 +6,7 @@ from celery import shared_task
 from django.conf import settings
 
 from providers.base import StatusUpdate
-from smsgate.dispatch import claim_budget, claim_due, claim_one, deliver
+from smsgate.sending.dispatch import claim_budget, claim_due, claim_one, deliver
 from smsgate.tracking.polling import poll_statuses
 from smsgate.tracking.receipts import record_delivery
 

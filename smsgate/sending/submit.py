@@ -18,15 +18,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from providers.segments import count_segments
-from smsgate.bulk_insert import insert_messages
 from smsgate.models import Message, MessageEvent, MessageType, Tenant
 from smsgate.phones import validated_phone
-from smsgate.policy import refusal_reason, refusal_reasons
 from smsgate.publish import publish_on_commit
+from smsgate.sending.bulk_insert import insert_messages
+from smsgate.sending.policy import refusal_reason, refusal_reasons
 from smsgate.statuses import PENDING, Status
 from templates.services import render_for
 
-# Published by name (smsgate.publish): smsgate.tasks wraps this module, so it is not imported here.
+# Published by name (smsgate.publish): smsgate.sending.tasks wraps this module, so it is not imported here.
 DISPATCH_TASK = "smsgate.dispatch_message"
 SWEEP_TASK = "smsgate.sweep_due_messages"
 
