@@ -8,6 +8,6 @@ class CampaignsConfig(AppConfig):
 
     def ready(self):
         from campaigns.selectors import variant_clicks
-        from smsgate.dashboard import register_variant_clicks
+        from smsgate.console.dashboard import register_variant_clicks
 
         register_variant_clicks(variant_clicks)  # the console shows clicks per variant without importing campaigns

@@ -103,7 +103,7 @@ def test_health_is_public_and_says_what_it_checked():
 
 
 def test_health_is_503_when_the_broker_is_down():
-    with mock.patch.dict("smsgate.health.CHECKS", broker=mock.Mock(side_effect=ConnectionError("refused"))):
+    with mock.patch.dict("smsgate.console.health.CHECKS", broker=mock.Mock(side_effect=ConnectionError("refused"))):
         response = Client().get("/api/webhooks/health/")
     assert response.status_code == 503
     assert response.json()["status"] == "unhealthy"

@@ -14,7 +14,7 @@ from django.utils.timesince import timeuntil
 from django.views.decorators.http import require_POST
 
 from providers.registry import provider_choices
-from smsgate.admin_filters import DASHBOARD_FILTERS
+from smsgate.console.admin_filters import DASHBOARD_FILTERS
 from smsgate.models import Message, MessageEvent, Tenant
 from smsgate.phones import InvalidPhoneNumber, normalize_phone
 from smsgate.sending.submit import (

@@ -3,7 +3,7 @@
 A message counts on the day it goes out: its send_at when the caller scheduled it, else when it was
 created (`going_out_between`). Every selector takes messages already narrowed to a tenant and a period
 by `messages_in_range`, so the numbers agree with each other and with the message lists the dashboard
-links to (smsgate.admin_filters selects messages the same way).
+links to (smsgate.console.admin_filters selects messages the same way).
 
 Carriers are counted by send attempts (MessageEvent rows of kind attempt): a message names its carrier
 only once one accepted it, so a carrier that fails every attempt would otherwise not appear at all.
@@ -17,10 +17,10 @@ from django.db.models import Aggregate, Count, F, FloatField, Func, Q, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
+from smsgate.console.periods import period
+from smsgate.console.stats import ACCEPTED, DELIVERY_KNOWN, provider_rows
 from smsgate.models import Message, MessageEvent
-from smsgate.periods import period
 from smsgate.sending.resilience import breaker_for, redis_client
-from smsgate.stats import ACCEPTED, DELIVERY_KNOWN, provider_rows
 from smsgate.statuses import Status
 
 HEALTH_WINDOW = timedelta(hours=1)
@@ -85,7 +85,7 @@ def volume_by_day(messages) -> dict:
 
 
 def delivery_rate_by_day(messages) -> dict:
-    """{day: delivery rate in percent (see smsgate.stats), or None when carriers accepted some but sent no receipts}.
+    """{day: delivery rate in percent (see console.stats), or None when carriers accepted some but sent no receipts}.
 
     Days with nothing accepted or failed are left out.
     """
