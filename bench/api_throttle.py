@@ -53,7 +53,7 @@ def main(calls: int) -> None:
     from smsgate.api.auth import ApiClient, ApiKeyRateThrottle
     from smsgate.api.throttling import FailedAuthThrottle
     from smsgate.models import ApiKey, Tenant
-    from smsgate.resilience import PREFIX, redis_client
+    from smsgate.sending.resilience import PREFIX, redis_client
 
     client = redis_client()
     for key in client.scan_iter(f"{PREFIX}throttle_*"):

@@ -97,8 +97,8 @@ def main() -> None:
     from django.utils import timezone
 
     from smsgate.models import Message, Tenant
-    from smsgate.services import BulkItem, submit_many
-    from smsgate.tasks import sweep_due_messages_task
+    from smsgate.sending.submit import BulkItem, submit_many
+    from smsgate.sending.tasks import sweep_due_messages_task
 
     redis.Redis.from_url(REDIS_URL).flushdb()
     port = free_port()

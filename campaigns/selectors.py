@@ -124,3 +124,11 @@ def variant_results(messages: QuerySet, clicks: QuerySet) -> list[dict]:
         {**row, "label": label, "clicked": clicked.get(label, 0)}
         for label, row in sorted(rows.items(), key=lambda item: item[0] or "")
     ]
+
+
+def variant_clicks(tenant, since, until) -> dict[int, int]:
+    """Per template variant, the recipients who clicked between `since` and `until` (of one tenant, or all)."""
+    clicks = Click.objects.filter(variant__isnull=False, clicked_at__gte=since, clicked_at__lt=until)
+    if tenant is not None:
+        clicks = clicks.filter(recipient__campaign__tenant=tenant)
+    return dict(clicks.values_list("variant").annotate(n=Count("recipient", distinct=True)).order_by())

@@ -2,7 +2,7 @@
 
 Enqueueing writes the campaign's messages in chunks of recipients in id
 order, each chunk in its own transaction with one COPY for its messages
-(smsgate.services.submit_many); the core's sweeper then dispatches them in
+(smsgate.sending.submit.submit_many); the core's sweeper then dispatches them in
 chunks. Memory stays flat: one chunk of recipients is in memory at a time.
 The same transaction moves the campaign's `enqueue_cursor` to the chunk's
 last recipient, so a crash mid-way resumes right after the last committed
@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from campaigns.audience import add_contacts
 from campaigns.models import Campaign, Recipient
-from smsgate.services import BulkItem, cancel_pending, submit_many
+from smsgate.sending.submit import BulkItem, cancel_pending, submit_many
 from templates.rendering import CompiledTemplate, MissingVariables, TemplateError, compile_template
 from templates.services import pick_variant
 

@@ -1,6 +1,6 @@
 """Lead journeys: create a lead, welcome it, send codes and reminders. Every SMS takes the one road.
 
-The core (`smsgate.services.send_sms`) knows nothing of leads; consent is a
+The core (`smsgate.sending.submit.send_sms`) knows nothing of leads; consent is a
 lead matter, so marketing consent is enforced here, in the transaction that submits.
 """
 
@@ -17,11 +17,13 @@ from leads.models import Lead
 from leads.selectors import SOURCE_TYPE
 from smsgate.models import Message, MessageType, Tenant
 from smsgate.phones import validated_phone
-from smsgate.services import cancel_message, send_sms
+from smsgate.publish import publish_on_commit
+from smsgate.sending.submit import cancel_message, send_sms
 from smsgate.statuses import Status
 
 logger = logging.getLogger(__name__)
-
+# Published by name (smsgate.publish): leads.tasks wraps this module, so it is not imported here.
+WELCOME_TASK = "leads.tasks.process_new_lead_task"
 WELCOME_TEXT = "Hi {name}, thank you for your request! We will contact you shortly."
 CODE_TEXT = "Your verification code is {code}"
 REMINDER_TEXT = "Reminder: your appointment is on {date} at {time}."
@@ -68,7 +70,7 @@ def lead_create(
             consent_user_agent=consent_user_agent[:255],
         )
         if lead.channel == Lead.Channel.SMS:
-            transaction.on_commit(lambda: _enqueue_welcome(lead.pk))
+            publish_on_commit(WELCOME_TASK, lead.pk)  # never fails the request: the lead sweeper catches up
     return lead
 
 
@@ -170,14 +172,3 @@ def _parse_iso(value) -> datetime:
             {"appointment_time": ["Use an ISO 8601 date and time, e.g. 2026-11-23T14:30:00+03:00."]}, code="invalid"
         )
     return parsed
-
-
-def _enqueue_welcome(lead_id: int) -> None:
-    """Enqueue, but never fail the request: the lead sweeper welcomes leads whose task was lost."""
-    from leads.tasks import process_new_lead_task
-
-    try:
-        process_new_lead_task.delay(lead_id)
-    except Exception:  # broker down: the lead is safe in the database
-        logger.warning("could not enqueue the welcome for lead %s; the sweeper will", lead_id, exc_info=True)
-

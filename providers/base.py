@@ -151,7 +151,7 @@ class Provider:
     def balance(self) -> Balance | None:
         return None
 
-    # Callbacks: the core (smsgate.callbacks) calls authenticate_callback first, for every request, and
+    # Callbacks: the core (smsgate.api.callbacks) calls authenticate_callback first, for every request, and
     # only then parse_delivery / parse_inbound, which may therefore assume an authentic request.
 
     def authenticate_callback(self, request: HttpRequest, kind: str) -> None:

@@ -29,9 +29,9 @@ from providers.base import (
     TransientProviderError,
     UnusableCallback,
 )
+from providers.segments import count_segments
 from providers.webhook_auth import check_url_secret
 from providers.wire import error_for_status, json_or_none, to_decimal, to_int, unix_time
-from smsgate.segments import count_segments
 
 # What SpotHit's error codes mean (SocialGouv/domifa's table), for operators reading a failure.
 MEANINGS = {

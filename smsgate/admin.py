@@ -1,4 +1,4 @@
-"""The operators' monitoring UI: tenants, keys, messages (smsgate.message_admin), opt-outs, callbacks."""
+"""The operators' monitoring UI: tenants, keys, messages (smsgate.console.message_admin), opt-outs, callbacks."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -8,8 +8,8 @@ from django.urls import path
 from django.utils import timezone
 
 from providers.registry import chain_for
-from smsgate.balances import provider_balances
-from smsgate.message_admin import MessageAdmin
+from smsgate.console.balances import provider_balances
+from smsgate.console.message_admin import MessageAdmin
 from smsgate.models import ApiKey, Message, OptOut, ProviderAccount, ProviderCallback, Tenant
 
 
@@ -107,7 +107,7 @@ def accounts_to_test(tenant: Tenant) -> list[str]:
 
 
 def account_test_line(tenant: Tenant, row: dict) -> tuple[str, int]:
-    """One line (and its level) for one balance row of smsgate.balances.provider_balances."""
+    """One line (and its level) for one balance row of smsgate.console.balances.provider_balances."""
     where = f"{tenant.slug} / {row['provider']}"
     if row["error"] is None:
         return f"{where}: OK, the carrier accepted the credentials; balance {row['amount']} {row['currency']}", \

@@ -12,3 +12,4 @@ class SmsgateConfig(AppConfig):
     def ready(self):
         from smsgate import checks  # noqa: F401  (registers the settings checks)
         from smsgate.api import schema  # noqa: F401  (registers the OpenAPI auth scheme)
+        from smsgate.sending import tasks  # noqa: F401  (not found by autodiscovery in a subpackage; named tasks)

@@ -9,12 +9,11 @@ from django.utils import timezone
 
 from providers.registry import PROVIDERS, account_problem, provider_choices, provider_class, validate_provider_list
 from smsgate.fields import EncryptedJSONField
+from smsgate.quiet_hours import parse_window
 from smsgate.statuses import Status, legacy_code
 
 
 def validate_quiet_hours(value: str) -> None:
-    from smsgate.quiet_hours import parse_window
-
     parse_window(value)
 
 

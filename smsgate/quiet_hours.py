@@ -12,11 +12,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from smsgate.models import MessageType
 from smsgate.phones import phone_time_zones
 
 _WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
-URGENT_TYPES = {MessageType.OTP, MessageType.TRANSACTIONAL}
+# MessageType.OTP and .TRANSACTIONAL, by value: models validates windows with parse_window, so this module sits
+# below models and imports none (tests/test_routing.py holds the two in step).
+URGENT_TYPES = frozenset({"otp", "transactional"})
 
 
 def parse_window(text: str) -> tuple[time, time] | None:

@@ -4,9 +4,9 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from campaigns.views import follow_link
-from smsgate.dashboard_view import dashboard_view
-from smsgate.health import healthz
-from smsgate.metrics import metrics
+from smsgate.console.dashboard_view import dashboard_view
+from smsgate.console.health import healthz
+from smsgate.console.metrics import metrics
 from templates.api import TemplateListCreateApi
 
 urlpatterns = [

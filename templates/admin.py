@@ -13,8 +13,8 @@ from django.utils.html import format_html, format_html_join
 
 from campaigns.models import Click
 from campaigns.selectors import percent, variant_results
+from providers.segments import GSM7_BASIC, GSM7_EXTENSION, count_segments
 from smsgate.models import Message
-from smsgate.segments import GSM7_BASIC, GSM7_EXTENSION, count_segments
 from templates.models import MessageTemplate, TemplateVariant
 from templates.preview import PreviewInput, preview
 from templates.rendering import TemplateError

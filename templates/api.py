@@ -6,8 +6,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from providers.segments import count_segments
 from smsgate.api.serializers import JsonInput
-from smsgate.segments import count_segments
 from templates.models import BODY_MAX_LENGTH, MessageTemplate
 from templates.rendering import TemplateError, variables
 from templates.services import template_create

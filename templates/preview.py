@@ -7,8 +7,8 @@ The admin's template page posts the variants as typed (saved or not) to the staf
 from django.conf import settings
 from rest_framework import serializers
 
+from providers.segments import count_segments
 from smsgate.api.serializers import JsonInput
-from smsgate.segments import count_segments
 from templates.api import TemplateInput
 from templates.models import BODY_MAX_LENGTH
 from templates.rendering import TemplateError, compile_template

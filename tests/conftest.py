@@ -5,7 +5,7 @@ from rest_framework.test import APIClient
 from providers.memory import MemoryProvider
 from smsgate.celery import app as celery_app
 from smsgate.models import ApiKey, Tenant
-from smsgate.resilience import PREFIX, redis_client
+from smsgate.sending.resilience import PREFIX, redis_client
 from tests.fakes import aircall as fake_aircall
 from tests.fakes import chunghwa as fake_chunghwa
 from tests.fakes import smsc as fake_smsc

@@ -2,9 +2,9 @@
 
 from datetime import timedelta
 
-from smsgate.dispatch import claim_one, deliver
 from smsgate.models import Message
-from smsgate.services import cancel_message, send_sms
+from smsgate.sending.dispatch import claim_one, deliver
+from smsgate.sending.submit import cancel_message, send_sms
 from tests.fakes.server import Reply
 from tests.fakes.twilio import twilio_error
 from tests.test_twilio import post_callback

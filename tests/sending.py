@@ -1,9 +1,9 @@
 """Sending helpers for provider tests: the real road, or a bare unsaved message for a backend."""
 
-from smsgate import dispatch
+from providers.segments import count_segments
 from smsgate.models import Message, Tenant
-from smsgate.segments import count_segments
-from smsgate.services import send_sms
+from smsgate.sending import dispatch
+from smsgate.sending.submit import send_sms
 
 BODY = "Hello from smsgate"
 

@@ -7,8 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from smsgate.models import Message, OptOut, ProviderCallback
-from smsgate.services import send_sms
-from smsgate.tasks import sweep_due_messages_task
+from smsgate.sending.submit import send_sms
+from smsgate.sending.tasks import sweep_due_messages_task
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,8 @@ from campaigns.tasks import start_due_campaigns_task
 from providers.base import StatusUpdate
 from providers.memory import MemoryProvider
 from smsgate.models import Message, OptOut
-from smsgate.tasks import sweep_due_messages_task
-from smsgate.tracking import record_delivery
+from smsgate.sending.tasks import sweep_due_messages_task
+from smsgate.tracking.receipts import record_delivery
 from templates.models import MessageTemplate, TemplateVariant
 from templates.services import pick_variant
 from tests.campaign_upload import form_errors, upload_csv, user_messages

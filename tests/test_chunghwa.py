@@ -8,7 +8,7 @@ from providers.base import PermanentProviderError, ProviderAuthError, RateLimite
 from providers.chunghwa import encode_body
 from providers.registry import get_provider
 from smsgate.models import ProviderAccount, ProviderCallback, Tenant
-from smsgate.tasks import poll_delivery_statuses_task
+from smsgate.sending.tasks import poll_delivery_statuses_task
 from tests.fakes.chunghwa import FakeChunghwa, page
 from tests.fakes.server import Reply
 from tests.sending import gateway_send, unsaved

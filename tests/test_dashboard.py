@@ -8,9 +8,9 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
+from smsgate.console.periods import day_end, day_start
 from smsgate.models import Message
-from smsgate.periods import day_end, day_start
-from smsgate.resilience import breaker_for
+from smsgate.sending.resilience import breaker_for
 from smsgate.statuses import Status
 from tests.dashboard_support import add_attempts, add_message, seed, seed_failing_carrier
 

@@ -9,11 +9,11 @@ from django.utils import timezone
 
 from providers.base import PermanentProviderError, RecipientOptedOut, TransientProviderError
 from providers.memory import MemoryProvider
-from smsgate import dispatch
 from smsgate.models import Message, OptOut
-from smsgate.routing import retry_delay
-from smsgate.services import send_sms
-from smsgate.tasks import sweep_due_messages_task
+from smsgate.sending import dispatch
+from smsgate.sending.routing import retry_delay
+from smsgate.sending.submit import send_sms
+from smsgate.sending.tasks import sweep_due_messages_task
 
 pytestmark = pytest.mark.django_db
 
@@ -176,7 +176,7 @@ def test_stale_claims_do_not_fill_the_in_flight_cap(tenant, settings):
 
 def test_a_receipt_that_beats_the_record_of_its_send_is_applied_once_the_send_is_recorded(tenant, monkeypatch):
     from providers.base import StatusUpdate
-    from smsgate.tracking import record_delivery
+    from smsgate.tracking.receipts import record_delivery
 
     send = MemoryProvider.send
 

@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from providers.memory import MemoryProvider
 from smsgate.models import Message, OptOut, ProviderCallback
-from smsgate.services import PolicyRefused, send_sms
-from smsgate.tasks import sweep_due_messages_task
+from smsgate.sending.submit import PolicyRefused, send_sms
+from smsgate.sending.tasks import sweep_due_messages_task
 from tests.tribopay_support import PHONE, SECRET
 from webhooks.ingest import default_tenant
 from webhooks.models import RecoveryTemplate

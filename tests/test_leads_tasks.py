@@ -11,7 +11,7 @@ from leads.services import lead_create, lead_send_sms
 from leads.tasks import send_appointment_reminder_task, send_sms_task, send_verification_code_task
 from providers.memory import MemoryProvider
 from smsgate.models import Message, Tenant
-from smsgate.tasks import sweep_due_messages_task
+from smsgate.sending.tasks import sweep_due_messages_task
 from tests.fakes.smsc import smsc_error
 
 pytestmark = pytest.mark.django_db

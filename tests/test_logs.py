@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from smsgate.models import Message
-from smsgate.services import send_sms
-from smsgate.tasks import sweep_due_messages_task
+from smsgate.sending.submit import send_sms
+from smsgate.sending.tasks import sweep_due_messages_task
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from smsgate.models import Message, MessageEvent, OptOut, ProviderAccount, Tenant
-from smsgate.services import ActionRefused, retry_message, send_sms
+from smsgate.sending.submit import ActionRefused, retry_message, send_sms
 from tests.messages_log_support import seed_log
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from smsgate.models import Message
-from smsgate.resilience import breaker_for
-from smsgate.services import send_sms
+from smsgate.sending.resilience import breaker_for
+from smsgate.sending.submit import send_sms
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ from django.core.exceptions import ValidationError
 
 from providers.memory import MemoryProvider
 from smsgate.models import Message, ProviderAccount, Tenant
-from smsgate.services import send_sms
-from smsgate.tasks import sweep_due_messages_task
+from smsgate.sending.submit import send_sms
+from smsgate.sending.tasks import sweep_due_messages_task
 
 pytestmark = pytest.mark.django_db
 

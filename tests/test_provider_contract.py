@@ -20,7 +20,7 @@ from providers.base import (
 )
 from providers.registry import get_provider
 from smsgate.models import Message, OptOut, ProviderCallback
-from smsgate.services import PolicyRefused, send_sms
+from smsgate.sending.submit import PolicyRefused, send_sms
 from tests.fakes.callback import Callback
 from tests.fakes.chunghwa import FakeChunghwa
 from tests.fakes.server import Reply

@@ -6,8 +6,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from smsgate.models import Message, OptOut
-from smsgate.services import add_opt_out
-from smsgate.tasks import sweep_due_messages_task
+from smsgate.optouts import add_opt_out
+from smsgate.sending.tasks import sweep_due_messages_task
 from tests.conftest import client_for
 from tests.tribopay_support import PHONE, SECRET, frozen_clock, post, postback, processing
 from webhooks.ingest import default_tenant

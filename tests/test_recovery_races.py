@@ -5,8 +5,8 @@ import threading
 import pytest
 from django.db import connection
 
-from smsgate import dispatch
 from smsgate.models import Message
+from smsgate.sending import dispatch
 from tests.tribopay_support import SECRET, frozen_clock, post, postback, processing
 from webhooks.ingest import default_tenant
 from webhooks.models import Payment, WebhookEvent

@@ -6,7 +6,7 @@ import time
 import pytest
 from django.conf import settings
 
-from smsgate.resilience import CircuitBreaker, RateLimiter, redis_client
+from smsgate.sending.resilience import CircuitBreaker, RateLimiter, redis_client
 
 pytestmark = pytest.mark.skipif(not settings.REDIS_URL, reason="needs REDIS_URL")
 

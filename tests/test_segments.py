@@ -1,6 +1,6 @@
 import pytest
 
-from smsgate.segments import count_segments
+from providers.segments import count_segments
 
 
 @pytest.mark.parametrize(

@@ -16,8 +16,8 @@ from providers.memory import MemoryProvider
 from providers.registry import get_provider
 from providers.smsc import error_from
 from smsgate.models import Message, ProviderCallback
-from smsgate.services import send_sms
-from smsgate.tasks import sweep_due_messages_task
+from smsgate.sending.submit import send_sms
+from smsgate.sending.tasks import sweep_due_messages_task
 from tests.conftest import SMSC_WEBHOOK_SECRET
 from tests.fakes.server import Reply
 from tests.fakes.smsc import smsc_error

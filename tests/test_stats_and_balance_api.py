@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from smsgate.models import Message, ProviderAccount
-from smsgate.services import send_sms
+from smsgate.sending.submit import send_sms
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db

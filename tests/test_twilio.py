@@ -8,11 +8,11 @@ from django.test import Client
 
 from providers.base import SendResult
 from providers.registry import get_provider
-from smsgate import dispatch
 from smsgate.models import Message, OptOut, ProviderCallback, Tenant
-from smsgate.routing import sent
-from smsgate.services import send_sms
-from smsgate.tasks import sweep_due_messages_task
+from smsgate.sending import dispatch
+from smsgate.sending.routing import sent
+from smsgate.sending.submit import send_sms
+from smsgate.sending.tasks import sweep_due_messages_task
 from tests.fakes.server import Reply
 from tests.fakes.twilio import sign
 

@@ -67,7 +67,7 @@ def test_another_tenant_sees_none_of_the_default_tenants_events(tenant, event):
 
 
 def test_sms_logs_show_recovery_and_test_sms_but_not_other_traffic(default_api, event):
-    from smsgate.services import send_sms
+    from smsgate.sending.submit import send_sms
 
     send_sms(tenant=default_tenant(), to=PHONE, body="unrelated", source_type="api")
     default_api.post("/api/webhooks/test-sms/", {"phone_number": PHONE, "message": "ping"}, format="json")
@@ -103,7 +103,7 @@ def test_health_is_public_and_says_what_it_checked():
 
 
 def test_health_is_503_when_the_broker_is_down():
-    with mock.patch.dict("smsgate.health.CHECKS", broker=mock.Mock(side_effect=ConnectionError("refused"))):
+    with mock.patch.dict("smsgate.console.health.CHECKS", broker=mock.Mock(side_effect=ConnectionError("refused"))):
         response = Client().get("/api/webhooks/health/")
     assert response.status_code == 503
     assert response.json()["status"] == "unhealthy"

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from smsgate.celery import app as celery_app
 from smsgate.models import Message
-from smsgate.services import send_sms
-from smsgate.tasks import sweep_due_messages_task
+from smsgate.sending.submit import send_sms
+from smsgate.sending.tasks import sweep_due_messages_task
 from tests.chaos.harness import Processes, wait_until
 from tests.fakes import twilio as fake_twilio
 

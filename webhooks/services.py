@@ -1,7 +1,7 @@
 """Payment recovery: store TriboPay postbacks, then apply them to their payment.
 
 A PIX payment `waiting_payment` gets a recovery SMS, persisted now through
-`smsgate.services.send_sms` with `send_at` RECOVERY_DELAY_SECONDS after the
+`smsgate.sending.submit.send_sms` with `send_at` RECOVERY_DELAY_SECONDS after the
 postback arrived. Any later status (paid, cancelled, refused, ...) cancels
 that SMS if it has not gone out. Both happen under a lock on the payment row,
 so postbacks for one payment are applied one at a time; a waiting postback
@@ -20,7 +20,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from smsgate.models import Message, Tenant
-from smsgate.services import cancel_message, send_sms
+from smsgate.publish import publish
+from smsgate.sending.submit import cancel_message, send_sms
 from smsgate.statuses import Status
 from webhooks.ingest import group_commit
 from webhooks.models import Payment, RecoveryTemplate, WebhookEvent
@@ -29,6 +30,8 @@ from webhooks.tribopay import MalformedPostback, Postback, parse_postback
 
 logger = logging.getLogger(__name__)
 
+# Published by name (smsgate.publish): webhooks.tasks wraps this module, so it is not imported here.
+PROCESS_TASK = "webhooks.process_events"
 RECOVERY_SOURCE = "payment"
 TEST_SOURCE = "test_sms"
 # An event claimed this long ago and still not processed is claimed again (it failed, or its task was lost).
@@ -56,11 +59,9 @@ def dispatch_events(limit: int = 5000, per_task: int = 100) -> int:
     RETRY_AFTER (it failed, or its task was lost with a worker or the broker),
     until MAX_ATTEMPTS.
     """
-    from webhooks.tasks import process_events_task
-
     event_ids = claim_events(limit)
     for start in range(0, len(event_ids), per_task):
-        process_events_task.delay(event_ids[start:start + per_task])
+        publish(PROCESS_TASK, event_ids[start:start + per_task])
     return len(event_ids)
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from smsgate.health import healthz
+from smsgate.console.health import healthz
 from webhooks import api, views
 
 urlpatterns = [

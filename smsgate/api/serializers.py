@@ -5,8 +5,8 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from smsgate.console.periods import EARLIEST, LATEST, SUPPORTED_YEARS_PATTERN, supported_day
 from smsgate.models import Message, MessageEvent, MessageType
-from smsgate.periods import EARLIEST, LATEST, SUPPORTED_YEARS_PATTERN, supported_day
 from smsgate.phones import NOT_WRITTEN_AS_A_NUMBER, PHONE_PATTERN
 
 # A send_at further back than this is a client bug (a stale retry, a wrong year), not "send now".
@@ -137,14 +137,14 @@ class BulkSmsOutput(serializers.Serializer):
 
 @extend_schema_field({"type": "string", "format": "date", "pattern": SUPPORTED_YEARS_PATTERN})
 class SupportedDayField(serializers.DateField):
-    """A day from EARLIEST to LATEST (smsgate.periods)."""
+    """A day from EARLIEST to LATEST (smsgate.console.periods)."""
 
     def __init__(self, **kwargs):
         super().__init__(required=False, validators=[supported_day], **kwargs)
 
 
 class PeriodQuery(serializers.Serializer):
-    """Days from start_date to end_date inclusive (see smsgate.periods for the defaults and the bounds)."""
+    """Days from start_date to end_date inclusive (see smsgate.console.periods for the defaults and the bounds)."""
 
     start_date = SupportedDayField(help_text=f"From {EARLIEST} on. Stats default to 29 days before end_date.")
     end_date = SupportedDayField(help_text=f"Up to {LATEST}, not before start_date. Stats default to today.")

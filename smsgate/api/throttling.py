@@ -1,4 +1,4 @@
-"""API throttles on the Redis token bucket of smsgate.resilience: one atomic round trip per check.
+"""API throttles on the Redis token bucket of smsgate.sending.resilience: one atomic round trip per check.
 
 A rate "N/period" (period s, min, hour or day, as DRF writes it) is a bucket of
 N tokens refilled at N per period: a burst of at most N, then N per period.
@@ -20,7 +20,7 @@ import redis
 from rest_framework import throttling
 
 from smsgate.api.source_ip import client_ip
-from smsgate.resilience import redis_client, take_tokens
+from smsgate.sending.resilience import redis_client, take_tokens
 
 logger = logging.getLogger(__name__)
 _REDIS_WARNING_EVERY = 60.0  # seconds

@@ -1,7 +1,6 @@
 from django.urls import path
 
-from smsgate import callbacks
-from smsgate.api import views
+from smsgate.api import callbacks, views
 
 urlpatterns = [
     path("send", views.SmsSendApi.as_view(), name="sms-send"),

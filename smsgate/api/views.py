@@ -21,12 +21,12 @@ from smsgate.api.serializers import (
     SendSmsInput,
 )
 from smsgate.api.source_ip import client_ip, user_agent
-from smsgate.balances import provider_balances
+from smsgate.console.balances import provider_balances
+from smsgate.console.periods import day_end, day_start, period
+from smsgate.console.stats import message_stats
 from smsgate.models import Message
-from smsgate.periods import day_end, day_start, period
 from smsgate.phones import InvalidPhoneNumber, normalize_phone
-from smsgate.services import BulkItem, IdempotencyConflict, send_sms, submit_many
-from smsgate.stats import message_stats
+from smsgate.sending.submit import BulkItem, IdempotencyConflict, send_sms, submit_many
 from templates.services import render_for
 
 

@@ -10,10 +10,10 @@ import pytest
 from django.urls import URLResolver, get_resolver
 
 from leads.services import lead_create
-from smsgate import dispatch
 from smsgate.models import Message, OptOut, ProviderAccount, ProviderCallback, Tenant
-from smsgate.services import send_sms
-from smsgate.tracking import apply_unmatched_receipts
+from smsgate.sending import dispatch
+from smsgate.sending.submit import send_sms
+from smsgate.tracking.receipts import apply_unmatched_receipts
 from templates.services import template_create
 from tests.conftest import client_for
 from tests.fakes.callback import CARRIER_CALLBACKS

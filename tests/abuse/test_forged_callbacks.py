@@ -7,7 +7,7 @@ import pytest
 from providers.base import Provider
 from providers.registry import PROVIDERS, provider_class
 from smsgate.models import Message, OptOut, ProviderAccount, ProviderCallback
-from smsgate.services import send_sms
+from smsgate.sending.submit import send_sms
 from webhooks.models import WebhookEvent
 
 pytestmark = pytest.mark.django_db

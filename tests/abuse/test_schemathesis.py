@@ -22,7 +22,7 @@ from schemathesis.config import SchemathesisConfig
 
 from leads.services import lead_create
 from smsgate.models import ApiKey, Tenant
-from smsgate.services import send_sms
+from smsgate.sending.submit import send_sms
 from smsgate.wsgi import application
 from templates.models import MessageTemplate, TemplateVariant
 from webhooks.models import WebhookEvent

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SWEEPER = """
 import os, time, django
 django.setup()
-from smsgate.tasks import sweep_due_messages_task
+from smsgate.sending.tasks import sweep_due_messages_task
 stop_at = time.monotonic() + float(os.environ["CHAOS_SECONDS"])
 while time.monotonic() < stop_at:
     try:

@@ -27,7 +27,7 @@ from django.db import connection
 
 from smsgate.celery import app as celery_app
 from smsgate.models import Message, MessageEvent, Tenant
-from smsgate.services import BulkItem, submit_many
+from smsgate.sending.submit import BulkItem, submit_many
 from tests.chaos.harness import Processes, wait_until
 from tests.fakes.server import Reply
 from tests.fakes.twilio import FakeTwilio

@@ -11,8 +11,8 @@ import itertools
 import re
 from urllib.parse import urlsplit
 
+from providers.segments import count_segments
 from providers.spothit import render
-from smsgate.segments import count_segments
 from tests.fakes.callback import Callback
 from tests.fakes.server import FakeServer, Reply
 

@@ -9,7 +9,7 @@ import itertools
 import re
 from decimal import Decimal
 
-from smsgate.segments import count_segments
+from providers.segments import count_segments
 from tests.fakes.server import FakeServer, Reply
 
 USER = "ops@enterprise.by"

@@ -10,7 +10,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from smsgate.balances import provider_balances
+from smsgate.console.balances import provider_balances
 from smsgate.models import Tenant
 
 
@@ -43,7 +43,7 @@ class Command(BaseCommand):
     @staticmethod
     def _balances(tenant: Tenant, provider: str | None, verbosity: int) -> list[dict]:
         """The rows; the carriers' own error texts, which the log has, are shown only with -v 2."""
-        log = logging.getLogger("smsgate.balances")
+        log = logging.getLogger("smsgate.console.balances")
         level = log.level
         if verbosity < 2:
             log.setLevel(logging.ERROR)

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from providers.base import InboundMessage, UnusableCallback
 from smsgate.models import OptOut
 from smsgate.phones import InvalidPhoneNumber, normalize_phone
-from smsgate.tracking import OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS, check_storable, record_inbound
+from smsgate.tracking.receipts import OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS, check_storable, record_inbound
 
 
 class Command(BaseCommand):

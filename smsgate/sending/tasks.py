@@ -1,16 +1,19 @@
-"""Celery tasks of the core: thin wrappers that call dispatch."""
+"""Celery tasks of the core: thin wrappers that call dispatch, polling and tracking."""
 
 import uuid
 
 from celery import shared_task
 from django.conf import settings
 
+from providers.base import StatusUpdate
+from smsgate.sending.dispatch import claim_budget, claim_due, claim_one, deliver
+from smsgate.tracking.polling import poll_statuses
+from smsgate.tracking.receipts import record_delivery
+
 
 @shared_task(name="smsgate.dispatch_message")
 def dispatch_message_task(message_id: int) -> None:
     """Send one message that was just submitted, if it is still due and unclaimed."""
-    from smsgate.dispatch import claim_one, deliver
-
     token = claim_one(message_id)
     if token:
         deliver([message_id], token)
@@ -19,16 +22,12 @@ def dispatch_message_task(message_id: int) -> None:
 @shared_task(name="smsgate.deliver_claimed")
 def deliver_claimed_task(message_ids: list[int], claim_token: str) -> None:
     """Send messages the sweeper claimed together under one token."""
-    from smsgate.dispatch import deliver
-
     deliver(message_ids, uuid.UUID(claim_token))
 
 
 @shared_task(name="smsgate.sweep_due_messages")
 def sweep_due_messages_task() -> int:
     """Claim due and stale messages and hand them to workers in chunks. Runs every few seconds."""
-    from smsgate.dispatch import claim_budget, claim_due
-
     token, ids = claim_due(claim_budget())
     chunk = settings.SMS_DISPATCH_CHUNK
     for start in range(0, len(ids), chunk):
@@ -39,6 +38,12 @@ def sweep_due_messages_task() -> int:
 @shared_task(name="smsgate.poll_delivery_statuses")
 def poll_delivery_statuses_task() -> int:
     """Ask carriers that push no receipts (SMS_STATUS_POLL_PROVIDERS) about recent sends."""
-    from smsgate.polling import poll_statuses
-
     return poll_statuses(settings.SMS_STATUS_POLL_BATCH)
+
+
+@shared_task(name="providers.console_receipt")  # named as when it lived in providers: queued receipts still run
+def console_receipt_task(provider_message_id: str, status: str, error_code: str = "", error_message: str = "") -> None:
+    """The console backend's simulated delivery receipt, recorded as a carrier's callback would be."""
+    update = StatusUpdate(provider_message_id=provider_message_id, status=status, error_code=error_code,
+                          error_message=error_message)
+    record_delivery("console", update)

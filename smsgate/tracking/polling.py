@@ -16,7 +16,7 @@ from providers.base import ProviderError
 from providers.registry import get_provider
 from smsgate.models import Message
 from smsgate.statuses import Status
-from smsgate.tracking import record_delivery
+from smsgate.tracking.receipts import record_delivery
 
 logger = logging.getLogger(__name__)
 

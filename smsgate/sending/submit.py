@@ -17,13 +17,18 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from smsgate.bulk_insert import insert_messages
-from smsgate.models import Message, MessageEvent, MessageType, OptOut, Tenant
+from providers.segments import count_segments
+from smsgate.models import Message, MessageEvent, MessageType, Tenant
 from smsgate.phones import validated_phone
-from smsgate.policy import refusal_reason, refusal_reasons
-from smsgate.segments import count_segments
+from smsgate.publish import publish_on_commit
+from smsgate.sending.bulk_insert import insert_messages
+from smsgate.sending.policy import refusal_reason, refusal_reasons
 from smsgate.statuses import PENDING, Status
 from templates.services import render_for
+
+# Published by name (smsgate.publish): smsgate.sending.tasks wraps this module, so it is not imported here.
+DISPATCH_TASK = "smsgate.dispatch_message"
+SWEEP_TASK = "smsgate.sweep_due_messages"
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +99,7 @@ def send_sms(
         return existing
     message.replayed = False
     if message.status == Status.QUEUED:
-        _dispatch_on_commit(message.pk)
+        publish_on_commit(DISPATCH_TASK, message.pk)
     return message
 
 
@@ -142,9 +147,7 @@ def submit_many(
         _submit_batch(tenant, start, batch, options, result)
     written = any(result.message_ids) or (not return_ids and result.written)
     if written and not (send_at and send_at > timezone.now()):
-        from smsgate.tasks import sweep_due_messages_task
-
-        transaction.on_commit(lambda: _enqueue_quietly(sweep_due_messages_task))
+        publish_on_commit(SWEEP_TASK)
     return result
 
 
@@ -254,7 +257,7 @@ def retry_message(message: Message, *, by: str) -> None:
     MessageEvent.objects.create(message=message, kind=MessageEvent.Kind.STATUS, status=Status.QUEUED,
                                 error_message=f"retry requested by {by} (was {message.status}, "
                                               f"{message.attempts} attempt(s))"[:500])
-    _dispatch_on_commit(message.pk)
+    publish_on_commit(DISPATCH_TASK, message.pk)
 
 
 def resend_message(message: Message, *, by: str) -> Message:
@@ -293,17 +296,6 @@ def cancel_pending(*, source_type: str, source_id: str, reason: str) -> int:
     ).update(status=Status.CANCELLED, status_reason=reason[:255], claim_token=None)
 
 
-def add_opt_out(*, tenant: Tenant, phone: str, source: str, keyword: str = "") -> OptOut:
-    opt_out, _ = OptOut.objects.get_or_create(tenant=tenant, phone=phone,
-                                              defaults={"source": source, "keyword": keyword[:30]})
-    return opt_out
-
-
-def remove_opt_out(*, tenant: Tenant, phone: str) -> bool:
-    deleted, _ = OptOut.objects.filter(tenant=tenant, phone=phone).delete()
-    return bool(deleted)
-
-
 def _validated_body(body: str) -> str:
     body = (body or "").strip()
     if not body:
@@ -337,17 +329,3 @@ def _replay(tenant: Tenant, key: str, fingerprint: str) -> Message | None:
         raise IdempotencyConflict(key)
     existing.replayed = True
     return existing
-
-
-def _dispatch_on_commit(message_id: int) -> None:
-    from smsgate.tasks import dispatch_message_task
-
-    transaction.on_commit(lambda: _enqueue_quietly(dispatch_message_task, message_id))
-
-
-def _enqueue_quietly(task, *args) -> None:
-    """Enqueue, but never fail the caller: the sweeper picks up what was not enqueued."""
-    try:
-        task.delay(*args)
-    except Exception:  # broker down: the message is safe in the database
-        logger.warning("could not enqueue %s%r; the sweeper will", task.name, args, exc_info=True)

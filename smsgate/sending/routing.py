@@ -18,7 +18,15 @@ from providers.base import PermanentProviderError, ProviderError, RecipientOpted
 from providers.registry import Route, UnknownProvider, chain_for, route_for
 from smsgate.models import Message, MessageEvent, Tenant
 from smsgate.quiet_hours import quiet_until, window_for
-from smsgate.resilience import CLEAN, FAILURES_COUNTED, REFUSED, CircuitBreaker, RateLimiter, breaker_for, limiter_for
+from smsgate.sending.resilience import (
+    CLEAN,
+    FAILURES_COUNTED,
+    REFUSED,
+    CircuitBreaker,
+    RateLimiter,
+    breaker_for,
+    limiter_for,
+)
 from smsgate.statuses import Status
 
 logger = logging.getLogger(__name__)

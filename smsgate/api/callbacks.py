@@ -31,7 +31,7 @@ from providers.base import UnusableCallback, WebhookAuthError
 from providers.registry import Route, UnknownProvider, provider_class, route_for
 from smsgate.api.source_ip import client_ip
 from smsgate.models import Tenant
-from smsgate.tracking import check_storable, record_delivery, record_inbound, record_unusable
+from smsgate.tracking.receipts import check_storable, record_delivery, record_inbound, record_unusable
 
 logger = logging.getLogger(__name__)
 

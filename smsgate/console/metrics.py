@@ -17,7 +17,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from providers.registry import PROVIDERS
 from smsgate.models import Message, ProviderCallback
-from smsgate.resilience import breaker_for, redis_client
+from smsgate.sending.resilience import breaker_for, redis_client
 from smsgate.statuses import PENDING
 
 WINDOW = timedelta(hours=24)

@@ -2,7 +2,7 @@
 
 Staff with the permission DASHBOARD_PERMISSION only (superusers have it): the numbers cover all tenants
 unless one is chosen. Every number links to the admin message list of the messages behind it
-(smsgate.admin_filters).
+(smsgate.console.admin_filters).
 """
 
 from datetime import date
@@ -14,12 +14,12 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from smsgate import dashboard
-from smsgate.admin_filters import message_list_url
-from smsgate.dashboard_charts import bar_chart
+from smsgate.console import dashboard
+from smsgate.console.admin_filters import message_list_url
+from smsgate.console.dashboard_charts import bar_chart
+from smsgate.console.periods import day_end, day_start, days, supported_day
+from smsgate.console.stats import ACCEPTED, DELIVERY_KNOWN, FAILED
 from smsgate.models import Tenant
-from smsgate.periods import day_end, day_start, days, supported_day
-from smsgate.stats import ACCEPTED, DELIVERY_KNOWN, FAILED
 from smsgate.statuses import Status
 
 DASHBOARD_PERMISSION = "smsgate.view_message"

@@ -17,11 +17,11 @@ from django.utils import timezone
 
 from providers.base import ProviderError
 from smsgate.models import Message, MessageEvent, Tenant
-from smsgate.policy import refusal_reasons
-from smsgate.routing import Outcome, Router, retry_later
-from smsgate.services import add_opt_out
+from smsgate.optouts import add_opt_out
+from smsgate.sending.policy import refusal_reasons
+from smsgate.sending.routing import Outcome, Router, retry_later
 from smsgate.statuses import PENDING, Status
-from smsgate.tracking import apply_unmatched_receipts
+from smsgate.tracking.receipts import apply_unmatched_receipts
 
 logger = logging.getLogger(__name__)
 

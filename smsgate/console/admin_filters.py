@@ -2,7 +2,7 @@
 
 The dashboard counts a message on the day it goes out and a carrier by its send attempts; these filters
 select messages the same way, so each number on the dashboard opens a list of exactly those messages.
-MessageAdmin.list_filter (smsgate/message_admin.py) names them: *DASHBOARD_FILTERS.
+MessageAdmin.list_filter (smsgate/console/message_admin.py) names them: *DASHBOARD_FILTERS.
 """
 
 from datetime import date, timedelta
@@ -16,9 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from providers.registry import provider_choices
-from smsgate.dashboard import going_out_between
+from smsgate.console.dashboard import going_out_between
+from smsgate.console.periods import period, supported_day
 from smsgate.models import MessageEvent
-from smsgate.periods import period, supported_day
 
 DAYS_SEPARATOR = ".."
 

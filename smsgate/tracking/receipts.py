@@ -22,7 +22,7 @@ from django.utils import timezone
 from providers.base import InboundMessage, StatusUpdate, UnusableCallback
 from smsgate.input_safety import storable, unstorable
 from smsgate.models import Message, MessageEvent, OptOut, ProviderCallback, Tenant
-from smsgate.services import add_opt_out, remove_opt_out
+from smsgate.optouts import add_opt_out, remove_opt_out
 from smsgate.statuses import Status, can_move
 
 logger = logging.getLogger(__name__)

@@ -14,10 +14,17 @@ from django.utils.timesince import timeuntil
 from django.views.decorators.http import require_POST
 
 from providers.registry import provider_choices
-from smsgate.admin_filters import DASHBOARD_FILTERS
+from smsgate.console.admin_filters import DASHBOARD_FILTERS
 from smsgate.models import Message, MessageEvent, Tenant
 from smsgate.phones import InvalidPhoneNumber, normalize_phone
-from smsgate.services import NOT_RESENDABLE, RETRYABLE, ActionRefused, cancel_message, resend_message, retry_message
+from smsgate.sending.submit import (
+    NOT_RESENDABLE,
+    RETRYABLE,
+    ActionRefused,
+    cancel_message,
+    resend_message,
+    retry_message,
+)
 from smsgate.statuses import PENDING, TERMINAL, Status
 
 STATUS_COLOURS = {"delivered": "#2e7d32", "sent": "#1565c0", "failed": "#c62828", "undelivered": "#c62828",

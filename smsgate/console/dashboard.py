@@ -3,7 +3,7 @@
 A message counts on the day it goes out: its send_at when the caller scheduled it, else when it was
 created (`going_out_between`). Every selector takes messages already narrowed to a tenant and a period
 by `messages_in_range`, so the numbers agree with each other and with the message lists the dashboard
-links to (smsgate.admin_filters selects messages the same way).
+links to (smsgate.console.admin_filters selects messages the same way).
 
 Carriers are counted by send attempts (MessageEvent rows of kind attempt): a message names its carrier
 only once one accepted it, so a carrier that fails every attempt would otherwise not appear at all.
@@ -17,11 +17,10 @@ from django.db.models import Aggregate, Count, F, FloatField, Func, Q, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from campaigns.models import Click
+from smsgate.console.periods import period
+from smsgate.console.stats import ACCEPTED, DELIVERY_KNOWN, provider_rows
 from smsgate.models import Message, MessageEvent
-from smsgate.periods import period
-from smsgate.resilience import breaker_for, redis_client
-from smsgate.stats import ACCEPTED, DELIVERY_KNOWN, provider_rows
+from smsgate.sending.resilience import breaker_for, redis_client
 from smsgate.statuses import Status
 
 HEALTH_WINDOW = timedelta(hours=1)
@@ -29,6 +28,16 @@ GOES_OUT = Coalesce("send_at", "created_at")
 # A carrier failing at least this share of its attempts, and at least this many, is announced above everything.
 ALERT_FAILURE_RATE = 50.0
 ALERT_MIN_FAILURES = 3
+
+# Clicks are counted by the app that tracks them: campaigns registers its selector when it is ready, so the
+# core imports no app. (tenant or None, since, until) -> {variant id: recipients who clicked}.
+_variant_clicks = None
+
+
+def register_variant_clicks(selector) -> None:
+    """Let the app that tracks link clicks report them per template variant (campaigns does, at startup)."""
+    global _variant_clicks
+    _variant_clicks = selector
 
 # Today's summary: disjoint groups of statuses, so the tiles add up to the messages going out today.
 SUMMARY = [
@@ -76,7 +85,7 @@ def volume_by_day(messages) -> dict:
 
 
 def delivery_rate_by_day(messages) -> dict:
-    """{day: delivery rate in percent (see smsgate.stats), or None when carriers accepted some but sent no receipts}.
+    """{day: delivery rate in percent (see console.stats), or None when carriers accepted some but sent no receipts}.
 
     Days with nothing accepted or failed are left out.
     """
@@ -227,10 +236,7 @@ def variant_performance(messages, tenant, since, until) -> list[dict]:
         sent=Count("pk", filter=Q(status__in=ACCEPTED)),
         delivered=Count("pk", filter=Q(status=Status.DELIVERED)),
     ).order_by("variant__template__code", "variant__label")
-    clicks = Click.objects.filter(variant__isnull=False, clicked_at__gte=since, clicked_at__lt=until)
-    if tenant is not None:
-        clicks = clicks.filter(recipient__campaign__tenant=tenant)
-    clicked = dict(clicks.values_list("variant").annotate(n=Count("recipient", distinct=True)).order_by())
+    clicked = _variant_clicks(tenant, since, until) if _variant_clicks else {}
     return [
         {"variant": row["variant"], "name": f"{row['variant__template__code']}/{row['variant__label']}",
          "messages": row["messages"], "sent": row["sent"], "delivered": row["delivered"],
