@@ -2,7 +2,7 @@
 
 Postgres text and jsonb columns refuse the NUL character, and no string holding an unpaired UTF-16
 surrogate (\\ud800-\\udfff, as a JSON escape can produce) can be encoded to UTF-8. The REST API's parser
-(smsgate.api.parsers), TriboPay's postbacks (webhooks.tribopay) and carrier callbacks (providers.wire,
+(smsgate.api.parsers), TriboPay's postbacks (webhooks.tribopay) and carrier callbacks (checked once parsed, in
 smsgate.tracking.receipts) refuse or escape such text with these helpers; each entry point words its own refusal.
 """
 
