@@ -114,6 +114,7 @@ def main() -> None:
         tenant = Tenant.objects.get(slug="default")
         submit_many(tenant=tenant, items=(BulkItem(to="+79161234567", body=f"bench {n}") for n in range(count)),
                     phones_are_e164=True, return_ids=False)
+        redis.Redis.from_url(REDIS_URL).flushdb()  # the sweep submit_many published: the timed one starts below
         env = {"DATABASE_URL": database_url, "REDIS_URL": REDIS_URL, "CELERY_BROKER_URL": REDIS_URL,
                "SMS_PRIMARY_PROVIDER": "smsc", "SMSC_LOGIN": "bench", "SMSC_PASSWORD": "bench",
                "SMSC_BASE_URL": carrier_url, "LOG_LEVEL": "WARNING"}
@@ -124,8 +125,11 @@ def main() -> None:
         cpu_before = cpu_snapshot(worker, carrier, database)
         started = timezone.now()
         rss = 0.0
+        swept_at = 0.0
         while Message.objects.filter(status="sent").count() < count:
-            sweep_due_messages_task.delay()  # what beat does every 5 s, here as often as useful
+            if time.monotonic() - swept_at >= 5:  # what submit_many's commit, then beat every 5 s, publish
+                sweep_due_messages_task.delay()
+                swept_at = time.monotonic()
             rss = max(rss, group_rss_mib(worker))
             time.sleep(0.5)
             if (timezone.now() - started).total_seconds() > 300:

@@ -164,14 +164,35 @@ def test_concurrent_sweepers_never_claim_the_same_message(tenant):
     assert len(all_ids) == len(set(all_ids)) == 200
 
 
-def test_stale_claims_do_not_fill_the_in_flight_cap(tenant, settings):
+def test_stale_claims_do_not_fill_the_in_flight_cap(tenant, settings, monkeypatch):
     settings.SMS_MAX_IN_FLIGHT = 2
     for _ in range(3):
         submit(tenant)
     Message.objects.update(status="sending", claim_token=None, claimed_at=timezone.now() - timedelta(minutes=10))
+    in_flight = []
+    send = MemoryProvider.send
+
+    def counting_carrier(self, message):
+        in_flight.append(Message.objects.filter(status="sending", claim_token__isnull=False).count())
+        return send(self, message)
+
+    monkeypatch.setattr(MemoryProvider, "send", counting_carrier)
     # Three lost claims, cap 2: the sweeper must still take them back, or nothing would ever be sent again.
     assert sweep_due_messages_task() == 2
-    assert len(MemoryProvider.outbox) == 2
+    # It took all the cap allowed, so the chunk's worker swept again once done: the third followed.
+    assert len(MemoryProvider.outbox) == 3
+    assert max(in_flight) <= 2
+
+
+def test_a_backlog_larger_than_one_sweep_is_sent_without_waiting_for_beat(tenant, settings):
+    settings.SMS_SWEEP_BATCH = 4
+    settings.SMS_DISPATCH_CHUNK = 2
+    for _ in range(9):
+        submit(tenant, send_at=timezone.now() + timedelta(hours=1))  # scheduled: not dispatched on commit
+    Message.objects.update(due_at=timezone.now())
+    assert sweep_due_messages_task() == 4
+    assert Message.objects.filter(status="sent").count() == 9
+    assert len(MemoryProvider.outbox) == 9
 
 
 def test_a_receipt_that_beats_the_record_of_its_send_is_applied_once_the_send_is_recorded(tenant, monkeypatch):
