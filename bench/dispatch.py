@@ -6,7 +6,12 @@ backend), the end-to-end dispatch rate (until the last outcome was written),
 their ratio, duplicates, the workers' RSS, and CPU per message of the workers,
 the carrier and the database's Postgres backends, with how much of the
 machine other processes used meanwhile (on a shared machine the rate moves
-with their load; CPU per message much less). Target: >= 1,000 msg/s on 2 cores.
+with their load; CPU per message much less). Target: dispatch >= 50 % of the
+carrier's capacity measured through the same client.
+
+The messages are submitted first; the timed part starts with one sweep (what
+submit_many's commit publishes) and then sweeps every 5 s as beat does: the
+workers keep themselves fed (each chunk of a full sweep sweeps again when done).
 
     .venv/bin/python bench/dispatch.py [messages] [worker concurrency]
 """
@@ -146,8 +151,8 @@ def main() -> None:
     duplicates = counts["requests"] - before - count
     print(f"messages                  {count}")
     print(f"fake carrier capacity     {capacity:.0f} requests/s (smsc backend, 4 threads)")
-    print(f"dispatch                  {rate:.0f} msg/s with {concurrency} worker processes (target >= 1000)")
-    print(f"ratio to carrier capacity {rate / capacity:.2f}")
+    print(f"dispatch                  {rate:.0f} msg/s with {concurrency} worker processes")
+    print(f"ratio to carrier capacity {rate / capacity:.2f} (target >= 0.50)")
     print(f"duplicate sends           {duplicates}")
     print(f"worker RSS (all procs)    {rss:.0f} MiB")
     print("\n".join(cpu_report(cpu_before, cpu_after, count)))

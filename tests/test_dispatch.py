@@ -212,3 +212,26 @@ def test_a_receipt_that_beats_the_record_of_its_send_is_applied_once_the_send_is
     message.refresh_from_db()
     assert message.status == "delivered"
     assert message.events.filter(kind="receipt", status="delivered").count() == 1
+
+
+def test_a_send_is_recorded_exactly_and_keeps_what_its_outcome_does_not_set(tenant, monkeypatch):
+    from decimal import Decimal
+
+    from providers.base import SendResult
+
+    def priced_carrier(self, message):
+        MemoryProvider.outbox.append(message)
+        return SendResult(provider_message_id="carrier-7", status="sent", segments=2, price=Decimal("0.01234"),
+                          price_unit="BRL", raw={"note": "ünïcode", "nested": [1, None]})
+
+    monkeypatch.setattr(MemoryProvider, "send", priced_carrier)
+    message = submit(tenant, custom_id="ref-1")
+    before = timezone.now()
+    sweep_due_messages_task()
+    message.refresh_from_db()
+    assert (message.status, message.provider_message_id, message.segments) == ("sent", "carrier-7", 2)
+    assert (message.price, message.price_unit, message.custom_id) == (Decimal("0.01234"), "BRL", "ref-1")
+    assert message.claim_token is None and before <= message.sent_at <= timezone.now()
+    assert message.body == "hello" and message.due_at <= message.sent_at
+    attempt = message.events.get(kind="attempt")
+    assert attempt.ok and attempt.raw == {"note": "ünïcode", "nested": [1, None]}

@@ -25,8 +25,8 @@ def deliver_claimed_task(message_ids: list[int], claim_token: str, refill: bool 
     """Send messages the sweeper claimed together under one token.
 
     `refill`: the sweep that claimed them took all it was allowed, so more may be
-    due; sweeping again as each chunk is done keeps the workers fed at the rate
-    they send, instead of waiting for beat's next sweep.
+    due; sweeping again once this chunk is done keeps the workers fed at the rate
+    they send, instead of waiting for beat's next sweep (the safety net).
     """
     deliver(message_ids, uuid.UUID(claim_token))
     if refill:
@@ -38,10 +38,13 @@ def sweep_due_messages_task() -> int:
     """Claim due and stale messages and hand them to workers in chunks. Beat runs it every few seconds."""
     limit = claim_budget()
     token, ids = claim_due(limit)
-    refill = bool(ids) and len(ids) == limit
-    chunk = settings.SMS_DISPATCH_CHUNK
-    for start in range(0, len(ids), chunk):
-        deliver_claimed_task.delay(ids[start : start + chunk], str(token), refill)
+    size = settings.SMS_DISPATCH_CHUNK
+    chunks = [ids[start : start + size] for start in range(0, len(ids), size)]
+    # It took all it was allowed, so more may be due: the middle chunk sweeps again once done, when about half
+    # of these are sent and the rest still keep the workers busy (one sweep per half batch, not per chunk).
+    refill_at = len(chunks) // 2 if ids and len(ids) == limit else None
+    for index, chunk in enumerate(chunks):
+        deliver_claimed_task.delay(chunk, str(token), index == refill_at)
     return len(ids)
 
 
