@@ -16,9 +16,9 @@ from smsgate.fields import DecryptionError
 from smsgate.models import Message, MessageEvent, MessageType, OptOut, ProviderAccount
 from smsgate.quiet_hours import URGENT_TYPES, parse_window, quiet_until
 from smsgate.sending.resilience import RateLimiter, breaker_for
-from smsgate.sending.submit import send_sms
 from smsgate.sending.tasks import sweep_due_messages_task
 from tests.chaos.harness import wait_until
+from tests.sending import submit_one
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 def submit(tenant, **kwargs) -> Message:
     kwargs.setdefault("to", "+5511987654321")
     kwargs.setdefault("body", "hello")
-    return send_sms(tenant=tenant, **kwargs)
+    return submit_one(tenant=tenant, **kwargs)
 
 
 def sweep_and_reload(message: Message) -> Message:

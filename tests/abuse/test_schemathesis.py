@@ -22,9 +22,9 @@ from schemathesis.config import SchemathesisConfig
 
 from leads.services import lead_create
 from smsgate.models import ApiKey, Tenant
-from smsgate.sending.submit import send_sms
 from smsgate.wsgi import application
 from templates.models import MessageTemplate, TemplateVariant
+from tests.sending import submit_one
 from webhooks.models import WebhookEvent
 
 # NUL characters are refused by the API (Postgres text cannot hold them): the fuzzer is told so. The API key
@@ -55,7 +55,7 @@ def tenant(db) -> Tenant:
     tenant, _ = Tenant.objects.get_or_create(slug="fuzz", defaults={"name": "Fuzz", "default_region": "BR"})
     template, _ = MessageTemplate.objects.get_or_create(tenant=tenant, code=TEMPLATE_CODE)
     TemplateVariant.objects.get_or_create(template=template, label="A", defaults={"body": "Hello from fuzz"})
-    EXISTING_IDS["/api/v1/sms/logs/{id}"] = send_sms(tenant=tenant, to=next(PHONES), body="hello").pk
+    EXISTING_IDS["/api/v1/sms/logs/{id}"] = submit_one(tenant=tenant, to=next(PHONES), body="hello").pk
     EXISTING_IDS["/api/v1/leads/{id}"] = lead_create(tenant=tenant, name="Ana", phone=next(PHONES),
                                                      consent_gdpr=True).pk
     EXISTING_IDS["/api/webhooks/events/{id}/"] = WebhookEvent.objects.create(
