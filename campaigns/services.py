@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from campaigns.audience import add_contacts
 from campaigns.models import Campaign, Recipient
+from smsgate.phones import E164
 from smsgate.sending.submit import SmsRequest, cancel_pending, submit
 from templates.rendering import CompiledTemplate, MissingVariables, TemplateError, compile_template
 from templates.services import pick_variant
@@ -115,7 +116,8 @@ def _enqueue_chunk(campaign: Campaign, bodies: dict, chunk: list[tuple]) -> int:
         except MissingVariables as exc:
             errors[pk] = str(exc)
             continue
-        requests.append(SmsRequest(to=phone, body=body, variant_id=variant.pk if variant else None))
+        # Recipients are stored normalised (import_csv, add_contacts): E164 spares parsing them again.
+        requests.append(SmsRequest(to=E164(phone), body=body, variant_id=variant.pk if variant else None))
         recipient_ids.append(pk)
     result = submit(campaign.tenant, requests, message_type=campaign.message_type, source_type=SOURCE,
                     source_id=campaign.pk, cancel_refused=True)
@@ -131,7 +133,8 @@ def _enqueue_chunk(campaign: Campaign, bodies: dict, chunk: list[tuple]) -> int:
 
 
 def _link_messages(pairs: list[tuple[int, int]]) -> None:
-    """Set each recipient's message in one UPDATE from two arrays: (recipient id, message id) pairs."""
+    """Set each recipient's message in one UPDATE: (recipient id, message id) pairs, as two comma-separated texts
+    (psycopg would quote an array of 5,000 ids element by element)."""
     if not pairs:
         return
     table = connection.ops.quote_name(Recipient._meta.db_table)
@@ -139,9 +142,9 @@ def _link_messages(pairs: list[tuple[int, int]]) -> None:
         # Only our own table name is interpolated; the values are parameters.
         cursor.execute(
             f"UPDATE {table} AS r SET message_id = pairs.message_id "  # noqa: S608
-            "FROM unnest(%s::bigint[], %s::bigint[]) AS pairs(recipient_id, message_id) "
-            "WHERE r.id = pairs.recipient_id",
-            [[p for p, _ in pairs], [m for _, m in pairs]],
+            "FROM unnest(string_to_array(%s, ',')::bigint[], string_to_array(%s, ',')::bigint[]) "
+            "AS pairs(recipient_id, message_id) WHERE r.id = pairs.recipient_id",
+            [",".join(str(p) for p, _ in pairs), ",".join(str(m) for _, m in pairs)],
         )
 
 

@@ -124,14 +124,15 @@ def check_marketing_consent(batch: Batch) -> dict[int, Refusal]:
     if batch.message_type != MessageType.MARKETING:
         return {}
     phones = {c.to for c in batch.candidates}
-    consented = set(MarketingConsent.objects.filter(tenant=batch.tenant, phone__in=phones)
-                    .values_list("phone", flat=True))
+    consented = _numbers_among(MarketingConsent, batch.tenant, phones)
     return _by_phone(batch, phones - consented, Refusal("phone", NO_MARKETING_CONSENT))
 
 
 def check_quiet_hours(batch: Batch) -> dict[int, Hold]:
     """Marketing due inside the tenant's quiet hours waits for them to end (in the recipient's time zone)."""
     window = window_for(batch.tenant)
+    if batch.message_type != MessageType.MARKETING or not window:
+        return {}
     holds = {}
     for index, candidate in enumerate(batch.candidates):
         until = quiet_until(phone=candidate.to, message_type=batch.message_type, window_text=window,
@@ -151,13 +152,23 @@ def check_length(batch: Batch) -> dict[int, Refusal]:
 
 def _opted_out(tenant: Tenant, phones: list[str]) -> set[str]:
     """The numbers among `phones` that opted out of this tenant's messages."""
-    # One array parameter instead of an IN list of every number: for a batch of 1,000
-    # (campaigns, dispatch chunks) Django and psycopg spend 10 ms building and parsing the list.
-    table = connection.ops.quote_name(OptOut._meta.db_table)
+    return _numbers_among(OptOut, tenant, set(phones))
+
+
+def _numbers_among(model, tenant: Tenant, phones: set[str]) -> set[str]:
+    """The numbers among `phones` that have a row of `model` (tenant, phone) for this tenant, in one query.
+
+    The numbers travel as one comma-separated parameter (E.164 holds no comma): for a batch of 5,000
+    (campaigns, dispatch chunks) an IN list, or an array psycopg quotes number by number, costs tens of ms.
+    """
+    if not phones:
+        return set()
+    table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor:
         # Only our own table name is interpolated; the values are parameters.
-        cursor.execute(f"SELECT phone FROM {table} WHERE tenant_id = %s AND phone = ANY(%s)",  # noqa: S608
-                       [tenant.pk, list(set(phones))])
+        cursor.execute(f"SELECT phone FROM {table} "  # noqa: S608
+                       "WHERE tenant_id = %s AND phone = ANY(string_to_array(%s, ','))",
+                       [tenant.pk, ",".join(phones)])
         return {phone for (phone,) in cursor.fetchall()}
 
 

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from providers.segments import count_segments
 from smsgate.models import Message, MessageEvent, MessageType, Tenant
-from smsgate.phones import validated_phone
+from smsgate.phones import E164, validated_phone
 from smsgate.publish import publish_on_commit
 from smsgate.sending.bulk_insert import insert_messages
 from smsgate.sending.policy import Batch, Candidate, Decision, judge, refusal_reasons
@@ -158,10 +158,10 @@ class _Common:
     source_id: str
     meta: RequestMeta
     now: datetime
+    due_at: datetime = field(init=False)
 
-    @property
-    def due_at(self) -> datetime:
-        return max(self.send_at or self.now, self.now)
+    def __post_init__(self):
+        object.__setattr__(self, "due_at", max(self.send_at or self.now, self.now))
 
 
 def _prepared(tenant: Tenant, requests: Sequence[SmsRequest], result: SubmitResult) -> list[_Prepared]:
@@ -169,7 +169,7 @@ def _prepared(tenant: Tenant, requests: Sequence[SmsRequest], result: SubmitResu
     prepared = []
     for index, request in enumerate(requests):
         try:
-            phone = validated_phone(request.to, tenant.default_region)
+            phone = request.to if isinstance(request.to, E164) else validated_phone(request.to, tenant.default_region)
             result.phones[index] = phone
             body, variant_id = request.body, request.variant_id
             if request.template_code:
