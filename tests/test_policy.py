@@ -4,9 +4,10 @@ from datetime import UTC, datetime
 from unittest import mock
 
 import pytest
+from django.urls import reverse
 
 from campaigns.audience import import_csv
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Contact
 from campaigns.services import campaign_schedule
 from campaigns.tasks import start_due_campaigns_task
 from leads.services import lead_create, lead_send_sms
@@ -17,6 +18,7 @@ from smsgate.sending import policy
 from smsgate.sending.policy import Refusal
 from smsgate.sending.submit import PolicyRefused, SmsRequest, submit
 from smsgate.sending.tasks import sweep_due_messages_task
+from tests.campaign_upload import upload_csv
 from tests.sending import submit_one
 
 pytestmark = pytest.mark.django_db
@@ -134,3 +136,34 @@ def test_an_app_registers_its_own_check_in_place(tenant, monkeypatch):
     OptOut.objects.create(tenant=tenant, phone=PHONE)
     with pytest.raises(PolicyRefused, match="opted out"):  # the first check in the order is the reason given
         submit_one(tenant=tenant, to=PHONE, body="hello")
+
+
+def test_an_upload_records_consent_only_when_the_operator_attests_it(admin_client, tenant):
+    upload_csv(admin_client, tenant, f"phone,name\n{PHONE},Ana\n".encode(), name="No box")
+    assert not MarketingConsent.objects.exists()
+    upload_csv(admin_client, tenant, f"phone,name\n{OTHER},Bia\n".encode(), name="Box ticked", consent=True)
+    consent = MarketingConsent.objects.get()
+    assert consent.phone == OTHER and consent.source.startswith("CSV upload, campaign #")
+
+
+def test_the_contacts_console_records_consent_for_the_selected_contacts(admin_client, tenant):
+    ana = Contact.objects.create(tenant=tenant, phone=PHONE, name="Ana")
+    Contact.objects.create(tenant=tenant, phone=OTHER, name="Bia")
+    response = admin_client.post(reverse("admin:campaigns_contact_changelist"),
+                                 {"action": "record_marketing_consent", "_selected_action": [ana.pk]}, follow=True)
+    assert "Marketing consent recorded for 1 new number(s)." in response.content.decode()
+    assert list(MarketingConsent.objects.values_list("phone", flat=True)) == [PHONE]
+
+
+@pytest.mark.parametrize("typed", ["not a number", "+1", "<script>alert(1)</script>", "+5511987654321 ext 9"])
+def test_the_consent_page_refuses_a_number_it_cannot_read(admin_client, tenant, typed):
+    response = admin_client.post(reverse("admin:smsgate_marketingconsent_add"),
+                                 {"tenant": tenant.pk, "phone": typed, "source": "phone call"})
+    assert response.status_code == 200 and response.context["adminform"].form.errors["phone"]
+    assert not MarketingConsent.objects.exists()
+
+
+def test_the_consent_page_stores_the_number_in_e164(admin_client, tenant):
+    admin_client.post(reverse("admin:smsgate_marketingconsent_add"),
+                      {"tenant": tenant.pk, "phone": "(11) 98765-4321", "source": "phone call, 7 Dec"})
+    assert MarketingConsent.objects.get().phone == PHONE
