@@ -65,6 +65,8 @@ class FakeServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive: every reply has a Content-Length
+            # Headers and body are two writes: without TCP_NODELAY the body waits for the client's delayed ACK.
+            disable_nagle_algorithm = True
 
             def _serve(self):
                 length = int(self.headers.get("Content-Length") or 0)
