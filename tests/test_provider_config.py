@@ -9,6 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from providers.memory import MemoryProvider
+from providers.registry import PROVIDERS, provider_class
 from smsgate.models import Message, ProviderAccount, Tenant
 from smsgate.sending.submit import send_sms
 from smsgate.sending.tasks import sweep_due_messages_task
@@ -166,3 +167,14 @@ def test_the_choices_migration_runs_no_sql_so_old_rows_with_bad_names_cannot_bre
     call_command("sqlmigrate", "smsgate", "0007", stdout=out)
     statements = [line for line in out.getvalue().splitlines() if line and not line.startswith("--")]
     assert statements == ["BEGIN;", "COMMIT;"]
+
+
+@pytest.mark.parametrize("name", sorted(PROVIDERS))
+def test_every_setting_a_carrier_reads_by_convention_exists(name, settings):
+    """A misspelt prefix or key would leave the carrier silently unconfigured: its credentials, endpoint
+    and sender must each name a setting that settings.py defines."""
+    cls = provider_class(name)
+    keys = [*cls.required_credentials, *(key for key in ("base_url", "timeout", cls.sender_key)
+                                         if key in cls.config_keys())]
+    missing = [cls.setting_name(key) for key in keys if not hasattr(settings, cls.setting_name(key))]
+    assert missing == []
