@@ -5,6 +5,7 @@ answer into the normalised results below. It never touches the database:
 the core records what happened.
 """
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -108,7 +109,10 @@ class Provider:
     the constructor's keyword argument and a ProviderAccount credential key,
     and the platform's value is the setting `<settings_prefix><KEY>`
     (e.g. "SMSC_" + "login" -> settings.SMSC_LOGIN), unless `setting_names`
-    names another. The constructor sets each key as an attribute of the same name.
+    names another; a name settings.py does not define is read from the
+    environment variable of that name (or the file NAME_FILE names), so a new
+    carrier needs no lines there. The constructor sets each key as an
+    attribute of the same name.
     """
 
     name: str = ""
@@ -159,13 +163,23 @@ class Provider:
         return cls.settings_prefix + key.upper()
 
     @classmethod
+    def setting(cls, settings, key: str, default: Any = "") -> Any:
+        """The platform's value of configuration `key`: its setting, else its environment variable, else `default`."""
+        name = cls.setting_name(key)
+        if hasattr(settings, name):
+            return getattr(settings, name)
+        if path := os.environ.get(f"{name}_FILE"):  # a Docker secret, as settings.py's env_str reads it
+            with open(path, encoding="utf-8") as secret:
+                return secret.read().strip()
+        return os.environ.get(name, default)
+
+    @classmethod
     def config_from_settings(cls, settings) -> dict[str, Any]:
-        """Constructor keyword arguments for the default tenant: each key's setting, else its default.
+        """Constructor keyword arguments for the default tenant: each key's `setting`.
 
         A tenant's own ProviderAccount credentials use the same keys and override these.
         """
-        defaults = cls.config_defaults()
-        return {key: getattr(settings, cls.setting_name(key), default) for key, default in defaults.items()}
+        return {key: cls.setting(settings, key, default) for key, default in cls.config_defaults().items()}
 
     @classmethod
     def from_settings(cls, settings) -> "Provider":

@@ -64,8 +64,7 @@ def account_problem(cls: type[Provider], credentials: dict) -> str:
 
 def settings_problem(cls: type[Provider]) -> str:
     """Why the platform's settings cannot make backend `cls` send, or ""."""
-    names = [cls.setting_name(key) for key in cls.required_credentials]
-    if missing := [name for name in names if not getattr(settings, name, "")]:
+    if missing := [cls.setting_name(key) for key in cls.required_credentials if not cls.setting(settings, key)]:
         return f"{_and(missing)} {'is' if len(missing) == 1 else 'are'} not set"
     return ""
 
