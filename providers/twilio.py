@@ -2,12 +2,13 @@
 
 TWILIO_API_BASE_URL points the SDK somewhere other than api.twilio.com
 (a loopback fake in tests, a proxy in staging). The SDK makes the requests
-(one requests.Session per backend instance, so the registry's reuse of
-instances keeps its TLS connections alive); its errors are mapped in the same
+(one requests.Session per backend instance and thread, so the registry's
+reuse of instances keeps its TLS connections alive); its errors are mapped in the same
 shape as an HttpProvider's: transport failures transient, an error answer
 by Twilio's code, else by its HTTP status (`wire.error_for_status`).
 """
 
+import threading
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 
@@ -84,15 +85,27 @@ class TwilioProvider(Provider):
 
     def __init__(self, **config):
         super().__init__(**config)
-        # An explicit environment keeps TWILIO_EDGE / TWILIO_REGION in os.environ
-        # from rewriting the host (which would break a non-default base URL).
-        self.client = Client(
-            self.account_sid,
-            self.auth_token,
-            http_client=TwilioHttpClient(timeout=self.timeout),
-            environment={"TWILIO_EDGE": "", "TWILIO_REGION": ""},
-        )
-        self.client.api.base_url = self.base_url.rstrip("/")
+        self._local = threading.local()
+
+    @property
+    def client(self) -> Client:
+        """This thread's SDK client, kept with its connections for the instance's life.
+
+        One per thread: the SDK's http client hands each request's answer back
+        through an attribute of its own, so two threads sharing one could swap answers.
+        """
+        client = getattr(self._local, "client", None)
+        if client is None:
+            # An explicit environment keeps TWILIO_EDGE / TWILIO_REGION in os.environ
+            # from rewriting the host (which would break a non-default base URL).
+            client = self._local.client = Client(
+                self.account_sid,
+                self.auth_token,
+                http_client=TwilioHttpClient(timeout=self.timeout),
+                environment={"TWILIO_EDGE": "", "TWILIO_REGION": ""},
+            )
+            client.api.base_url = self.base_url.rstrip("/")
+        return client
 
     @classmethod
     def config_from_settings(cls, settings) -> dict:
