@@ -258,6 +258,11 @@ RECOVERY_DELAY_SECONDS = env_int("RECOVERY_DELAY_SECONDS", 600)
 TRIBOPAY_WEBHOOK_SECRET = env_str("TRIBOPAY_WEBHOOK_SECRET")
 FIELD_ENCRYPTION_KEY = env_str("FIELD_ENCRYPTION_KEY")
 
+# Carriers' credentials and endpoints. A backend declares its keys once (providers/base.py) and reads
+# the setting <its prefix><KEY> by convention (SmscProvider's `login` -> SMSC_LOGIN; Twilio's base_url is
+# TWILIO_API_BASE_URL), or the environment variable of that name when no setting is defined here. These
+# carriers' are written out, not generated in a loop, so that their names (the deployment contract) are
+# found by searching this file; a new carrier needs no lines here (docs/PROVIDERS.md, "Adding a carrier").
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
 TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")

@@ -20,8 +20,15 @@ from providers.base import (
 )
 from providers.registry import get_provider
 from smsgate.models import Message, OptOut, ProviderCallback
+<<<<<<< HEAD
 from smsgate.sending.submit import PolicyRefused
 from tests.fakes.callback import Callback
+=======
+from smsgate.sending.submit import PolicyRefused
+from tests.sending import submit_one
+from tests.conftest import SMSC_WEBHOOK_SECRET
+from tests.fakes.callback import Callback, SmscCallbacks
+>>>>>>> carriers
 from tests.fakes.chunghwa import FakeChunghwa
 from tests.fakes.server import Reply
 from tests.fakes.twilio import FROM_NUMBER, sign
@@ -90,6 +97,28 @@ class Twilio(Carrier):
         return self._signed("/api/v1/sms/inbound/twilio", params, fake.auth_token if secret is None else secret)
 
 
+class Smsc(Carrier):
+    name, phone, invalid_phone = "smsc", "+79161234567", "+79000000000"
+    credential_setting, base_url_setting = "SMSC_PASSWORD", "SMSC_BASE_URL"
+    callback_secret_setting = "SMSC_WEBHOOK_SECRET"
+    STATUS = {"delivered": 1, "sent": 0}
+
+    def check_wire(self, fake, message):
+        [request] = fake.requests
+        assert (request.method, request.path) == ("POST", "/sys/send.php")
+        assert (request.field("phones"), request.field("mes")) == (message.to, message.body)
+
+    def receipt(self, fake, message, status, secret=SMSC_WEBHOOK_SECRET):
+        """The push to the handler URL set in the SMSC account (which carries the secret)."""
+        smsc_id = int(message.provider_message_id.partition(":")[0])
+        fake.set_status(smsc_id, self.STATUS[status])
+        return SmscCallbacks().build("delivery", fake.callback_params(smsc_id), secret=secret)
+
+    def forged_receipts(self, fake, message):
+        return [self.receipt(fake, message, "delivered", secret=""),
+                self.receipt(fake, message, "delivered", secret="wrong")]
+
+
 class WebSms(Carrier):
     name, phone, invalid_phone = "websms", "+375291234567", "+375297777777"
     credential_setting, base_url_setting = "WEBSMS_APIKEY", "WEBSMS_BASE_URL"
@@ -156,7 +185,7 @@ class Chunghwa(Carrier):
         assert (form["to_addr"], form["msg_type"], form["msg"]) == ("0912345678", "0", message.body)
 
 
-CARRIERS = [Twilio(), WebSms(), SpotHit(), Aircall(), Chunghwa()]
+CARRIERS = [Twilio(), Smsc(), WebSms(), SpotHit(), Aircall(), Chunghwa()]
 PUSHING_RECEIPTS = [c for c in CARRIERS if c.callback_secret_setting]
 PUSHING_REPLIES = [c for c in CARRIERS if c.pushes_replies]
 SILENT = [c for c in CARRIERS if not (c.callback_secret_setting and c.pushes_replies)]

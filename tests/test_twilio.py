@@ -7,14 +7,14 @@ import pytest
 from django.test import Client
 
 from providers.base import SendResult
-from providers.registry import get_provider
-from smsgate.models import Message, OptOut, ProviderCallback, Tenant
+from providers.registry import get_provider, route_for
+from smsgate.models import Message, OptOut, ProviderAccount, ProviderCallback, Tenant
 from smsgate.sending import dispatch
 from smsgate.sending.routing import sent
 from smsgate.sending.tasks import sweep_due_messages_task
 from tests.fakes.server import Reply
 from tests.fakes.twilio import sign
-from tests.sending import submit_one
+from tests.sending import submit_one, unsaved
 
 pytestmark = pytest.mark.django_db
 SEND = "/api/v1/sms/send"
@@ -181,3 +181,24 @@ def test_a_stop_reply_adds_an_opt_out_and_start_removes_it(twilio, tenant, api, 
 
 def test_callbacks_for_an_unknown_provider_are_404(db):
     assert Client().post("/api/v1/sms/delivery/nosuch", {}).status_code == 404
+
+
+def test_messages_routed_one_by_one_share_a_kept_alive_connection(twilio, tenant):
+    """The dispatcher asks route_for for every message; that must not open a connection (a TLS handshake) each."""
+    for _ in range(20):
+        route_for("twilio", tenant).provider.send(unsaved("+14155550123"))
+    assert len(twilio.sent) == 20
+    assert twilio.connections <= 2
+
+
+def test_rotated_credentials_are_used_at_once(twilio, tenant, settings):
+    route_for("twilio", tenant).provider.send(unsaved("+14155550123"))
+    twilio.auth_token = settings.TWILIO_AUTH_TOKEN = "rotated-token"
+    route_for("twilio", tenant).provider.send(unsaved("+14155550123"))
+    account = ProviderAccount.objects.create(tenant=tenant, provider="twilio", credentials={
+        "account_sid": twilio.account_sid, "auth_token": "rotated-token"})
+    route_for("twilio", tenant).provider.send(unsaved("+14155550123"))
+    twilio.auth_token = account.credentials["auth_token"] = "the-tenants-next-token"
+    account.save()
+    route_for("twilio", tenant).provider.send(unsaved("+14155550123"))
+    assert len(twilio.sent) == 4
