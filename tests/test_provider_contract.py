@@ -1,6 +1,6 @@
 """The contract every carrier backend passes, each against its loopback fake.
 
-Sends go through the real road (send_sms -> dispatch -> backend -> fake);
+Sends go through the real road (submit -> dispatch -> backend -> fake);
 callbacks are posted to the real /api/v1/sms/delivery|inbound/<provider> URLs.
 Per-carrier wire details live in tests/test_<carrier>.py.
 """
@@ -20,15 +20,9 @@ from providers.base import (
 )
 from providers.registry import get_provider
 from smsgate.models import Message, OptOut, ProviderCallback
-<<<<<<< HEAD
 from smsgate.sending.submit import PolicyRefused
-from tests.fakes.callback import Callback
-=======
-from smsgate.sending.submit import PolicyRefused
-from tests.sending import submit_one
 from tests.conftest import SMSC_WEBHOOK_SECRET
 from tests.fakes.callback import Callback, SmscCallbacks
->>>>>>> carriers
 from tests.fakes.chunghwa import FakeChunghwa
 from tests.fakes.server import Reply
 from tests.fakes.twilio import FROM_NUMBER, sign
