@@ -18,7 +18,7 @@ def campaign_messages(campaign: Campaign):
 
 def recipient_variant_id(recipient: Recipient) -> int | None:
     """The template variant of the message written for this recipient."""
-    return Message.objects.filter(pk=recipient.message_id).values_list("variant_id", flat=True).first()
+    return Message.objects.filter(campaign_recipient__recipient=recipient).values_list("variant_id", flat=True).first()
 
 
 @dataclass(frozen=True)

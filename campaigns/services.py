@@ -6,8 +6,9 @@ order, each chunk in its own transaction with one COPY for its messages
 core's sweeper dispatches them in chunks. Memory stays flat: one chunk of recipients is in memory at a time.
 The same transaction moves the campaign's `enqueue_cursor` to the chunk's
 last recipient, so a crash mid-way resumes right after the last committed
-chunk: no recipient is written twice or forgotten. Each recipient row is
-updated once, with its message or why it was skipped.
+chunk: no recipient is written twice or forgotten. Each recipient's message
+is recorded in RecipientMessage (no recipient row is rewritten, except to
+record why one was skipped).
 """
 
 from collections import defaultdict
@@ -21,7 +22,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from campaigns.audience import add_contacts
-from campaigns.models import Campaign, Recipient
+from campaigns.models import Campaign, Recipient, RecipientMessage
 from smsgate.phones import E164
 from smsgate.sending.submit import SmsRequest, cancel_pending, submit
 from templates.rendering import CompiledTemplate, MissingVariables, TemplateError, compile_template
@@ -133,19 +134,12 @@ def _enqueue_chunk(campaign: Campaign, bodies: dict, chunk: list[tuple]) -> int:
 
 
 def _link_messages(pairs: list[tuple[int, int]]) -> None:
-    """Set each recipient's message in one UPDATE: (recipient id, message id) pairs, as two comma-separated texts
-    (psycopg would quote an array of 5,000 ids element by element)."""
-    if not pairs:
-        return
-    table = connection.ops.quote_name(Recipient._meta.db_table)
-    with connection.cursor() as cursor:
-        # Only our own table name is interpolated; the values are parameters.
-        cursor.execute(
-            f"UPDATE {table} AS r SET message_id = pairs.message_id "  # noqa: S608
-            "FROM unnest(string_to_array(%s, ',')::bigint[], string_to_array(%s, ',')::bigint[]) "
-            "AS pairs(recipient_id, message_id) WHERE r.id = pairs.recipient_id",
-            [",".join(str(p) for p, _ in pairs), ",".join(str(m) for _, m in pairs)],
-        )
+    """Record each recipient's message: (recipient id, message id) pairs, streamed with one COPY."""
+    table = connection.ops.quote_name(RecipientMessage._meta.db_table)
+    with connection.cursor() as cursor, cursor.cursor.copy(
+            f"COPY {table} (recipient_id, message_id) FROM STDIN") as copy:
+        for pair in pairs:
+            copy.write_row(pair)
 
 
 def campaign_bodies(*, template, body: str, target_url: str) -> dict:

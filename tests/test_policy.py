@@ -89,7 +89,7 @@ def test_a_marketing_campaign_sends_only_to_numbers_with_consent(tenant):
         "cancelled", "no marketing consent recorded for this number")
     assert by_phone[OTHER].status == "sent"
     assert [m["to"] for m in MemoryProvider.outbox] == [OTHER]
-    assert {r.phone: r.message_id for r in campaign.recipients.all()} == {
+    assert {r.phone: r.sent.message_id for r in campaign.recipients.all()} == {
         PHONE: by_phone[PHONE].pk, OTHER: by_phone[OTHER].pk}
     assert {m.custom_id for m in by_phone.values()} == {""}  # the caller's reference is not borrowed
 

@@ -1,4 +1,4 @@
-"""Recipients point at their message; campaign messages no longer borrow the caller's custom_id.
+"""Recipients are linked to their message (RecipientMessage); campaign messages no longer borrow custom_id.
 
 Existing contacts, and recipients of marketing campaigns not enqueued yet, are
 recorded as having given marketing consent, so that the consent check added
@@ -9,10 +9,13 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 LINK_MESSAGES = """
-UPDATE campaigns_recipient AS r SET message_id = m.id
-  FROM smsgate_message AS m
- WHERE m.source_type = 'campaign' AND m.source_id = CAST(r.campaign_id AS varchar(64))
-   AND m.custom_id = CAST(r.id AS varchar(100));
+INSERT INTO campaigns_recipientmessage (recipient_id, message_id)
+SELECT r.id, m.id
+  FROM campaigns_recipient AS r
+  JOIN smsgate_message AS m
+    ON m.source_type = 'campaign' AND m.source_id = CAST(r.campaign_id AS varchar(64))
+   AND m.custom_id = CAST(r.id AS varchar(100))
+ON CONFLICT DO NOTHING;
 UPDATE smsgate_message SET custom_id = '' WHERE source_type = 'campaign' AND custom_id <> '';
 """
 
@@ -37,10 +40,12 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
-            model_name='recipient',
-            name='message',
-            field=models.OneToOneField(blank=True, help_text='The message written for this recipient.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='campaign_recipient', to='smsgate.message'),
+        migrations.CreateModel(
+            name='RecipientMessage',
+            fields=[
+                ('recipient', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='sent', serialize=False, to='campaigns.recipient')),
+                ('message', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='campaign_recipient', to='smsgate.message')),
+            ],
         ),
         migrations.RunSQL(LINK_MESSAGES, migrations.RunSQL.noop),
         migrations.RunSQL(EXISTING_CONSENTS, migrations.RunSQL.noop),
