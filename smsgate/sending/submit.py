@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -214,9 +215,12 @@ def _persist(rows: list[tuple[_Prepared, dict]], result: SubmitResult, idempoten
     if len(rows) == 1 and len(result.ids) == 1:
         item, row = rows[0]
         message = Message(**row)
+        # Only an idempotency key can collide (a concurrent repeat): then a savepoint (or, outside a
+        # transaction, BEGIN and COMMIT) keeps the caller's transaction usable. Otherwise one INSERT.
+        saving = transaction.atomic() if idempotency_key else nullcontext()
         try:
-            with transaction.atomic():
-                message.save()
+            with saving:
+                message.save(force_insert=True)
         except IntegrityError:
             # A concurrent request with the same idempotency key won the race.
             existing = _replay(message.tenant, idempotency_key, row["request_fingerprint"]) if idempotency_key else None
