@@ -20,13 +20,11 @@ from smsgate.phones import validated_phone
 from smsgate.publish import publish_on_commit
 from smsgate.sending.submit import cancel_message, send_sms
 from smsgate.statuses import Status
+from templates.system import LEAD_CODE, LEAD_REMINDER, LEAD_WELCOME, render_system
 
 logger = logging.getLogger(__name__)
 # Published by name (smsgate.publish): leads.tasks wraps this module, so it is not imported here.
 WELCOME_TASK = "leads.tasks.process_new_lead_task"
-WELCOME_TEXT = "Hi {name}, thank you for your request! We will contact you shortly."
-CODE_TEXT = "Your verification code is {code}"
-REMINDER_TEXT = "Reminder: your appointment is on {date} at {time}."
 CODE_PATTERN = re.compile(r"^\d{4,10}$")
 NO_MARKETING_CONSENT = "no marketing consent recorded for this number"
 
@@ -91,7 +89,8 @@ def lead_process_new(*, lead_id: int) -> Message | None:
         if lead is None or lead.status != Lead.Status.NEW or lead.channel != Lead.Channel.SMS:
             return None
         message = lead_send_sms(
-            phone=lead.phone, body=WELCOME_TEXT.format(name=lead.name), lead=lead,
+            phone=lead.phone, body=render_system(lead.tenant, LEAD_WELCOME, {"name": lead.name}, lead.phone),
+            lead=lead,
             idempotency_key=f"lead-{lead.pk}-welcome",
         )
         if message.status == Status.CANCELLED:
@@ -134,7 +133,8 @@ def lead_send_verification_code(*, phone: str, code: str | int, lead: Lead | Non
     code = str(code).strip()
     if not CODE_PATTERN.match(code):
         raise ValidationError({"code": ["The code must be 4 to 10 digits."]}, code="invalid")
-    return lead_send_sms(phone=phone, body=CODE_TEXT.format(code=code), lead=lead, message_type=MessageType.OTP,
+    body = render_system(journey_tenant(lead), LEAD_CODE, {"code": code}, phone)
+    return lead_send_sms(phone=phone, body=body, lead=lead, message_type=MessageType.OTP,
                          idempotency_key=idempotency_key)
 
 
@@ -142,8 +142,14 @@ def lead_send_appointment_reminder(*, phone: str, appointment_time: str | dateti
                                    idempotency_key: str | None = None) -> Message:
     """Remind of an appointment, shown in the wall-clock time the caller gave (its own offset)."""
     when = parse_appointment_time(appointment_time)
-    body = REMINDER_TEXT.format(date=when.strftime("%Y-%m-%d"), time=when.strftime("%H:%M"))
+    body = render_system(journey_tenant(lead), LEAD_REMINDER,
+                         {"date": when.strftime("%Y-%m-%d"), "time": when.strftime("%H:%M")}, phone)
     return lead_send_sms(phone=phone, body=body, lead=lead, idempotency_key=idempotency_key)
+
+
+def journey_tenant(lead: Lead | None) -> Tenant:
+    """The lead's tenant; a journey SMS without a lead goes out as the default tenant (and in its words)."""
+    return lead.tenant if lead else Tenant.objects.get(slug=Tenant.DEFAULT_SLUG)
 
 
 def has_marketing_consent(tenant: Tenant, phone: str, lead: Lead | None) -> bool:

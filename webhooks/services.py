@@ -23,9 +23,10 @@ from smsgate.models import Message, Tenant
 from smsgate.publish import publish
 from smsgate.sending.submit import cancel_message, send_sms
 from smsgate.statuses import Status
+from templates.system import RECOVERY_PIX, render_system
 from webhooks.ingest import group_commit
-from webhooks.models import Payment, RecoveryTemplate, WebhookEvent
-from webhooks.recovery_text import DEFAULT_TEMPLATE, recovery_values, render
+from webhooks.models import Payment, RecoverySettings, WebhookEvent
+from webhooks.selectors import format_brl
 from webhooks.tribopay import MalformedPostback, Postback, parse_postback
 
 logger = logging.getLogger(__name__)
@@ -126,12 +127,24 @@ def send_test_sms(*, tenant: Tenant, phone: str, body: str, **request_info) -> M
     return send_sms(tenant=tenant, to=phone, body=body, source_type=TEST_SOURCE, **request_info)
 
 
-def recovery_text(*, tenant: Tenant, name: str, amount_cents: int | None, payment_link: str = "") -> str:
-    """The tenant's recovery SMS for these values."""
-    template = RecoveryTemplate.objects.filter(tenant=tenant).first()
-    body = template.body if template else DEFAULT_TEMPLATE
-    link = payment_link or (template.fallback_link if template else "")
-    return render(body, recovery_values(name=name, amount_cents=amount_cents, payment_link=link))
+def recovery_text(*, tenant: Tenant, name: str, amount_cents: int | None, payment_link: str = "",
+                  phone: str = "") -> str:
+    """The tenant's recovery SMS (its `recovery-pix` template) for these values; `phone` picks the A/B variant."""
+    recovery_settings = RecoverySettings.objects.filter(tenant=tenant).first()
+    link = payment_link or (recovery_settings.fallback_link if recovery_settings else "")
+    values = recovery_values(name=name, amount_cents=amount_cents, payment_link=link)
+    return render_system(tenant, RECOVERY_PIX, values, recipient=phone)
+
+
+def recovery_values(*, name: str, amount_cents: int | None, payment_link: str) -> dict[str, str]:
+    """The recovery text's variables: {name}, {first_name} ("cliente" without one), {amount}, {payment_link}."""
+    name = " ".join(name.split())
+    return {
+        "name": name or "cliente",
+        "first_name": name.split(" ")[0] if name else "cliente",
+        "amount": format_brl(amount_cents),
+        "payment_link": payment_link,
+    }
 
 
 def _locked_payment(tenant: Tenant, tribopay_id: str) -> Payment:
@@ -178,7 +191,7 @@ def _schedule_recovery(payment: Payment, received_at: datetime) -> tuple[str, st
     if not payment.customer_phone:
         return Outcome.NOT_SENT, "no customer phone number"
     body = recovery_text(tenant=payment.tenant, name=payment.customer_name, amount_cents=payment.amount_cents,
-                         payment_link=payment.payment_link)
+                         payment_link=payment.payment_link, phone=payment.customer_phone)
     send_at = received_at + timedelta(seconds=settings.RECOVERY_DELAY_SECONDS)
     try:
         message = send_sms(tenant=payment.tenant, to=payment.customer_phone, body=body, send_at=send_at,
