@@ -97,7 +97,7 @@ def main() -> None:
     from django.utils import timezone
 
     from smsgate.models import Message, Tenant
-    from smsgate.sending.submit import BulkItem, submit_many
+    from smsgate.sending.submit import SmsRequest, submit
     from smsgate.sending.tasks import sweep_due_messages_task
 
     redis.Redis.from_url(REDIS_URL).flushdb()
@@ -112,8 +112,7 @@ def main() -> None:
         capacity = carrier_capacity(carrier_url)
         before = requests.get(f"{carrier_url}/count", timeout=5).json()["requests"]
         tenant = Tenant.objects.get(slug="default")
-        submit_many(tenant=tenant, items=(BulkItem(to="+79161234567", body=f"bench {n}") for n in range(count)),
-                    phones_are_e164=True, return_ids=False)
+        submit(tenant, [SmsRequest(to="+79161234567", body=f"bench {n}") for n in range(count)])
         env = {"DATABASE_URL": database_url, "REDIS_URL": REDIS_URL, "CELERY_BROKER_URL": REDIS_URL,
                "SMS_PRIMARY_PROVIDER": "smsc", "SMSC_LOGIN": "bench", "SMSC_PASSWORD": "bench",
                "SMSC_BASE_URL": carrier_url, "LOG_LEVEL": "WARNING"}

@@ -111,6 +111,10 @@ class Recipient(models.Model):
     variables = models.JSONField(default=dict, blank=True)
     link_code = models.CharField(max_length=16, unique=True, default=new_link_code, editable=False)
     error = models.CharField(max_length=255, blank=True, help_text="Why no message was written, if so.")
+    message = models.OneToOneField(
+        "smsgate.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="campaign_recipient",
+        help_text="The message written for this recipient.",
+    )
 
     # Recipients the enqueuer has passed: their message is written, or they were skipped with an error.
     PROCESSED = models.Q(pk__lte=models.F("campaign__enqueue_cursor"))

@@ -16,9 +16,10 @@ from django.utils import timezone
 
 from providers.memory import MemoryProvider
 from smsgate.models import Message, OptOut, ProviderCallback
-from smsgate.sending.submit import PolicyRefused, send_sms
+from smsgate.sending.submit import PolicyRefused
 from smsgate.sending.tasks import sweep_due_messages_task
 from templates.models import TemplateVariant
+from tests.sending import submit_one
 from tests.tribopay_support import PHONE, SECRET
 from webhooks.ingest import default_tenant
 from webhooks.models import RecoverySettings
@@ -36,7 +37,7 @@ def console(settings):
 
 def sent_through_console(tenant, to: str) -> Message:
     """Submit and dispatch (Celery is eager here: the simulated receipt is applied within the send)."""
-    message = send_sms(tenant=tenant, to=to, body="Your order has shipped")
+    message = submit_one(tenant=tenant, to=to, body="Your order has shipped")
     message.refresh_from_db()
     return message
 
@@ -74,7 +75,7 @@ def test_a_simulated_stop_opts_the_number_out_of_the_tenant_that_texted_it(tenan
     assert OptOut.objects.filter(tenant=tenant, phone="+5511987654321", keyword="STOP").exists()
     assert "opted out of tenant 'acme'" in out.getvalue()
     with pytest.raises(PolicyRefused, match="opted out"):
-        send_sms(tenant=tenant, to="+5511987654321", body="Another one")
+        submit_one(tenant=tenant, to="+5511987654321", body="Another one")
 
     call_command("simulate_inbound", "--from", "+5511987654321", "--text", "START", stdout=out)
     assert not OptOut.objects.exists()

@@ -10,14 +10,14 @@ from django.core.exceptions import ValidationError
 
 from providers.memory import MemoryProvider
 from smsgate.models import Message, ProviderAccount, Tenant
-from smsgate.sending.submit import send_sms
 from smsgate.sending.tasks import sweep_due_messages_task
+from tests.sending import submit_one
 
 pytestmark = pytest.mark.django_db
 
 
 def send_one(tenant) -> Message:
-    message = send_sms(tenant=tenant, to="+5511987654321", body="hello")
+    message = submit_one(tenant=tenant, to="+5511987654321", body="hello")
     sweep_due_messages_task()
     message.refresh_from_db()
     return message

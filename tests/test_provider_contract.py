@@ -20,12 +20,12 @@ from providers.base import (
 )
 from providers.registry import get_provider
 from smsgate.models import Message, OptOut, ProviderCallback
-from smsgate.sending.submit import PolicyRefused, send_sms
+from smsgate.sending.submit import PolicyRefused
 from tests.fakes.callback import Callback
 from tests.fakes.chunghwa import FakeChunghwa
 from tests.fakes.server import Reply
 from tests.fakes.twilio import FROM_NUMBER, sign
-from tests.sending import gateway_send, unsaved
+from tests.sending import gateway_send, submit_one, unsaved
 
 pytestmark = pytest.mark.django_db
 GATEWAY = "https://gateway.example.com"  # PUBLIC_BASE_URL in tests
@@ -289,7 +289,7 @@ def test_a_stop_reply_opts_out_and_blocks_sends_until_start(carrier):
     assert case.reply(fake, message, " Stop ", "reply-1").post().status_code == 200
     assert OptOut.objects.filter(phone=message.to, source="keyword").exists()
     with pytest.raises(PolicyRefused):
-        send_sms(tenant=message.tenant, to=message.to, body="anything")
+        submit_one(tenant=message.tenant, to=message.to, body="anything")
     assert case.reply(fake, message, " Stop ", "reply-1").post().status_code == 200  # retried: stored once
     assert ProviderCallback.objects.filter(provider=case.name, kind="inbound").count() == 1
     assert case.reply(fake, message, "START", "reply-2").post().status_code == 200

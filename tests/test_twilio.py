@@ -11,10 +11,10 @@ from providers.registry import get_provider
 from smsgate.models import Message, OptOut, ProviderCallback, Tenant
 from smsgate.sending import dispatch
 from smsgate.sending.routing import sent
-from smsgate.sending.submit import send_sms
 from smsgate.sending.tasks import sweep_due_messages_task
 from tests.fakes.server import Reply
 from tests.fakes.twilio import sign
+from tests.sending import submit_one
 
 pytestmark = pytest.mark.django_db
 SEND = "/api/v1/sms/send"
@@ -145,7 +145,7 @@ def test_an_undelivered_receipt_records_the_error(api, twilio, django_capture_on
 
 def test_a_receipt_for_an_unknown_message_is_kept_and_applied_when_the_send_is_recorded(twilio):
     tenant = Tenant.objects.get(slug="default")
-    message = send_sms(tenant=tenant, to="+14155550123", body="race")
+    message = submit_one(tenant=tenant, to="+14155550123", body="race")
     token = dispatch.claim_one(message.pk)
     sid = "SM" + "f" * 32
     twilio.messages[sid] = {"from": "+15005550006", "to": message.to}

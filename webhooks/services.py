@@ -1,7 +1,7 @@
 """Payment recovery: store TriboPay postbacks, then apply them to their payment.
 
 A PIX payment `waiting_payment` gets a recovery SMS, persisted now through
-`smsgate.sending.submit.send_sms` with `send_at` RECOVERY_DELAY_SECONDS after the
+`smsgate.sending.submit.submit` with `send_at` RECOVERY_DELAY_SECONDS after the
 postback arrived. Any later status (paid, cancelled, refused, ...) cancels
 that SMS if it has not gone out. Both happen under a lock on the payment row,
 so postbacks for one payment are applied one at a time; a waiting postback
@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from smsgate.models import Message, Tenant
 from smsgate.publish import publish
-from smsgate.sending.submit import cancel_message, send_sms
+from smsgate.sending.submit import NO_META, RequestMeta, SmsRequest, cancel_message, submit
 from smsgate.statuses import Status
 from templates.system import RECOVERY_PIX, render_system
 from webhooks.ingest import group_commit
@@ -122,9 +122,9 @@ def process_event(event_id: int) -> None:
     logger.info("TriboPay %s %s: %s (%s)", event.tribopay_id, event.status, outcome, detail)
 
 
-def send_test_sms(*, tenant: Tenant, phone: str, body: str, **request_info) -> Message:
+def send_test_sms(*, tenant: Tenant, phone: str, body: str, meta: RequestMeta = NO_META) -> Message:
     """An operator's test SMS, sent now; shows in the webhooks SMS log."""
-    return send_sms(tenant=tenant, to=phone, body=body, source_type=TEST_SOURCE, **request_info)
+    return submit(tenant, [SmsRequest(to=phone, body=body)], source_type=TEST_SOURCE, meta=meta).one()
 
 
 def recovery_text(*, tenant: Tenant, name: str, amount_cents: int | None, payment_link: str = "",
@@ -194,8 +194,8 @@ def _schedule_recovery(payment: Payment, received_at: datetime) -> tuple[str, st
                          payment_link=payment.payment_link, phone=payment.customer_phone)
     send_at = received_at + timedelta(seconds=settings.RECOVERY_DELAY_SECONDS)
     try:
-        message = send_sms(tenant=payment.tenant, to=payment.customer_phone, body=body, send_at=send_at,
-                           source_type=RECOVERY_SOURCE, source_id=payment.pk, cancel_on_refusal=True)
+        message = submit(payment.tenant, [SmsRequest(to=payment.customer_phone, body=body)], send_at=send_at,
+                         source_type=RECOVERY_SOURCE, source_id=payment.pk, cancel_refused=True).one()
     except ValidationError as exc:
         return Outcome.NOT_SENT, "; ".join(exc.messages)
     payment.recovery_message = message
