@@ -112,8 +112,6 @@ class MessageTemplateAdmin(admin.ModelAdmin):
     def results(self, obj: MessageTemplate):
         if not obj.pk:
             return "-"
-        if obj.code in SYSTEM_TEMPLATES:
-            return "Not counted by variant for a journey's text yet (its messages do not record their variant)."
         found = {row["label"]: row for row in variant_results(Message.objects.filter(variant__template=obj),
                                                                Click.objects.filter(variant__template=obj))}
         empty = {"messages": 0, "sent": 0, "delivered": 0, "failed": 0, "clicked": 0}

@@ -13,7 +13,11 @@ from templates.rendering import MissingVariables, TemplateError, compile_templat
 @dataclass(frozen=True)
 class Rendered:
     body: str
-    variant: TemplateVariant
+    variant: TemplateVariant | None  # None: a journey's built-in text (templates.system)
+
+    @property
+    def variant_id(self) -> int | None:
+        return self.variant.pk if self.variant else None
 
 
 def pick_variant(template: MessageTemplate, recipient: str, variants: list[TemplateVariant] | None = None):

@@ -15,7 +15,7 @@ from django.db import transaction
 
 from templates.models import MessageTemplate, TemplateVariant
 from templates.rendering import compile_template
-from templates.services import render_for
+from templates.services import Rendered, render_for
 
 logger = logging.getLogger(__name__)
 
@@ -52,16 +52,17 @@ SYSTEM_TEMPLATES = {
 }
 
 
-def render_system(tenant, code: str, data: dict, recipient: str = "") -> str:
-    """The journey text `code` for this recipient: the tenant's active template, else the built-in text."""
+def render_system(tenant, code: str, data: dict, recipient: str = "") -> Rendered:
+    """The journey text `code` for this recipient: the tenant's active template (its variant, to record on the
+    message), else the built-in text (no variant)."""
     system = SYSTEM_TEMPLATES[code]
     try:
-        return render_for(tenant, code, data, recipient=recipient, optional=system.optional).body
+        return render_for(tenant, code, data, recipient=recipient, optional=system.optional)
     except ValidationError as exc:
         if MessageTemplate.objects.filter(tenant=tenant, code=code, is_active=True).exists():
             logger.error("template %r of tenant %s cannot be sent (%s); sending the built-in text",
                          code, tenant.pk, "; ".join(exc.messages))
-    return compile_template(system.body).render(data, optional=system.optional)
+    return Rendered(body=compile_template(system.body).render(data, optional=system.optional), variant=None)
 
 
 def unknown_variables_warning(code: str, names) -> str:

@@ -5,7 +5,11 @@ import logging
 
 import psycopg
 import pytest
+from django.urls import reverse
+from django.utils import timezone
 
+from leads.models import Lead
+from leads.services import lead_send_verification_code
 from smsgate.models import Tenant
 from templates.models import MessageTemplate, TemplateVariant
 from templates.system import LEAD_CODE, LEAD_REMINDER, LEAD_WELCOME, RECOVERY_PIX, SYSTEM_TEMPLATES, render_system
@@ -34,9 +38,9 @@ def edit(tenant, code: str, body: str) -> None:
 @pytest.mark.parametrize(("code", "data", "text"), BEFORE, ids=["welcome", "code", "reminder", "recovery", "no link"])
 def test_the_seeded_texts_send_byte_for_byte_what_was_sent_before(tenant, code, data, text):
     assert MessageTemplate.objects.get(tenant=tenant, code=code).variants.get().body == SYSTEM_TEMPLATES[code].body
-    assert render_system(tenant, code, data, "+5511987654321") == text
+    assert render_system(tenant, code, data, "+5511987654321").body == text
     MessageTemplate.objects.filter(tenant=tenant, code=code).delete()  # and the built-in text, without a copy
-    assert render_system(tenant, code, data, "+5511987654321") == text
+    assert render_system(tenant, code, data, "+5511987654321").body == text
 
 
 def test_the_migration_seeds_the_built_in_words():
@@ -53,15 +57,27 @@ def test_a_new_tenant_gets_its_own_copy_of_every_journey_text():
 
 def test_an_edited_text_is_sent_for_its_tenant_only(tenant, other_tenant):
     edit(tenant, LEAD_CODE, "{code} e o seu codigo")
-    assert render_system(tenant, LEAD_CODE, {"code": "1234"}) == "1234 e o seu codigo"
-    assert render_system(other_tenant, LEAD_CODE, {"code": "1234"}) == "Your verification code is 1234"
+    assert render_system(tenant, LEAD_CODE, {"code": "1234"}).body == "1234 e o seu codigo"
+    assert render_system(other_tenant, LEAD_CODE, {"code": "1234"}).body == "Your verification code is 1234"
 
 
 def test_variants_split_a_journeys_recipients_like_any_template(tenant):
     template = MessageTemplate.objects.get(tenant=tenant, code=LEAD_CODE)
     TemplateVariant.objects.create(template=template, label="B", body="Codigo: {code}")
-    texts = {render_system(tenant, LEAD_CODE, {"code": "1234"}, f"+55119{n:08d}") for n in range(50)}
+    texts = {render_system(tenant, LEAD_CODE, {"code": "1234"}, f"+55119{n:08d}").body for n in range(50)}
     assert texts == {"Your verification code is 1234", "Codigo: 1234"}
+
+
+def test_a_journeys_message_records_its_variant_and_the_template_page_counts_it(admin_client, tenant):
+    lead = Lead.objects.create(tenant=tenant, name="Ana", phone="+5511987654321", consent_gdpr=True,
+                               consent_at=timezone.now())
+    message = lead_send_verification_code(phone=lead.phone, code="4821", lead=lead)
+    template = MessageTemplate.objects.get(tenant=tenant, code=LEAD_CODE)
+    assert message.body == "Your verification code is 4821" and message.variant == template.variants.get()
+    page = admin_client.get(reverse("admin:templates_messagetemplate_change", args=[template.pk])).content.decode()
+    assert "<tr><td>A</td><td>1</td>" in page
+    template.delete()  # the built-in text has no variant to record
+    assert lead_send_verification_code(phone=lead.phone, code="4822", lead=lead).variant is None
 
 
 def test_a_text_the_journey_cannot_fill_sends_the_built_in_one_and_says_why(tenant, caplog):
@@ -75,7 +91,7 @@ def test_a_text_the_journey_cannot_fill_sends_the_built_in_one_and_says_why(tena
 def test_a_deactivated_text_sends_the_built_in_one(tenant):
     edit(tenant, LEAD_CODE, "Codigo: {code}")
     MessageTemplate.objects.filter(tenant=tenant, code=LEAD_CODE).update(is_active=False)
-    assert render_system(tenant, LEAD_CODE, {"code": "1234"}) == "Your verification code is 1234"
+    assert render_system(tenant, LEAD_CODE, {"code": "1234"}).body == "Your verification code is 1234"
 
 
 # --- the data migrations, on a scratch database --------------------------------------------------

@@ -23,6 +23,7 @@ from smsgate.models import Message, Tenant
 from smsgate.publish import publish
 from smsgate.sending.submit import NO_META, RequestMeta, SmsRequest, cancel_message, submit
 from smsgate.statuses import Status
+from templates.services import Rendered
 from templates.system import RECOVERY_PIX, render_system
 from webhooks.ingest import group_commit
 from webhooks.models import Payment, RecoverySettings, WebhookEvent
@@ -130,6 +131,11 @@ def send_test_sms(*, tenant: Tenant, phone: str, body: str, meta: RequestMeta = 
 def recovery_text(*, tenant: Tenant, name: str, amount_cents: int | None, payment_link: str = "",
                   phone: str = "") -> str:
     """The tenant's recovery SMS (its `recovery-pix` template) for these values; `phone` picks the A/B variant."""
+    return _recovery_rendered(tenant, name, amount_cents, payment_link, phone).body
+
+
+def _recovery_rendered(tenant: Tenant, name: str, amount_cents: int | None, payment_link: str,
+                       phone: str) -> Rendered:
     recovery_settings = RecoverySettings.objects.filter(tenant=tenant).first()
     link = payment_link or (recovery_settings.fallback_link if recovery_settings else "")
     values = recovery_values(name=name, amount_cents=amount_cents, payment_link=link)
@@ -190,11 +196,12 @@ def _status_after_waiting(payment: Payment) -> str:
 def _schedule_recovery(payment: Payment, received_at: datetime) -> tuple[str, str]:
     if not payment.customer_phone:
         return Outcome.NOT_SENT, "no customer phone number"
-    body = recovery_text(tenant=payment.tenant, name=payment.customer_name, amount_cents=payment.amount_cents,
-                         payment_link=payment.payment_link, phone=payment.customer_phone)
+    text = _recovery_rendered(payment.tenant, payment.customer_name, payment.amount_cents, payment.payment_link,
+                              payment.customer_phone)
     send_at = received_at + timedelta(seconds=settings.RECOVERY_DELAY_SECONDS)
     try:
-        message = submit(payment.tenant, [SmsRequest(to=payment.customer_phone, body=body)], send_at=send_at,
+        message = submit(payment.tenant, [SmsRequest(to=payment.customer_phone, body=text.body,
+                                                     variant_id=text.variant_id)], send_at=send_at,
                          source_type=RECOVERY_SOURCE, source_id=payment.pk, cancel_refused=True).one()
     except ValidationError as exc:
         return Outcome.NOT_SENT, "; ".join(exc.messages)
