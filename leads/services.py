@@ -22,13 +22,11 @@ from smsgate.phones import validated_phone
 from smsgate.publish import publish_on_commit
 from smsgate.sending.submit import SmsRequest, submit
 from smsgate.statuses import Status
+from templates.system import LEAD_CODE, LEAD_REMINDER, LEAD_WELCOME, render_system
 
 logger = logging.getLogger(__name__)
 # Published by name (smsgate.publish): leads.tasks wraps this module, so it is not imported here.
 WELCOME_TASK = "leads.tasks.process_new_lead_task"
-WELCOME_TEXT = "Hi {name}, thank you for your request! We will contact you shortly."
-CODE_TEXT = "Your verification code is {code}"
-REMINDER_TEXT = "Reminder: your appointment is on {date} at {time}."
 CODE_PATTERN = re.compile(r"^\d{4,10}$")
 
 # What the caller should expect to happen next, by channel. Only SMS is automated.
@@ -93,8 +91,9 @@ def lead_process_new(*, lead_id: int) -> Message | None:
         lead = Lead.objects.select_for_update().select_related("tenant").filter(pk=lead_id).first()
         if lead is None or lead.status != Lead.Status.NEW or lead.channel != Lead.Channel.SMS:
             return None
+        text = render_system(lead.tenant, LEAD_WELCOME, {"name": lead.name}, lead.phone)
         message = lead_send_sms(
-            phone=lead.phone, body=WELCOME_TEXT.format(name=lead.name), lead=lead,
+            phone=lead.phone, body=text.body, variant_id=text.variant_id, lead=lead,
             idempotency_key=f"lead-{lead.pk}-welcome",
         )
         if message.status == Status.CANCELLED:
@@ -109,18 +108,20 @@ def lead_send_sms(
     *,
     phone: str,
     body: str,
+    variant_id: int | None = None,
     lead: Lead | None = None,
     message_type: str = MessageType.TRANSACTIONAL,
     idempotency_key: str | None = None,
 ) -> Message:
-    """Submit one journey SMS; without a lead it goes out as the default tenant.
+    """Submit one journey SMS (`variant_id`: the template variant `body` was rendered from, if any); without a
+    lead it goes out as the default tenant.
 
     Journeys have no caller to answer, so a policy refusal (opt-out,
     safeguard, no marketing consent) is a `cancelled` message with its
     reason, never a silent drop.
     """
     tenant = lead.tenant if lead else Tenant.objects.get(slug=Tenant.DEFAULT_SLUG)
-    return submit(tenant, [SmsRequest(to=phone, body=body)], message_type=message_type,
+    return submit(tenant, [SmsRequest(to=phone, body=body, variant_id=variant_id)], message_type=message_type,
                   idempotency_key=idempotency_key, source_type=SOURCE_TYPE if lead else "",
                   source_id=lead.pk if lead else "", cancel_refused=True).one()
 
@@ -130,16 +131,24 @@ def lead_send_verification_code(*, phone: str, code: str | int, lead: Lead | Non
     code = str(code).strip()
     if not CODE_PATTERN.match(code):
         raise ValidationError({"code": ["The code must be 4 to 10 digits."]}, code="invalid")
-    return lead_send_sms(phone=phone, body=CODE_TEXT.format(code=code), lead=lead, message_type=MessageType.OTP,
-                         idempotency_key=idempotency_key)
+    text = render_system(journey_tenant(lead), LEAD_CODE, {"code": code}, phone)
+    return lead_send_sms(phone=phone, body=text.body, variant_id=text.variant_id, lead=lead,
+                         message_type=MessageType.OTP, idempotency_key=idempotency_key)
 
 
 def lead_send_appointment_reminder(*, phone: str, appointment_time: str | datetime, lead: Lead | None = None,
                                    idempotency_key: str | None = None) -> Message:
     """Remind of an appointment, shown in the wall-clock time the caller gave (its own offset)."""
     when = parse_appointment_time(appointment_time)
-    body = REMINDER_TEXT.format(date=when.strftime("%Y-%m-%d"), time=when.strftime("%H:%M"))
-    return lead_send_sms(phone=phone, body=body, lead=lead, idempotency_key=idempotency_key)
+    text = render_system(journey_tenant(lead), LEAD_REMINDER,
+                         {"date": when.strftime("%Y-%m-%d"), "time": when.strftime("%H:%M")}, phone)
+    return lead_send_sms(phone=phone, body=text.body, variant_id=text.variant_id, lead=lead,
+                         idempotency_key=idempotency_key)
+
+
+def journey_tenant(lead: Lead | None) -> Tenant:
+    """The lead's tenant; a journey SMS without a lead goes out as the default tenant (and in its words)."""
+    return lead.tenant if lead else Tenant.objects.get(slug=Tenant.DEFAULT_SLUG)
 
 
 def parse_appointment_time(value: str | datetime) -> datetime:
