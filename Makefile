@@ -26,7 +26,10 @@ install-dev: $(VENV)/.installed-dev
 .env:
 	cp .env.development $@
 
+# Development runs on Postgres like production: started if down (scripts/ensure-services), database created.
 setup: install .env
+	bash scripts/ensure-services
+	$(PY) manage.py create_database
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py setup_periodic_tasks
 	$(PY) manage.py collectstatic --noinput -v0

@@ -10,7 +10,7 @@ with their load; CPU per message much less). Target: dispatch >= 50 % of the
 carrier's capacity measured through the same client.
 
 The messages are submitted first; the timed part starts with one sweep (what
-submit_many's commit publishes) and then sweeps every 5 s as beat does: the
+a bulk submit's commit publishes) and then sweeps every 5 s as beat does: the
 workers keep themselves fed (each chunk of a full sweep sweeps again when done).
 
     .venv/bin/python bench/dispatch.py [messages] [worker concurrency]
@@ -102,7 +102,7 @@ def main() -> None:
     from django.utils import timezone
 
     from smsgate.models import Message, Tenant
-    from smsgate.sending.submit import BulkItem, submit_many
+    from smsgate.sending.submit import SmsRequest, submit
     from smsgate.sending.tasks import sweep_due_messages_task
 
     redis.Redis.from_url(REDIS_URL).flushdb()
@@ -117,9 +117,8 @@ def main() -> None:
         capacity = carrier_capacity(carrier_url)
         before = requests.get(f"{carrier_url}/count", timeout=5).json()["requests"]
         tenant = Tenant.objects.get(slug="default")
-        submit_many(tenant=tenant, items=(BulkItem(to="+79161234567", body=f"bench {n}") for n in range(count)),
-                    phones_are_e164=True, return_ids=False)
-        redis.Redis.from_url(REDIS_URL).flushdb()  # the sweep submit_many published: the timed one starts below
+        submit(tenant, [SmsRequest(to="+79161234567", body=f"bench {n}") for n in range(count)])
+        redis.Redis.from_url(REDIS_URL).flushdb()  # the sweep submit published: the timed one starts below
         env = {"DATABASE_URL": database_url, "REDIS_URL": REDIS_URL, "CELERY_BROKER_URL": REDIS_URL,
                "SMS_PRIMARY_PROVIDER": "smsc", "SMSC_LOGIN": "bench", "SMSC_PASSWORD": "bench",
                "SMSC_BASE_URL": carrier_url, "LOG_LEVEL": "WARNING"}
@@ -132,7 +131,7 @@ def main() -> None:
         rss = 0.0
         swept_at = 0.0
         while Message.objects.filter(status="sent").count() < count:
-            if time.monotonic() - swept_at >= 5:  # what submit_many's commit, then beat every 5 s, publish
+            if time.monotonic() - swept_at >= 5:  # what the bulk submit's commit, then beat every 5 s, publish
                 sweep_due_messages_task.delay()
                 swept_at = time.monotonic()
             rss = max(rss, group_rss_mib(worker))

@@ -15,6 +15,8 @@ from campaigns.audience import UnreadableCsv, check_csv, decode_csv, import_csv
 from campaigns.models import Campaign, Contact, ContactGroup, Recipient, Tag
 from campaigns.selectors import campaigns_progress, progress_of, variant_stats
 from campaigns.services import campaign_bodies, campaign_cancel, campaign_schedule, text_variables
+from smsgate.consents import record_marketing_consents
+from smsgate.models import Tenant
 
 
 class CampaignForm(forms.ModelForm):
@@ -24,6 +26,11 @@ class CampaignForm(forms.ModelForm):
                                 help_text=Campaign._meta.get_field("target_url").help_text)
     recipients_csv = forms.FileField(
         required=False, help_text="CSV with a phone column; other columns become variables ({PRENOM_ENFANT}, ...)."
+    )
+    csv_has_consent = forms.BooleanField(
+        required=False, label="The numbers in this file agreed to receive our marketing SMS",
+        help_text="Records their marketing consent. Marketing messages go only to numbers with a recorded "
+                  "consent; the others are cancelled with the reason shown.",
     )
 
     class Meta:
@@ -127,7 +134,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         """Progress first on a campaign's page; no upload on a started one (it takes no more recipients)."""
-        audience = ["tags", "groups"] + ([] if obj and obj.is_locked else ["recipients_csv"])
+        audience = ["tags", "groups"] + ([] if obj and obj.is_locked else ["recipients_csv", "csv_has_consent"])
         fieldsets = [
             (None, {"fields": ["tenant", "name", "template", "body", "message_type", "target_url"]}),
             ("Audience", {"fields": audience}),
@@ -168,7 +175,9 @@ class CampaignAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         csv = form.cleaned_data.get("recipients_csv")
         if csv:
-            result = import_csv(obj, csv[0])
+            consent = f"CSV upload, campaign #{obj.pk}, by {request.user}" if form.cleaned_data.get(
+                "csv_has_consent") else ""
+            result = import_csv(obj, csv[0], consent_source=consent)
             level = messages.WARNING if result.errors or result.duplicates else messages.SUCCESS
             detail = "; ".join(result.errors[:5])
             self.message_user(request, f"CSV: {result.rows} rows, {result.added} recipients added, "
@@ -225,6 +234,16 @@ class ContactAdmin(admin.ModelAdmin):
     list_filter = ["tenant", "tags", "groups"]
     search_fields = ["phone", "name"]
     filter_horizontal = ["tags", "groups"]
+    actions = ["record_marketing_consent"]
+
+    @admin.action(description="Record marketing consent for the selected contacts")
+    def record_marketing_consent(self, request, queryset):
+        source = f"contacts console, by {request.user}"
+        added = 0
+        for tenant_id in queryset.values_list("tenant_id", flat=True).distinct():
+            phones = list(queryset.filter(tenant_id=tenant_id).values_list("phone", flat=True))
+            added += record_marketing_consents(tenant=Tenant.objects.get(pk=tenant_id), phones=phones, source=source)
+        self.message_user(request, f"Marketing consent recorded for {added} new number(s).", messages.SUCCESS)
 
 
 @admin.register(Tag, ContactGroup)

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from campaigns.models import Campaign, Contact, Recipient
+from smsgate.consents import record_marketing_consents
 from smsgate.phones import InvalidPhoneNumber, normalize_phone
 
 BATCH = 2000
@@ -90,11 +91,13 @@ def check_csv(text: str) -> set[str]:
     return {name.strip() for name in reader.fieldnames if name and name != phone_column}
 
 
-def import_csv(campaign: Campaign, text: str) -> ImportResult:
+def import_csv(campaign: Campaign, text: str, *, consent_source: str = "") -> ImportResult:
     """Add recipients from CSV text: a phone column (phone/telephone/numero/...), other columns are variables.
 
     Rows with a bad number are skipped with their reason; a text that cannot be
-    read as CSV imports nothing and says why.
+    read as CSV imports nothing and says why. With `consent_source` (the
+    operator attests the file's numbers agreed to marketing), each number's
+    marketing consent is recorded with that source.
     """
     status = Campaign.objects.filter(pk=campaign.pk).values_list("status", flat=True).first()
     if status not in Campaign.NOT_STARTED:
@@ -105,6 +108,7 @@ def import_csv(campaign: Campaign, text: str) -> ImportResult:
         return ImportResult(errors=[str(exc)])
     result = ImportResult()
     region = campaign.tenant.default_region
+    phones = []
 
     def recipients() -> Iterator[Recipient]:
         for row in _rows(reader):
@@ -117,11 +121,15 @@ def import_csv(campaign: Campaign, text: str) -> ImportResult:
                     result.errors.append(f"line {reader.line_num}: {exc}")
                 continue
             variables = {k.strip(): (v or "").strip() for k, v in row.items() if k and k != phone_column}
+            phones.append(phone)
             yield Recipient(campaign=campaign, phone=phone, variables=variables)
 
     try:
-        result.added = _insert(campaign, recipients())
-    except UnreadableCsv as exc:  # _insert's transaction is rolled back: nothing imported
+        with transaction.atomic():
+            result.added = _insert(campaign, recipients())
+            if consent_source:
+                record_marketing_consents(tenant=campaign.tenant, phones=phones, source=consent_source)
+    except UnreadableCsv as exc:  # the transaction is rolled back: nothing imported
         return ImportResult(rows=result.rows, errors=[f"{exc}; nothing was imported"])
     result.duplicates = result.rows - result.refused - result.added
     return result

@@ -17,10 +17,8 @@ def campaign_messages(campaign: Campaign):
 
 
 def recipient_variant_id(recipient: Recipient) -> int | None:
-    """The template variant of the message written for this recipient (its message's custom_id is its id)."""
-    return (Message.objects.filter(source_type="campaign", source_id=str(recipient.campaign_id),
-                                   custom_id=str(recipient.pk))
-            .values_list("variant_id", flat=True).first())
+    """The template variant of the message written for this recipient."""
+    return Message.objects.filter(campaign_recipient__recipient=recipient).values_list("variant_id", flat=True).first()
 
 
 @dataclass(frozen=True)

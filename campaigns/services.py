@@ -2,12 +2,13 @@
 
 Enqueueing writes the campaign's messages in chunks of recipients in id
 order, each chunk in its own transaction with one COPY for its messages
-(smsgate.sending.submit.submit_many); the core's sweeper then dispatches them in
-chunks. Memory stays flat: one chunk of recipients is in memory at a time.
+(smsgate.sending.submit.submit), each recipient then linked to its message; the
+core's sweeper dispatches them in chunks. Memory stays flat: one chunk of recipients is in memory at a time.
 The same transaction moves the campaign's `enqueue_cursor` to the chunk's
 last recipient, so a crash mid-way resumes right after the last committed
-chunk: no recipient is written twice or forgotten, and no recipient row is
-updated (except to record why one was skipped).
+chunk: no recipient is written twice or forgotten. Each recipient's message
+is recorded in RecipientMessage (no recipient row is rewritten, except to
+record why one was skipped).
 """
 
 from collections import defaultdict
@@ -15,14 +16,15 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from campaigns.audience import add_contacts
-from campaigns.models import Campaign, Recipient
-from smsgate.sending.submit import BulkItem, cancel_pending, submit_many
+from campaigns.models import Campaign, Recipient, RecipientMessage
+from smsgate.phones import E164
+from smsgate.sending.submit import SmsRequest, cancel_pending, submit
 from templates.rendering import CompiledTemplate, MissingVariables, TemplateError, compile_template
 from templates.services import pick_variant
 
@@ -101,8 +103,12 @@ def campaign_enqueue(campaign_id: int) -> int:
 
 
 def _enqueue_chunk(campaign: Campaign, bodies: dict, chunk: list[tuple]) -> int:
-    """Write the messages of one chunk of (pk, phone, variables, link_code); record the skipped ones."""
-    items, errors = [], {}
+    """Write the messages of one chunk of (pk, phone, variables, link_code); link each to its recipient.
+
+    A recipient whose text cannot be rendered or whose number is refused as input gets no message, only its
+    error; one refused by policy (opt-out, no marketing consent) gets a cancelled message with the reason.
+    """
+    requests, recipient_ids, errors = [], [], {}
     links = f"{settings.PUBLIC_BASE_URL}/r/" if campaign.target_url else None
     for pk, phone, variables, link_code in chunk:
         variant, compiled = _variant_for(campaign, bodies, phone)
@@ -111,19 +117,29 @@ def _enqueue_chunk(campaign: Campaign, bodies: dict, chunk: list[tuple]) -> int:
         except MissingVariables as exc:
             errors[pk] = str(exc)
             continue
-        items.append(BulkItem(to=phone, body=body, custom_id=str(pk), source_id=str(campaign.pk),
-                              variant_id=variant.pk if variant else None))
-    result = submit_many(tenant=campaign.tenant, items=items, message_type=campaign.message_type,
-                         source_type=SOURCE, cancel_on_refusal=True, phones_are_e164=True, return_ids=False,
-                         batch_size=CHUNK)
+        # Recipients are stored normalised (import_csv, add_contacts): E164 spares parsing them again.
+        requests.append(SmsRequest(to=E164(phone), body=body, variant_id=variant.pk if variant else None))
+        recipient_ids.append(pk)
+    result = submit(campaign.tenant, requests, message_type=campaign.message_type, source_type=SOURCE,
+                    source_id=campaign.pk, cancel_refused=True)
     for index, field_errors in result.errors.items():
-        errors[int(items[index].custom_id)] = "; ".join(m for msgs in field_errors.values() for m in msgs)
+        errors[recipient_ids[index]] = "; ".join(m for msgs in field_errors.values() for m in msgs)
+    _link_messages([(pk, mid) for pk, mid in zip(recipient_ids, result.ids, strict=True) if mid is not None])
     by_error = defaultdict(list)  # recipients usually miss the same variable: one UPDATE per distinct reason
     for pk, error in errors.items():
         by_error[error[:255]].append(pk)
     for error, pks in by_error.items():
         Recipient.objects.filter(pk__in=pks).update(error=error)
     return result.written
+
+
+def _link_messages(pairs: list[tuple[int, int]]) -> None:
+    """Record each recipient's message: (recipient id, message id) pairs, streamed with one COPY."""
+    table = connection.ops.quote_name(RecipientMessage._meta.db_table)
+    with connection.cursor() as cursor, cursor.cursor.copy(
+            f"COPY {table} (recipient_id, message_id) FROM STDIN") as copy:
+        for pair in pairs:
+            copy.write_row(pair)
 
 
 def campaign_bodies(*, template, body: str, target_url: str) -> dict:

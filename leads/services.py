@@ -1,7 +1,8 @@
 """Lead journeys: create a lead, welcome it, send codes and reminders. Every SMS takes the one road.
 
-The core (`smsgate.sending.submit.send_sms`) knows nothing of leads; consent is a
-lead matter, so marketing consent is enforced here, in the transaction that submits.
+Journey SMS are submitted like any other (`smsgate.sending.submit.submit`), so the
+one policy list applies: a lead's marketing consent is recorded as a MarketingConsent
+when the lead is stored, and the core's consent check reads it.
 """
 
 import logging
@@ -15,20 +16,18 @@ from django.utils.dateparse import parse_datetime
 
 from leads.models import Lead
 from leads.selectors import SOURCE_TYPE
+from smsgate.consents import record_marketing_consent
 from smsgate.models import Message, MessageType, Tenant
 from smsgate.phones import validated_phone
 from smsgate.publish import publish_on_commit
-from smsgate.sending.submit import cancel_message, send_sms
+from smsgate.sending.submit import SmsRequest, submit
 from smsgate.statuses import Status
+from templates.system import LEAD_CODE, LEAD_REMINDER, LEAD_WELCOME, render_system
 
 logger = logging.getLogger(__name__)
 # Published by name (smsgate.publish): leads.tasks wraps this module, so it is not imported here.
 WELCOME_TASK = "leads.tasks.process_new_lead_task"
-WELCOME_TEXT = "Hi {name}, thank you for your request! We will contact you shortly."
-CODE_TEXT = "Your verification code is {code}"
-REMINDER_TEXT = "Reminder: your appointment is on {date} at {time}."
 CODE_PATTERN = re.compile(r"^\d{4,10}$")
-NO_MARKETING_CONSENT = "no marketing consent recorded for this number"
 
 # What the caller should expect to happen next, by channel. Only SMS is automated.
 NEXT_ACTIONS = {
@@ -69,6 +68,8 @@ def lead_create(
             consent_ip=consent_ip or None,
             consent_user_agent=consent_user_agent[:255],
         )
+        if consent_marketing:
+            record_marketing_consent(tenant=tenant, phone=lead.phone, source=f"lead form, lead #{lead.pk}")
         if lead.channel == Lead.Channel.SMS:
             publish_on_commit(WELCOME_TASK, lead.pk)  # never fails the request: the lead sweeper catches up
     return lead
@@ -90,8 +91,9 @@ def lead_process_new(*, lead_id: int) -> Message | None:
         lead = Lead.objects.select_for_update().select_related("tenant").filter(pk=lead_id).first()
         if lead is None or lead.status != Lead.Status.NEW or lead.channel != Lead.Channel.SMS:
             return None
+        text = render_system(lead.tenant, LEAD_WELCOME, {"name": lead.name}, lead.phone)
         message = lead_send_sms(
-            phone=lead.phone, body=WELCOME_TEXT.format(name=lead.name), lead=lead,
+            phone=lead.phone, body=text.body, variant_id=text.variant_id, lead=lead,
             idempotency_key=f"lead-{lead.pk}-welcome",
         )
         if message.status == Status.CANCELLED:
@@ -106,27 +108,22 @@ def lead_send_sms(
     *,
     phone: str,
     body: str,
+    variant_id: int | None = None,
     lead: Lead | None = None,
     message_type: str = MessageType.TRANSACTIONAL,
     idempotency_key: str | None = None,
 ) -> Message:
-    """Submit one journey SMS; without a lead it goes out as the default tenant.
+    """Submit one journey SMS (`variant_id`: the template variant `body` was rendered from, if any); without a
+    lead it goes out as the default tenant.
 
-    Journeys have no caller to answer, so a refusal is a `cancelled` message
-    with its reason, never a silent drop: the core cancels for opt-outs and
-    the safeguard; a marketing SMS to a number without marketing consent is
-    cancelled here, in the same transaction, before anything is dispatched.
+    Journeys have no caller to answer, so a policy refusal (opt-out,
+    safeguard, no marketing consent) is a `cancelled` message with its
+    reason, never a silent drop.
     """
     tenant = lead.tenant if lead else Tenant.objects.get(slug=Tenant.DEFAULT_SLUG)
-    with transaction.atomic():
-        message = send_sms(
-            tenant=tenant, to=phone, body=body, message_type=message_type, idempotency_key=idempotency_key,
-            source_type=SOURCE_TYPE if lead else "", source_id=lead.pk if lead else "", cancel_on_refusal=True,
-        )
-        if message_type == MessageType.MARKETING and not has_marketing_consent(tenant, message.to, lead):
-            if cancel_message(message, NO_MARKETING_CONSENT):
-                message.refresh_from_db()
-    return message
+    return submit(tenant, [SmsRequest(to=phone, body=body, variant_id=variant_id)], message_type=message_type,
+                  idempotency_key=idempotency_key, source_type=SOURCE_TYPE if lead else "",
+                  source_id=lead.pk if lead else "", cancel_refused=True).one()
 
 
 def lead_send_verification_code(*, phone: str, code: str | int, lead: Lead | None = None,
@@ -134,23 +131,24 @@ def lead_send_verification_code(*, phone: str, code: str | int, lead: Lead | Non
     code = str(code).strip()
     if not CODE_PATTERN.match(code):
         raise ValidationError({"code": ["The code must be 4 to 10 digits."]}, code="invalid")
-    return lead_send_sms(phone=phone, body=CODE_TEXT.format(code=code), lead=lead, message_type=MessageType.OTP,
-                         idempotency_key=idempotency_key)
+    text = render_system(journey_tenant(lead), LEAD_CODE, {"code": code}, phone)
+    return lead_send_sms(phone=phone, body=text.body, variant_id=text.variant_id, lead=lead,
+                         message_type=MessageType.OTP, idempotency_key=idempotency_key)
 
 
 def lead_send_appointment_reminder(*, phone: str, appointment_time: str | datetime, lead: Lead | None = None,
                                    idempotency_key: str | None = None) -> Message:
     """Remind of an appointment, shown in the wall-clock time the caller gave (its own offset)."""
     when = parse_appointment_time(appointment_time)
-    body = REMINDER_TEXT.format(date=when.strftime("%Y-%m-%d"), time=when.strftime("%H:%M"))
-    return lead_send_sms(phone=phone, body=body, lead=lead, idempotency_key=idempotency_key)
+    text = render_system(journey_tenant(lead), LEAD_REMINDER,
+                         {"date": when.strftime("%Y-%m-%d"), "time": when.strftime("%H:%M")}, phone)
+    return lead_send_sms(phone=phone, body=text.body, variant_id=text.variant_id, lead=lead,
+                         idempotency_key=idempotency_key)
 
 
-def has_marketing_consent(tenant: Tenant, phone: str, lead: Lead | None) -> bool:
-    """The lead's own consent; without a lead, any lead of this tenant with this number that gave it."""
-    if lead is not None:
-        return lead.consent_marketing
-    return Lead.objects.filter(tenant=tenant, phone=phone, consent_marketing=True).exists()
+def journey_tenant(lead: Lead | None) -> Tenant:
+    """The lead's tenant; a journey SMS without a lead goes out as the default tenant (and in its words)."""
+    return lead.tenant if lead else Tenant.objects.get(slug=Tenant.DEFAULT_SLUG)
 
 
 def parse_appointment_time(value: str | datetime) -> datetime:

@@ -13,11 +13,9 @@ every subscribed event to one URL, so the usual set-up is two webhooks
 AIRCALL_WEBHOOK_TOKEN takes a comma-separated list of their tokens.
 """
 
-from providers import http
 from providers.base import (
     InboundMessage,
     PermanentProviderError,
-    Provider,
     ProviderAuthError,
     SendResult,
     StatusUpdate,
@@ -25,8 +23,9 @@ from providers.base import (
     UnusableCallback,
     WebhookAuthError,
 )
+from providers.http import HttpProvider, Response
 from providers.webhook_auth import check_secret
-from providers.wire import error_for_status, json_object, json_or_none, object_field, text_field
+from providers.wire import error_for_status, json_object, object_field, text_field
 
 # Aircall's message statuses are not published [U]; these are the values we expect.
 STATUS_MAP = {
@@ -43,51 +42,40 @@ STATUS_EVENTS = {"message.status_updated", "message.sent"}
 INBOUND_EVENT = "message.received"
 
 
-class AircallProvider(Provider):
+class AircallProvider(HttpProvider):
     name = "aircall"
     callback_kinds = ("delivery", "inbound")
     # Aircall retries a webhook that does not answer 2xx and disables it after sustained failures.
     retries_refused_callbacks = True
     max_length = 1600
-    required_credentials = {"api_id": "AIRCALL_API_ID", "api_token": "AIRCALL_API_TOKEN",
-                            "number_id": "AIRCALL_NUMBER_ID"}
+    settings_prefix = "AIRCALL_"
+    required_credentials = ("api_id", "api_token", "number_id")
+    optional_settings = {"webhook_token": ""}
 
-    def __init__(self, *, api_id: str, api_token: str, number_id: str, base_url: str,
-                 webhook_token: str = "", timeout: float = 15):
-        super().__init__(api_id=api_id, number_id=number_id)
-        self.auth = (api_id, api_token)
-        self.number_id = number_id
-        self.base_url = base_url.rstrip("/")
-        self.webhook_tokens = [token.strip() for token in webhook_token.split(",") if token.strip()]
-        self.timeout = timeout
-
-    @classmethod
-    def config_from_settings(cls, settings) -> dict:
-        return {
-            "api_id": settings.AIRCALL_API_ID,
-            "api_token": settings.AIRCALL_API_TOKEN,
-            "number_id": settings.AIRCALL_NUMBER_ID,
-            "base_url": settings.AIRCALL_BASE_URL,
-            "webhook_token": settings.AIRCALL_WEBHOOK_TOKEN,
-            "timeout": settings.PROVIDER_HTTP_TIMEOUT,
-        }
+    @property
+    def webhook_tokens(self) -> list[str]:
+        """AIRCALL_WEBHOOK_TOKEN is a comma-separated list: one token per Aircall webhook."""
+        return [token.strip() for token in self.webhook_token.split(",") if token.strip()]
 
     def send(self, message) -> SendResult:
         if reason := self.cannot_send(message):
             raise PermanentProviderError(reason, code="length")
-        url = f"{self.base_url}/v1/numbers/{self.number_id}/messages/native/send"
-        response = http.request("POST", url, json={"to": message.to, "body": message.body}, auth=self.auth,
-                                timeout=self.timeout)
-        data = json_or_none(response)
-        if response.status_code in (200, 201) and isinstance(data, dict) and data.get("id"):
-            return SendResult(provider_message_id=str(data["id"]), status=STATUS_MAP.get(data.get("status"), "sent"),
-                              raw={"id": data["id"], "status": data.get("status")})
+        data = self.request("POST", f"/v1/numbers/{self.number_id}/messages/native/send",
+                            json={"to": message.to, "body": message.body}, auth=(self.api_id, self.api_token)).data
+        if not isinstance(data, dict) or not data.get("id"):
+            raise TransientProviderError(f"Aircall answered without a message id: {data!r:.200}")
+        return SendResult(provider_message_id=str(data["id"]), status=STATUS_MAP.get(data.get("status"), "sent"),
+                          raw={"id": data["id"], "status": data.get("status")})
+
+    def raise_for_response(self, response: Response) -> None:
+        """Errors are real HTTP statuses with a JSON `message` or `error`; a 404 is our number id."""
         if response.status_code == 404:
             # Our number id is unknown to this account: a configuration problem, not this message's.
-            raise ProviderAuthError(f"Aircall number {self.number_id} not found: {_text(data)}", code=404, raw=data)
-        if response.status_code < 300:
-            raise TransientProviderError(f"Aircall answered without a message id: {response.text[:200]}")
-        raise error_for_status(response.status_code, _text(data) or response.text[:200], raw=data)
+            raise ProviderAuthError(f"Aircall number {self.number_id} not found: {_text(response.data)}", code=404,
+                                    raw=response.data)
+        if response.status_code >= 300:
+            raise error_for_status(response.status_code, _text(response.data) or response.text[:200],
+                                   raw=response.data)
 
     def authenticate_callback(self, request, kind: str) -> None:
         """The envelope's `token`: reading it is the one parse done before authentication."""

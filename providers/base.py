@@ -5,6 +5,7 @@ answer into the normalised results below. It never touches the database:
 the core records what happened.
 """
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -100,33 +101,85 @@ class Balance:
 
 
 class Provider:
-    """Base class for carrier backends. Subclasses set `name` and override what they support."""
+    """Base class for carrier backends. Subclasses set `name` and override what they support.
+
+    Configuration by convention: a backend declares its keys once, in
+    `required_credentials` (what identifies and authenticates an account) and
+    `optional_settings` (anything else, with its default). Each key is both
+    the constructor's keyword argument and a ProviderAccount credential key,
+    and the platform's value is the setting `<settings_prefix><KEY>`
+    (e.g. "SMSC_" + "login" -> settings.SMSC_LOGIN), unless `setting_names`
+    names another; a name settings.py does not define is read from the
+    environment variable of that name (or the file NAME_FILE names), so a new
+    carrier needs no lines there. The constructor sets each key as an
+    attribute of the same name.
+    """
 
     name: str = ""
     max_length: int | None = None  # characters, if the carrier limits the body
-    sender_key: str | None = None  # the constructor argument a tenant's own sender number replaces
+    sender_key: str | None = None  # the configuration key a tenant's own sender number replaces
     # The callbacks this carrier pushes ("delivery", "inbound"); any other kind is 404 before anything is read.
     callback_kinds: tuple[str, ...] = ()
     # True when the carrier posts a refused callback again and again (or disables the webhook): an
     # authenticated callback we cannot use is then answered 200 and stored as unusable, not 400.
     retries_refused_callbacks = False
-    # Constructor arguments holding our callback URLs: a tenant's own account gets `tenant=<slug>`
+    # Configuration keys holding our callback URLs: a tenant's own account gets `tenant=<slug>`
     # added, so its callbacks are verified with its own credentials.
     callback_url_keys: tuple[str, ...] = ()
-    # The constructor arguments that identify and authenticate an account, each with the setting that
-    # gives the platform's value. A route missing any of them cannot send: the chain skips it.
-    required_credentials: dict[str, str] = {}
+    settings_prefix: str = ""  # "SMSC_": the platform's value of key `login` is settings.SMSC_LOGIN
+    # The keys that identify and authenticate an account. A route missing any of them cannot send:
+    # the chain skips it. An account's are never completed with the platform's.
+    required_credentials: tuple[str, ...] = ()
+    # Every other key, with its default; merged along the class hierarchy.
+    optional_settings: dict[str, Any] = {}
+    # A key whose setting does not follow the prefix convention -> that setting's name; merged along the
+    # class hierarchy. Every carrier that has a `timeout` key shares one setting.
+    setting_names: dict[str, str] = {"timeout": "PROVIDER_HTTP_TIMEOUT"}
 
-    def __init__(self, **credentials: Any):
-        self.credentials = credentials
+    def __init__(self, **config: Any):
+        if unknown := sorted(set(config) - set(self.config_keys())):
+            raise TypeError(f"{type(self).__name__} takes no {', '.join(unknown)}")
+        for key, default in self.config_defaults().items():
+            setattr(self, key, config.get(key, default))
+
+    @classmethod
+    def config_defaults(cls) -> dict[str, Any]:
+        """Every configuration key with its default ("" for a credential)."""
+        defaults: dict[str, Any] = {}
+        for klass in reversed(cls.__mro__):
+            defaults.update(vars(klass).get("optional_settings", {}))
+        return {**dict.fromkeys(cls.required_credentials, ""), **defaults}
+
+    @classmethod
+    def config_keys(cls) -> list[str]:
+        return list(cls.config_defaults())
+
+    @classmethod
+    def setting_name(cls, key: str) -> str:
+        """The setting that gives the platform's value of configuration `key`."""
+        for klass in cls.__mro__:
+            if key in vars(klass).get("setting_names", {}):
+                return vars(klass)["setting_names"][key]
+        return cls.settings_prefix + key.upper()
+
+    @classmethod
+    def setting(cls, settings, key: str, default: Any = "") -> Any:
+        """The platform's value of configuration `key`: its setting, else its environment variable, else `default`."""
+        name = cls.setting_name(key)
+        if hasattr(settings, name):
+            return getattr(settings, name)
+        if path := os.environ.get(f"{name}_FILE"):  # a Docker secret, as settings.py's env_str reads it
+            with open(path, encoding="utf-8") as secret:
+                return secret.read().strip()
+        return os.environ.get(name, default)
 
     @classmethod
     def config_from_settings(cls, settings) -> dict[str, Any]:
-        """Constructor keyword arguments for the default tenant, read from settings.
+        """Constructor keyword arguments for the default tenant: each key's `setting`.
 
         A tenant's own ProviderAccount credentials use the same keys and override these.
         """
-        return {}
+        return {key: cls.setting(settings, key, default) for key, default in cls.config_defaults().items()}
 
     @classmethod
     def from_settings(cls, settings) -> "Provider":

@@ -21,16 +21,15 @@ QuerySM needs the recipient as well as the id, so provider_message_id is
 import re
 from urllib.parse import urlencode
 
-from providers import http
 from providers.base import (
     PermanentProviderError,
-    Provider,
     ProviderAuthError,
     RateLimitedError,
     SendResult,
     StatusUpdate,
     TransientProviderError,
 )
+from providers.http import HttpProvider, Response
 from providers.wire import error_for_code, error_for_status
 
 BIG5_TEXT = "0"
@@ -79,29 +78,13 @@ def national_mobile(e164: str) -> str:
     return "0" + _TAIWAN_MOBILE.match(e164)[1]
 
 
-class ChunghwaProvider(Provider):
+class ChunghwaProvider(HttpProvider):
     name = "chunghwa"
     sender_key = "from_addr"
     max_length = 160
-    required_credentials = {"account_id": "CHT_SMS_ACCOUNT_ID", "password": "CHT_SMS_PASSWORD"}
-
-    def __init__(self, *, account_id: str, password: str, base_url: str, from_addr: str = "", timeout: float = 15):
-        super().__init__(account_id=account_id, from_addr=from_addr)
-        self.account_id = account_id
-        self.password = password
-        self.base_url = base_url.rstrip("/")
-        self.from_addr = from_addr
-        self.timeout = timeout
-
-    @classmethod
-    def config_from_settings(cls, settings) -> dict:
-        return {
-            "account_id": settings.CHT_SMS_ACCOUNT_ID,
-            "password": settings.CHT_SMS_PASSWORD,
-            "base_url": settings.CHT_SMS_BASE_URL,
-            "from_addr": settings.CHT_SMS_FROM_ADDR,
-            "timeout": settings.PROVIDER_HTTP_TIMEOUT,
-        }
+    settings_prefix = "CHT_SMS_"
+    required_credentials = ("account_id", "password")
+    optional_settings = {"from_addr": ""}
 
     def cannot_send(self, message) -> str:
         if not _TAIWAN_MOBILE.match(message.to):
@@ -141,17 +124,22 @@ class ChunghwaProvider(Provider):
     def _post(self, servlet: str, fields: dict[str, str]) -> list[str]:
         """POST a Big5 form to an IMSP servlet; the first answer line's four fields."""
         body = urlencode({"account": self.account_id, "password": self.password, **fields}, encoding="big5")
-        response = http.request(
-            "POST", f"{self.base_url}/imsp/sms/servlet/{servlet}", data=body, timeout=self.timeout,
-            headers={"Content-Type": "application/x-www-form-urlencoded; charset=Big5"},
-        )
-        text = response.content.decode("big5", errors="replace")
-        if response.status_code != 200:
-            raise error_for_status(response.status_code, text[:200])
+        response = self.request("POST", f"/imsp/sms/servlet/{servlet}", data=body,
+                                headers={"Content-Type": "application/x-www-form-urlencoded; charset=Big5"})
+        text = _text(response)
         line = _first_line(text)
         if line is None or not re.fullmatch(r"-?\d+", line[1]):
             raise TransientProviderError(f"CHT answered no result line: {text[:200]!r}")
         return line
+
+    def raise_for_response(self, response: Response) -> None:
+        """IMSP answers errors in its result line; a non-200 status is an HTTP error (its page is Big5)."""
+        if response.status_code != 200:
+            raise error_for_status(response.status_code, _text(response)[:200])
+
+
+def _text(response: Response) -> str:
+    return response.content.decode("big5", errors="replace")
 
 
 def _first_line(html: str) -> list[str] | None:

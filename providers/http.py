@@ -1,4 +1,12 @@
-"""One HTTP client for every HTTP carrier backend (Twilio uses its SDK's own): libcurl, through pycurl.
+"""One HTTP client for every HTTP carrier backend (Twilio uses its SDK's own), and their base class.
+
+`HttpProvider` owns the request, its timeout and the error mapping: a
+carrier backend subclasses it, calls `self.request(method, path, ...)` and
+overrides `raise_for_response(response)` only where its carrier says more
+than the HTTP status (an error inside an HTTP 200, a 404 that means our
+configuration). This is django-anymail's AnymailRequestsBackend model.
+
+The client is libcurl, through pycurl.
 
 `request` takes the few arguments backends use (a form `data` dict or a
 ready body, `json`, `params`, `headers`, Basic `auth`) and encodes them the
@@ -35,7 +43,8 @@ from urllib.parse import urlencode, urlsplit
 import certifi
 import pycurl
 
-from providers.base import TransientProviderError
+from providers.base import Provider, TransientProviderError
+from providers.wire import error_for_status
 
 HEADERS = {"User-Agent": "smsgate", "Accept": "*/*"}
 CA_BUNDLE = certifi.where()
@@ -57,6 +66,14 @@ class Response:
     def json(self):
         """The decoded JSON body; ValueError if it is not JSON."""
         return jsonlib.loads(self.content)
+
+    @functools.cached_property
+    def data(self):
+        """The decoded JSON body, or None when the carrier (or a proxy) answered something else; decoded once."""
+        try:
+            return self.json()
+        except ValueError:
+            return None
 
 
 def _handle() -> pycurl.Curl:
@@ -163,3 +180,33 @@ def _form(fields: dict) -> str:
     pairs = [(key, value) for key, values in fields.items()
              for value in (values if isinstance(values, (list, tuple)) else [values]) if value is not None]
     return urlencode(pairs)
+
+
+class HttpProvider(Provider):
+    """A carrier reached over HTTP: its base URL, our timeout, and how its answers map to errors.
+
+    Transport failures (timeout, refused connection, TLS) are TransientProviderError
+    (see `request` above); an answer goes through `raise_for_response`, whose
+    default maps a non-2xx status with `wire.error_for_status`: 401/403 auth,
+    429 rate limited, 408 and 5xx transient, any other 4xx permanent. A carrier
+    that reports errors inside a 200 overrides it and calls super() or not.
+    Connections are kept alive per thread by the client (one curl handle each),
+    whatever backend instance sends.
+    """
+
+    optional_settings = {"base_url": "", "timeout": 15}
+
+    def __init__(self, **config):
+        super().__init__(**config)
+        self.base_url = self.base_url.rstrip("/")
+
+    def request(self, method: str, path: str, **kwargs) -> Response:
+        """`method` on `<base_url><path>`: the answer, once `raise_for_response` found no error in it."""
+        response = request(method, self.base_url + path, timeout=self.timeout, **kwargs)
+        self.raise_for_response(response)
+        return response
+
+    def raise_for_response(self, response: Response) -> None:
+        """Raise the ProviderError this answer means, if any."""
+        if not 200 <= response.status_code < 300:
+            raise error_for_status(response.status_code, response.text[:200], raw=response.data)

@@ -1,6 +1,10 @@
 """Provider names and where their backends live, imported lazily; each tenant's routes to them."""
 
-import inspect
+import hashlib
+import json
+import os
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -60,17 +64,14 @@ def account_problem(cls: type[Provider], credentials: dict) -> str:
 
 def settings_problem(cls: type[Provider]) -> str:
     """Why the platform's settings cannot make backend `cls` send, or ""."""
-    if missing := [setting for setting in cls.required_credentials.values() if not getattr(settings, setting, "")]:
+    if missing := [cls.setting_name(key) for key in cls.required_credentials if not cls.setting(settings, key)]:
         return f"{_and(missing)} {'is' if len(missing) == 1 else 'are'} not set"
     return ""
 
 
 def _unknown_keys(cls: type[Provider], credentials: dict) -> list[str]:
-    """The keys of `credentials` the backend's constructor does not take (none if it takes any)."""
-    parameters = inspect.signature(cls).parameters.values()
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
-        return []
-    return sorted(set(credentials) - {p.name for p in parameters})
+    """The keys of `credentials` that are none of the backend's configuration keys."""
+    return sorted(set(credentials) - set(cls.config_keys()))
 
 
 def _and(words: list[str]) -> str:
@@ -97,6 +98,50 @@ class Route:
         return f"{self.name}:{self.account_id or 'default'}"
 
 
+class _Instances:
+    """Built backends, reused while their configuration is the same: a bounded, thread-safe LRU.
+
+    A backend holds connections (Twilio's SDK a requests.Session): building one
+    per message opened a new TLS connection per message. An instance is keyed
+    by its class, account and a digest of its whole configuration, so changed
+    credentials (or settings) simply build a new one; the old one ages out.
+    Backends keep no per-message state, so one instance serves every thread.
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+        self._built: OrderedDict[tuple, Provider] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, cls: type[Provider], account_id: int | None, config: dict) -> Provider:
+        key = (cls, account_id, _digest(config))
+        with self._lock:
+            if (provider := self._built.get(key)) is not None:
+                self._built.move_to_end(key)
+                return provider
+        provider = cls(**config)  # outside the lock: building may be slow; a race builds one twice
+        with self._lock:
+            self._built[key] = provider
+            while len(self._built) > self.size:
+                self._built.popitem(last=False)
+        return provider
+
+    def clear(self) -> None:
+        with self._lock:
+            self._built.clear()
+
+
+def _digest(config: dict) -> str:
+    """Identifies a configuration without keeping its secrets in a key (values of any JSON type, or not)."""
+    text = json.dumps(config, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+instances = _Instances(size=256)
+# A forked child (a Celery pool process) must not share its parent's connections.
+os.register_at_fork(after_in_child=instances.clear)
+
+
 def route_for(name: str, tenant) -> Route:
     """The backend for `name` with settings' credentials, overridden by the tenant's own.
 
@@ -104,7 +149,8 @@ def route_for(name: str, tenant) -> Route:
     settings' defaults, and its sender number replaces the backend's sender. An
     account's identity (the backend's required credentials) is never completed
     with the platform's: a tenant never sends, or reads a balance, as the platform.
-    A route missing credentials is built but marked `unusable`.
+    A route missing credentials is built but marked `unusable`. The backend
+    is reused from earlier routes with the same configuration (`instances`).
     """
     cls = provider_class(name)
     config = cls.config_from_settings(settings)
@@ -121,7 +167,8 @@ def route_for(name: str, tenant) -> Route:
         unusable = settings_problem(cls)
     if tenant.sender_number and cls.sender_key:
         config[cls.sender_key] = tenant.sender_number
-    return Route(name=name, provider=cls(**config), account_id=account.pk if account else None,
+    provider = instances.get(cls, account.pk if account else None, config)
+    return Route(name=name, provider=provider, account_id=account.pk if account else None,
                  per_minute=account.rate_limit_per_minute if account else None, unusable=unusable)
 
 
@@ -129,7 +176,8 @@ def get_provider(name: str, tenant=None) -> Provider:
     """A ready backend for `name`: the tenant's own account if it has one, else settings' credentials."""
     if tenant is not None:
         return route_for(name, tenant).provider
-    return provider_class(name).from_settings(settings)
+    cls = provider_class(name)
+    return instances.get(cls, None, cls.config_from_settings(settings))
 
 
 def default_chain() -> list[str]:

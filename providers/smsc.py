@@ -12,11 +12,9 @@ callback carries both and rebuilds the same key.
 import re
 from datetime import datetime
 
-from providers import http
 from providers.base import (
     Balance,
     PermanentProviderError,
-    Provider,
     ProviderAuthError,
     ProviderError,
     RateLimitedError,
@@ -25,6 +23,7 @@ from providers.base import (
     TransientProviderError,
     UnusableCallback,
 )
+from providers.http import HttpProvider, Response
 from providers.webhook_auth import check_url_secret
 from providers.wire import json_object, text_field, to_decimal, to_int, unix_time
 
@@ -62,33 +61,14 @@ NOT_FOUND = -3
 MAX_CLIENT_ID = 2_147_483_647
 
 
-class SmscProvider(Provider):
+class SmscProvider(HttpProvider):
     name = "smsc"
     callback_kinds = ("delivery",)
     sender_key = "sender"
     max_length = 1000
-    required_credentials = {"login": "SMSC_LOGIN", "password": "SMSC_PASSWORD"}
-
-    def __init__(self, *, login: str, password: str, sender: str = "", base_url: str = "https://smsc.ru",
-                 timeout: int = 15, webhook_secret: str = ""):
-        super().__init__(login=login, sender=sender)
-        self.login = login
-        self.password = password
-        self.sender = sender
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-        self.webhook_secret = webhook_secret
-
-    @classmethod
-    def config_from_settings(cls, settings) -> dict:
-        return {
-            "login": settings.SMSC_LOGIN,
-            "password": settings.SMSC_PASSWORD,
-            "sender": settings.SMSC_SENDER,
-            "base_url": settings.SMSC_BASE_URL,
-            "timeout": settings.PROVIDER_HTTP_TIMEOUT,
-            "webhook_secret": settings.SMSC_WEBHOOK_SECRET,
-        }
+    settings_prefix = "SMSC_"
+    required_credentials = ("login", "password")
+    optional_settings = {"sender": "", "base_url": "https://smsc.ru", "webhook_secret": ""}
 
     def send(self, message) -> SendResult:
         params = {"phones": message.to, "mes": message.body, "charset": "utf-8", "cost": 3}
@@ -96,7 +76,7 @@ class SmscProvider(Provider):
             params["sender"] = self.sender
         if message.pk and message.pk <= MAX_CLIENT_ID:
             params["id"] = message.pk
-        data = self._call("send", params)
+        data = self._post("send", params)
         smsc_id = data.get("id")
         if smsc_id is None:
             raise TransientProviderError("SMSC answered without a message id", raw=data)
@@ -112,7 +92,7 @@ class SmscProvider(Provider):
         smsc_id, _, digits = provider_message_id.partition(":")
         if not digits:
             return None  # not an id this backend made
-        data = self._call("status", {"phone": digits, "id": smsc_id})
+        data = self._post("status", {"phone": digits, "id": smsc_id})
         try:
             occurred_at = unix_time(data.get("last_timestamp"), "last_timestamp")
         except UnusableCallback:
@@ -120,7 +100,7 @@ class SmscProvider(Provider):
         return _status_update(provider_message_id, data.get("status"), data.get("err"), occurred_at, raw=data)
 
     def balance(self) -> Balance:
-        data = self._call("balance", {"cur": 1})
+        data = self._post("balance", {"cur": 1})
         amount = to_decimal(data.get("balance"))
         if amount is None:
             raise TransientProviderError("SMSC answered without a balance", raw=data)
@@ -147,23 +127,24 @@ class SmscProvider(Provider):
                                 occurred_at, raw=data)
         return [update] if update else []
 
-    def _call(self, endpoint: str, params: dict) -> dict:
-        """POST to /sys/<endpoint>.php and return its JSON, or raise the matching ProviderError."""
+    def _post(self, endpoint: str, params: dict) -> dict:
+        """POST to /sys/<endpoint>.php with our login: its JSON answer."""
         form = {"login": self.login, "psw": self.password, "fmt": 3, **params}
-        response = http.request("POST", f"{self.base_url}/sys/{endpoint}.php", data=form, timeout=self.timeout)
+        return self.request("POST", f"/sys/{endpoint}.php", data=form).data
+
+    def raise_for_response(self, response: Response) -> None:
+        """SMSC refuses with HTTP 200 and `{"error": ..., "error_code": N}`; any other status is its health."""
         if response.status_code == 429:
             raise RateLimitedError("SMSC: HTTP 429", code=429)
         if response.status_code != 200:
             raise TransientProviderError(f"SMSC: HTTP {response.status_code}", code=response.status_code)
-        try:
-            data = response.json()
-        except ValueError:
-            raise TransientProviderError(f"SMSC: not JSON: {response.text[:200]!r}") from None
+        data = response.data
+        if data is None:
+            raise TransientProviderError(f"SMSC: not JSON: {response.text[:200]!r}")
         if not isinstance(data, dict):
             raise TransientProviderError(f"SMSC: unexpected answer {data!r:.200}")
         if "error_code" in data or "error" in data:
             raise error_from(data)
-        return data
 
 
 def message_key(smsc_id, phone: str) -> str:

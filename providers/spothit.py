@@ -17,11 +17,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from urllib.parse import quote
 
-from providers import http
 from providers.base import (
     Balance,
     PermanentProviderError,
-    Provider,
     ProviderAuthError,
     RateLimitedError,
     SendResult,
@@ -29,9 +27,10 @@ from providers.base import (
     TransientProviderError,
     UnusableCallback,
 )
+from providers.http import HttpProvider, Response
 from providers.segments import count_segments
 from providers.webhook_auth import check_url_secret
-from providers.wire import error_for_status, json_or_none, to_decimal, to_int, unix_time
+from providers.wire import error_for_status, to_decimal, to_int, unix_time
 
 # What SpotHit's error codes mean (SocialGouv/domifa's table), for operators reading a failure.
 MEANINGS = {
@@ -72,39 +71,24 @@ def render(template: str, variables: Mapping[str, str]) -> str:
     return template
 
 
-class SpotHitProvider(Provider):
+class SpotHitProvider(HttpProvider):
     name = "spothit"
     sender_key = "sender"
     callback_url_keys = ("delivery_url",)
     callback_kinds = ("delivery",)
     max_length = 459  # 3 concatenated GSM-7 parts, the most the client libraries send [3P]
-    required_credentials = {"api_key": "SPOTHIT_API_KEY"}
-
-    def __init__(self, *, api_key: str, base_url: str, sender: str = "", sms_type: str = "premium",
-                 webhook_secret: str = "", delivery_url: str = "", timeout: float = 15):
-        super().__init__(sender=sender)
-        self.api_key = api_key
-        self.base_url = base_url.rstrip("/")
-        self.sender = sender
-        self.sms_type = sms_type
-        self.webhook_secret = webhook_secret
-        self.delivery_url = delivery_url
-        self.timeout = timeout
+    settings_prefix = "SPOTHIT_"
+    required_credentials = ("api_key",)
+    optional_settings = {"sender": "", "sms_type": "premium", "webhook_secret": "", "delivery_url": ""}
 
     @classmethod
     def config_from_settings(cls, settings) -> dict:
-        secret = settings.SPOTHIT_WEBHOOK_SECRET
-        delivery_url = ""
-        if settings.PUBLIC_BASE_URL and secret:
-            delivery_url = f"{settings.PUBLIC_BASE_URL}/api/v1/sms/delivery/spothit?secret={quote(secret)}"
-        return {
-            "api_key": settings.SPOTHIT_API_KEY,
-            "base_url": settings.SPOTHIT_BASE_URL,
-            "sender": settings.SPOTHIT_SENDER,
-            "webhook_secret": secret,
-            "delivery_url": delivery_url,
-            "timeout": settings.PROVIDER_HTTP_TIMEOUT,
-        }
+        """Receipts are pushed to our delivery URL, which carries the secret (SpotHit signs nothing)."""
+        config = super().config_from_settings(settings)
+        if settings.PUBLIC_BASE_URL and config["webhook_secret"]:
+            config["delivery_url"] = (f"{settings.PUBLIC_BASE_URL}/api/v1/sms/delivery/spothit"
+                                      f"?secret={quote(config['webhook_secret'])}")
+        return config
 
     def send(self, message, *, scheduled_at: datetime | None = None) -> SendResult:
         """Send one SMS; `scheduled_at` lets SpotHit hold it (the core itself only sends when due)."""
@@ -132,11 +116,7 @@ class SpotHitProvider(Provider):
         return self._submit(form, parts)
 
     def balance(self) -> Balance:
-        response = http.request("POST", f"{self.base_url}/api/credits", data={"key": self.api_key},
-                                timeout=self.timeout)
-        data = json_or_none(response)
-        if response.status_code != 200 or not isinstance(data, dict) or not _ok(data):
-            raise _error(response, data)
+        data = _object(self.request("POST", "/api/credits", data={"key": self.api_key}))
         amount = to_decimal(data.get("premium"))
         if amount is None:
             raise TransientProviderError("SpotHit credits answer has no `premium` count", raw=data)
@@ -145,11 +125,9 @@ class SpotHitProvider(Provider):
 
     def fetch_status(self, provider_message_id: str) -> StatusUpdate | None:
         """Poll /api/dlr for a campaign (one row per number; ours have one): for when no push is set up."""
-        response = http.request("POST", f"{self.base_url}/api/dlr", timeout=self.timeout,
-                                data={"key": self.api_key, "id": provider_message_id})
-        data = json_or_none(response)
-        if response.status_code != 200 or not isinstance(data, list):
-            raise _error(response, data)
+        data = self.request("POST", "/api/dlr", data={"key": self.api_key, "id": provider_message_id}).data
+        if not isinstance(data, list):
+            raise TransientProviderError(f"SpotHit answered no rows: {data!r:.200}", raw=data)
         row = data[0] if data and isinstance(data[0], list) and len(data[0]) >= 5 else None
         status = STATUS_MAP.get(str(row[1])) if row else None
         if status is None:
@@ -189,11 +167,23 @@ class SpotHitProvider(Provider):
         return form
 
     def _submit(self, form: dict[str, str], parts: int) -> SendResult:
-        response = http.request("POST", f"{self.base_url}/api/envoyer/sms", data=form, timeout=self.timeout)
-        data = json_or_none(response)
-        if response.status_code == 200 and isinstance(data, dict) and _ok(data) and data.get("id"):
-            return SendResult(provider_message_id=str(data["id"]), segments=parts, raw=data)
-        raise _error(response, data)
+        data = _object(self.request("POST", "/api/envoyer/sms", data=form))
+        if not data.get("id"):
+            raise TransientProviderError(f"SpotHit answered without a campaign id: {data!r:.200}", raw=data)
+        return SendResult(provider_message_id=str(data["id"]), segments=parts, raw=data)
+
+    def raise_for_response(self, response: Response) -> None:
+        """Success is HTTP 200 with JSON: `resultat` 1, or a list (/api/dlr's rows); errors list their codes."""
+        data = response.data
+        if response.status_code != 200 or not (isinstance(data, list) or isinstance(data, dict) and _ok(data)):
+            raise _error(response, data)
+
+
+def _object(response: Response) -> dict:
+    """The JSON object a successful call answers."""
+    if not isinstance(response.data, dict):
+        raise TransientProviderError(f"SpotHit answered {response.text[:200]!r}")
+    return response.data
 
 
 def _ok(data: dict) -> bool:

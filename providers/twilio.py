@@ -1,9 +1,14 @@
 """Twilio Programmable Messaging through the official `twilio` SDK.
 
 TWILIO_API_BASE_URL points the SDK somewhere other than api.twilio.com
-(a loopback fake in tests, a proxy in staging).
+(a loopback fake in tests, a proxy in staging). The SDK makes the requests
+(one requests.Session per backend instance and thread, so the registry's
+reuse of instances keeps its TLS connections alive); its errors are mapped in the same
+shape as an HttpProvider's: transport failures transient, an error answer
+by Twilio's code, else by its HTTP status (`wire.error_for_status`).
 """
 
+import threading
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 
@@ -20,6 +25,7 @@ from providers.base import (
     PermanentProviderError,
     Provider,
     ProviderAuthError,
+    ProviderError,
     RateLimitedError,
     RecipientOptedOut,
     SendResult,
@@ -27,7 +33,7 @@ from providers.base import (
     TransientProviderError,
     WebhookAuthError,
 )
-from providers.wire import to_int
+from providers.wire import error_for_status, to_int
 
 # Twilio's message statuses, as smsgate statuses.
 STATUS_MAP = {
@@ -44,10 +50,14 @@ STATUS_MAP = {
     "canceled": "cancelled",
 }
 
-# Error codes after which the same message can never succeed.
-PERMANENT_CODES = {21211, 21408, 21602, 21606, 21612, 21614, 21617, 21635}
-OPTED_OUT_CODE = 21610
-RATE_LIMIT_CODES = {20429, 21611}
+# Twilio's error codes that say more than their HTTP status; any other error goes by its status.
+ERROR_CODES = {
+    21610: RecipientOptedOut,
+    20003: ProviderAuthError,  # authentication failed
+    **dict.fromkeys({20429, 21611}, RateLimitedError),  # too many requests; the queue of a number is full
+    # The same message can never succeed (invalid or unreachable number, region not enabled, body, ...).
+    **dict.fromkeys({21211, 21408, 21602, 21606, 21612, 21614, 21617, 21635}, PermanentProviderError),
+}
 
 
 @contextmanager
@@ -56,7 +66,7 @@ def _carrier_errors():
     try:
         yield
     except TwilioRestException as exc:
-        raise _error_from(exc) from exc
+        raise error_for_answer(exc) from exc
     except (TwilioException, requests.RequestException) as exc:
         raise TransientProviderError(f"Twilio unreachable: {exc}") from exc
 
@@ -67,35 +77,43 @@ class TwilioProvider(Provider):
     callback_url_keys = ("status_callback",)
     callback_kinds = ("delivery", "inbound")
     max_length = 1600
-    required_credentials = {"account_sid": "TWILIO_ACCOUNT_SID", "auth_token": "TWILIO_AUTH_TOKEN"}
+    settings_prefix = "TWILIO_"
+    required_credentials = ("account_sid", "auth_token")
+    optional_settings = {"from_number": "", "base_url": "https://api.twilio.com", "status_callback": "",
+                         "timeout": 15}
+    setting_names = {"base_url": "TWILIO_API_BASE_URL"}
 
-    def __init__(self, *, account_sid: str, auth_token: str, from_number: str, base_url: str,
-                 status_callback: str = "", timeout: int = 15):
-        super().__init__(account_sid=account_sid, from_number=from_number)
-        self.auth_token = auth_token
-        self.from_number = from_number
-        self.status_callback = status_callback
-        # An explicit environment keeps TWILIO_EDGE / TWILIO_REGION in os.environ
-        # from rewriting the host (which would break a non-default base URL).
-        self.client = Client(
-            account_sid,
-            auth_token,
-            http_client=TwilioHttpClient(timeout=timeout),
-            environment={"TWILIO_EDGE": "", "TWILIO_REGION": ""},
-        )
-        self.client.api.base_url = base_url.rstrip("/")
+    def __init__(self, **config):
+        super().__init__(**config)
+        self._local = threading.local()
+
+    @property
+    def client(self) -> Client:
+        """This thread's SDK client, kept with its connections for the instance's life.
+
+        One per thread: the SDK's http client hands each request's answer back
+        through an attribute of its own, so two threads sharing one could swap answers.
+        """
+        client = getattr(self._local, "client", None)
+        if client is None:
+            # An explicit environment keeps TWILIO_EDGE / TWILIO_REGION in os.environ
+            # from rewriting the host (which would break a non-default base URL).
+            client = self._local.client = Client(
+                self.account_sid,
+                self.auth_token,
+                http_client=TwilioHttpClient(timeout=self.timeout),
+                environment={"TWILIO_EDGE": "", "TWILIO_REGION": ""},
+            )
+            client.api.base_url = self.base_url.rstrip("/")
+        return client
 
     @classmethod
     def config_from_settings(cls, settings) -> dict:
-        callback = f"{settings.PUBLIC_BASE_URL}/api/v1/sms/delivery/twilio" if settings.PUBLIC_BASE_URL else ""
-        return {
-            "account_sid": settings.TWILIO_ACCOUNT_SID,
-            "auth_token": settings.TWILIO_AUTH_TOKEN,
-            "from_number": settings.TWILIO_FROM_NUMBER,
-            "base_url": settings.TWILIO_API_BASE_URL,
-            "status_callback": callback,
-            "timeout": settings.PROVIDER_HTTP_TIMEOUT,
-        }
+        """Status callbacks come to our delivery URL when the gateway's public address is known."""
+        config = super().config_from_settings(settings)
+        if settings.PUBLIC_BASE_URL:
+            config["status_callback"] = f"{settings.PUBLIC_BASE_URL}/api/v1/sms/delivery/twilio"
+        return config
 
     def send(self, message) -> SendResult:
         params = {"to": message.to, "from_": self.from_number, "body": message.body}
@@ -178,21 +196,12 @@ def _candidate_urls(request) -> list[str]:
     return urls
 
 
-def _error_from(exc: TwilioRestException):
-    code = exc.code
+def error_for_answer(exc: TwilioRestException) -> ProviderError:
+    """The ProviderError for an error answer: by Twilio's code when it says more, else by the HTTP status."""
     text = exc.msg or str(exc)
-    if code == OPTED_OUT_CODE:
-        return RecipientOptedOut(text, code=code)
-    if code in PERMANENT_CODES:
-        return PermanentProviderError(text, code=code)
-    if exc.status in (401, 403) or code == 20003:
-        return ProviderAuthError(text, code=code)
-    if exc.status == 429 or code in RATE_LIMIT_CODES:
-        return RateLimitedError(text, code=code)
-    if exc.status >= 500:
-        return TransientProviderError(text, code=code)
-    # Any other 4xx is about this request; retrying it unchanged won't help.
-    return PermanentProviderError(text, code=code)
+    if exc.code in ERROR_CODES:
+        return ERROR_CODES[exc.code](text, code=exc.code)
+    return error_for_status(exc.status, text, code=exc.code)
 
 
 def _price(value) -> Decimal | None:

@@ -12,9 +12,9 @@ WebSMS documents no delivery-receipt push, no status query on this API and no
 inbound messages, so it takes no callbacks (`callback_kinds` is empty: those URLs answer 404).
 """
 
-from providers import http
-from providers.base import Balance, Provider, ProviderAuthError, SendResult, TransientProviderError
-from providers.wire import error_for_code, error_for_status, json_or_none, to_decimal, to_int
+from providers.base import Balance, ProviderAuthError, SendResult, TransientProviderError
+from providers.http import HttpProvider, Response
+from providers.wire import error_for_code, to_decimal, to_int
 
 CURRENCY = "BYN"
 
@@ -23,28 +23,12 @@ CURRENCY = "BYN"
 ERROR_CODES = {1: ProviderAuthError, 2: ProviderAuthError, 3: TransientProviderError}
 
 
-class WebSmsProvider(Provider):
+class WebSmsProvider(HttpProvider):
     name = "websms"
     sender_key = "sender"
-    required_credentials = {"user": "WEBSMS_USER", "apikey": "WEBSMS_APIKEY"}
-
-    def __init__(self, *, user: str, apikey: str, base_url: str, sender: str = "", timeout: float = 15):
-        super().__init__(user=user, sender=sender)
-        self.user = user
-        self.apikey = apikey
-        self.base_url = base_url.rstrip("/")
-        self.sender = sender
-        self.timeout = timeout
-
-    @classmethod
-    def config_from_settings(cls, settings) -> dict:
-        return {
-            "user": settings.WEBSMS_USER,
-            "apikey": settings.WEBSMS_APIKEY,
-            "base_url": settings.WEBSMS_BASE_URL,
-            "sender": settings.WEBSMS_SENDER,
-            "timeout": settings.PROVIDER_HTTP_TIMEOUT,
-        }
+    settings_prefix = "WEBSMS_"
+    required_credentials = ("user", "apikey")
+    optional_settings = {"sender": ""}
 
     def send(self, message) -> SendResult:
         form = {"user": self.user, "apikey": self.apikey, "msisdn": message.to.lstrip("+"), "text": message.body}
@@ -52,7 +36,7 @@ class WebSmsProvider(Provider):
             form["sender"] = self.sender
         if message.pk:
             form["custom_id"] = str(message.pk)[:20]
-        data = self._call("POST", "/api/send/sms", data=form)
+        data = self.request("POST", "/api/send/sms", data=form).data
         if not data.get("message_id"):
             raise TransientProviderError("WebSMS answered success without a message_id", raw=data)
         return SendResult(
@@ -64,23 +48,20 @@ class WebSmsProvider(Provider):
         )
 
     def balance(self) -> Balance:
-        data = self._call("GET", "/api/balances", params={"user": self.user, "apikey": self.apikey})
+        data = self.request("GET", "/api/balances", params={"user": self.user, "apikey": self.apikey}).data
         amount = to_decimal(data.get("sms"))
         if amount is None:
             raise TransientProviderError("WebSMS balance answer has no `sms` amount", raw=data)
         return Balance(amount=amount, currency=CURRENCY, extra={"viber": data.get("viber")})
 
-    def _call(self, method: str, path: str, **kwargs) -> dict:
-        """The JSON answer of a successful call; the mapped ProviderError otherwise."""
-        response = http.request(method, self.base_url + path, timeout=self.timeout, **kwargs)
-        data = json_or_none(response)
-        if response.status_code != 200:
-            raise error_for_status(response.status_code, response.text[:200], raw=data)
+    def raise_for_response(self, response: Response) -> None:
+        """An HTTP error by its status; then WebSMS answers JSON with `status` true, or false and an error."""
+        super().raise_for_response(response)
+        data = response.data
         if not isinstance(data, dict):
             raise TransientProviderError(f"WebSMS answered non-JSON: {response.text[:200]}")
         if data.get("status") is not True:
             raise _error(data)
-        return data
 
 
 def _error(data: dict):

@@ -14,18 +14,14 @@ from providers.base import (
     TransientProviderError,
     UnusableCallback,
 )
-from providers.http import Response
 
 # Deeper JSON than this is no carrier's callback (theirs are two or three levels deep).
 MAX_CALLBACK_JSON_DEPTH = 20
 
 
-def json_or_none(response: Response):
-    """The decoded JSON body, or None when the carrier (or a proxy) answered something else."""
-    try:
-        return response.json()
-    except ValueError:
-        return None
+def json_or_none(response):
+    """The decoded JSON body of an http.Response, or None when the carrier (or a proxy) answered something else."""
+    return response.data
 
 
 def error_for_status(status: int, text: str, *, code=None, raw=None) -> ProviderError:

@@ -10,7 +10,8 @@ from django.utils import timezone
 from providers.registry import chain_for
 from smsgate.console.balances import provider_balances
 from smsgate.console.message_admin import MessageAdmin
-from smsgate.models import ApiKey, Message, OptOut, ProviderAccount, ProviderCallback, Tenant
+from smsgate.models import ApiKey, MarketingConsent, Message, OptOut, ProviderAccount, ProviderCallback, Tenant
+from smsgate.phones import validated_phone
 
 
 class ApiKeyInline(admin.TabularInline):
@@ -142,6 +143,35 @@ class OptOutAdmin(admin.ModelAdmin):
     list_display = ["phone", "tenant", "source", "keyword", "created_at"]
     list_filter = ["source", "tenant"]
     search_fields = ["phone"]
+
+
+class MarketingConsentForm(forms.ModelForm):
+    class Meta:
+        model = MarketingConsent
+        fields = ["tenant", "phone", "source"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("tenant") and data.get("phone"):
+            try:
+                data["phone"] = validated_phone(data["phone"], data["tenant"].default_region)
+            except forms.ValidationError as exc:
+                self.add_error("phone", exc.messages)
+        return data
+
+
+@admin.register(MarketingConsent)
+class MarketingConsentAdmin(admin.ModelAdmin):
+    """Who may receive marketing: a marketing SMS to a number without a row here is cancelled, with that reason."""
+
+    form = MarketingConsentForm
+    list_display = ["phone", "tenant", "source", "created_at"]
+    list_filter = ["tenant"]
+    search_fields = ["phone", "source"]
+    fields = ["tenant", "phone", "source"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["tenant", "phone", "source"] if obj else []
 
 
 class UnusableFilter(admin.SimpleListFilter):

@@ -13,7 +13,7 @@ APP_ORDER = ["smsgate", "campaigns", "webhooks", "leads", "templates", "auth", "
 MODEL_ORDER = {
     "smsgate": ["Message", "OptOut", "ProviderCallback", "Tenant", "ApiKey"],
     "campaigns": ["Campaign", "Recipient", "Contact", "ContactGroup", "Tag"],
-    "webhooks": ["Payment", "WebhookEvent", "RecoveryTemplate"],
+    "webhooks": ["Payment", "WebhookEvent", "RecoverySettings"],
 }
 
 

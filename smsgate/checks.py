@@ -42,3 +42,12 @@ def default_chain_providers(app_configs, **kwargs):
             problems.append(Warning(
                 f"{name}: {missing}; tenants without their own {name} account skip it.", id="smsgate.W002"))
     return problems
+
+
+@register()
+def database_is_postgres(app_configs, **kwargs):
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if engine != "django.db.backends.postgresql":
+        return [Error(f"DATABASE_URL points at {engine}: smsgate runs on PostgreSQL only "
+                      "(e.g. postgres://user:pass@host:5432/smsgate).", id="smsgate.E010")]
+    return []

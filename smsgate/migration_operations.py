@@ -4,9 +4,9 @@ Django builds an index with a plain CREATE INDEX, which blocks every write to
 the table while it is built, and it drops and re-adds a foreign key to change
 its index, checking every row under a lock. On the message table that is an
 outage of sending. `ConcurrentlyOnPostgres` keeps the migration's state
-operations as Django wrote them, and on Postgres runs hand-written statements
-instead (CREATE/DROP INDEX CONCURRENTLY; the migration must be `atomic =
-False`); other databases (SQLite in development) run the operations as usual.
+operations as Django wrote them, and runs hand-written statements instead
+(CREATE/DROP INDEX CONCURRENTLY; the migration must be `atomic = False`).
+smsgate runs on Postgres only, in development too.
 """
 
 from django.db import migrations
@@ -38,27 +38,10 @@ class ConcurrentlyOnPostgres(migrations.operations.base.Operation):
             operation.state_forwards(app_label, state)
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            self._execute(schema_editor, self.postgres_forwards)
-            return
-        for operation in self.operations:  # as SeparateDatabaseAndState runs its database operations
-            to_state = from_state.clone()
-            operation.state_forwards(app_label, to_state)
-            operation.database_forwards(app_label, schema_editor, from_state, to_state)
-            from_state = to_state
+        self._execute(schema_editor, self.postgres_forwards)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            self._execute(schema_editor, self.postgres_backwards)
-            return
-        before = {}  # as SeparateDatabaseAndState undoes its database operations
-        for operation in self.operations:
-            before[operation] = to_state
-            to_state = to_state.clone()
-            operation.state_forwards(app_label, to_state)
-        for operation in reversed(self.operations):
-            from_state, to_state = to_state, before[operation]
-            operation.database_backwards(app_label, schema_editor, from_state, to_state)
+        self._execute(schema_editor, self.postgres_backwards)
 
     @staticmethod
     def _execute(schema_editor, statements):
@@ -68,4 +51,4 @@ class ConcurrentlyOnPostgres(migrations.operations.base.Operation):
             schema_editor.execute(statement)
 
     def describe(self):
-        return "Change indexes (concurrently on Postgres): " + "; ".join(op.describe() for op in self.operations)
+        return "Change indexes concurrently: " + "; ".join(op.describe() for op in self.operations)

@@ -281,6 +281,24 @@ class OptOut(models.Model):
         return f"{self.phone} ({self.tenant})"
 
 
+class MarketingConsent(models.Model):
+    """A number that agreed to receive a tenant's marketing SMS, and where that consent was recorded.
+
+    Marketing messages go only to numbers with a consent; an opt-out (STOP) still wins over it.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="marketing_consents")
+    phone = models.CharField(max_length=20, help_text="E.164")
+    source = models.CharField(max_length=100, help_text="Where the consent was given, e.g. lead form #12, CSV upload")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "phone"], name="unique_marketing_consent")]
+
+    def __str__(self) -> str:
+        return f"{self.phone} ({self.tenant})"
+
+
 
 class ProviderCallback(models.Model):
     """A delivery receipt or inbound message exactly as the carrier sent it.

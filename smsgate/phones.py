@@ -18,7 +18,14 @@ class InvalidPhoneNumber(ValueError):
     pass
 
 
-def normalize_phone(raw: str, region: str) -> str:
+class E164(str):
+    """A number smsgate has normalised and validated: normalize_phone's result, or one read back from a column
+    that only ever holds such numbers (a campaign's recipients). The submit step does not parse it again."""
+
+    __slots__ = ()
+
+
+def normalize_phone(raw: str, region: str) -> E164:
     """Return `raw` as E.164, reading numbers without +country in `region`.
 
     Raises InvalidPhoneNumber for anything that is not a valid number, or not written as one (see PHONE_PATTERN).
@@ -31,10 +38,10 @@ def normalize_phone(raw: str, region: str) -> str:
         raise InvalidPhoneNumber("Enter a valid phone number, e.g. +5511987654321.") from None
     if not phonenumbers.is_valid_number(number):
         raise InvalidPhoneNumber("This is not a valid phone number for its country.")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return E164(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
-def validated_phone(raw: str, region: str) -> str:
+def validated_phone(raw: str, region: str) -> E164:
     """normalize_phone, with a bad number as a ValidationError on the `phone` field."""
     try:
         return normalize_phone(raw, region)

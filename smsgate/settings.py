@@ -82,7 +82,8 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+        # Postgres in development too: one code path (COPY, array parameters, percentiles, row locks).
+        env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/smsgate"),
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
@@ -93,7 +94,7 @@ DATABASES = {
 # handing its connection back when it ends. gunicorn.conf.py sets it; 0 (workers,
 # beat, manage.py) keeps one persistent connection per thread.
 DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 0)
-if DATABASE_POOL_SIZE and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+if DATABASE_POOL_SIZE:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1, "max_size": DATABASE_POOL_SIZE, "timeout": 10,
@@ -257,6 +258,11 @@ RECOVERY_DELAY_SECONDS = env_int("RECOVERY_DELAY_SECONDS", 600)
 TRIBOPAY_WEBHOOK_SECRET = env_str("TRIBOPAY_WEBHOOK_SECRET")
 FIELD_ENCRYPTION_KEY = env_str("FIELD_ENCRYPTION_KEY")
 
+# Carriers' credentials and endpoints. A backend declares its keys once (providers/base.py) and reads
+# the setting <its prefix><KEY> by convention (SmscProvider's `login` -> SMSC_LOGIN; Twilio's base_url is
+# TWILIO_API_BASE_URL), or the environment variable of that name when no setting is defined here. These
+# carriers' are written out, not generated in a loop, so that their names (the deployment contract) are
+# found by searching this file; a new carrier needs no lines here (docs/PROVIDERS.md, "Adding a carrier").
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
 TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")

@@ -17,8 +17,9 @@ from providers.segments import GSM7_BASIC, GSM7_EXTENSION, count_segments
 from smsgate.models import Message
 from templates.models import MessageTemplate, TemplateVariant
 from templates.preview import PreviewInput, preview
-from templates.rendering import TemplateError
+from templates.rendering import TemplateError, variables
 from templates.services import variable_mismatch
+from templates.system import SYSTEM_TEMPLATES, unknown_variables_warning
 
 
 def non_gsm_characters(body: str) -> list[str]:
@@ -40,6 +41,23 @@ def saved_mismatch(template: MessageTemplate) -> str:
         return variable_mismatch({v.label: v.body for v in template.variants.all()})
     except TemplateError:  # a body saved before bodies were checked: its own row says what is wrong
         return ""
+
+
+def variables_warning(template: MessageTemplate) -> str:
+    """A journey's text may differ between variants (the journey gives every variable it knows); any other
+    template is warned when its variants use different variables."""
+    return journey_warning(template) if template.code in SYSTEM_TEMPLATES else saved_mismatch(template)
+
+
+def journey_warning(template: MessageTemplate) -> str:
+    """For a journey's text (templates.system): the variables it uses that the journey does not give."""
+    names = []
+    for variant in template.variants.filter(weight__gt=0):
+        try:
+            names += [n for n in variables(variant.body) if n not in names]
+        except TemplateError:
+            continue
+    return unknown_variables_warning(template.code, names)
 
 
 class TemplateVariantInline(admin.TabularInline):
@@ -82,10 +100,13 @@ class MessageTemplateAdmin(admin.ModelAdmin):
 
     @admin.display(description="variables")
     def variables_check(self, obj: MessageTemplate):
-        warning = saved_mismatch(obj) if obj.pk else ""
+        system = SYSTEM_TEMPLATES.get(obj.code) if obj.pk else None
+        given = format_html('<p id="journey-variables">Sent by a journey, which gives {}.</p>',
+                            ", ".join(f"{{{name}}}" for name in system.sample)) if system else ""
+        warning = variables_warning(obj) if obj.pk else ""
         if not warning:
-            return "The variants use the same variables." if obj.pk else "-"
-        return format_html('<span id="variables-warning" style="color:#c62828">{}</span>', warning)
+            return format_html("{}{}", given, "The variants use the same variables." if obj.pk else "-")
+        return format_html('{}<span id="variables-warning" style="color:#c62828">{}</span>', given, warning)
 
     @admin.display(description="results by variant (every send)")
     def results(self, obj: MessageTemplate):
@@ -108,9 +129,16 @@ class MessageTemplateAdmin(admin.ModelAdmin):
         for variant in form.instance.variants.all():
             if count_segments(variant.body).encoding == "ucs2":
                 messages.warning(request, f"Variant {variant.label}: {describe_length(variant.body)}.")
-        warning = saved_mismatch(form.instance)
+        warning = variables_warning(form.instance)
         if warning:
             messages.warning(request, warning)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """A journey's text (templates.system) previews with realistic values of the variables it is given."""
+        template = self.get_object(request, object_id)
+        system = SYSTEM_TEMPLATES.get(template.code) if template else None
+        extra_context = {**(extra_context or {}), "preview_samples": system.sample if system else {}}
+        return super().change_view(request, object_id, form_url, extra_context=extra_context)
 
     def preview_view(self, request):
         """POST {variants: [{label, body}], sample: {name: value}} → each variant rendered, encoding, parts."""

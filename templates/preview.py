@@ -13,6 +13,7 @@ from templates.api import TemplateInput
 from templates.models import BODY_MAX_LENGTH
 from templates.rendering import TemplateError, compile_template
 from templates.services import variable_mismatch
+from templates.system import SYSTEM_TEMPLATES, unknown_variables_warning
 
 # A tracked link as campaigns write it (PUBLIC_BASE_URL/r/ and a 12-character code): counts like the real one.
 SAMPLE_LINK_CODE = "AbCdEfGhIjKl"
@@ -26,6 +27,9 @@ class PreviewVariant(JsonInput):
 
 class PreviewInput(JsonInput):
     variants = PreviewVariant(many=True, max_length=TemplateInput.MAX_VARIANTS)
+    code = serializers.CharField(max_length=64, required=False, default="", allow_blank=True,
+                                 help_text="The template's code as typed: a journey's text is checked against "
+                                           "the variables its journey gives.")
     sample = serializers.DictField(child=serializers.CharField(max_length=MAX_SAMPLE_VALUE, allow_blank=True,
                                                                trim_whitespace=False),
                                    required=False, default=dict)
@@ -45,7 +49,7 @@ def sample_value(name: str, sample: dict) -> str:
     return name
 
 
-def preview(variants: list[dict], sample: dict) -> dict:
+def preview(variants: list[dict], sample: dict, code: str = "") -> dict:
     """{"variants": [{label, text, encoding, units, segments, variables, error}], "variables", "warning"}."""
     rows, valid, names = [], {}, {}
     for variant in variants:
@@ -63,5 +67,10 @@ def preview(variants: list[dict], sample: dict) -> dict:
             valid[variant["label"]] = variant["body"]
             names.update(dict.fromkeys(compiled.variables))
         rows.append(row)
-    return {"variants": rows, "variables": list(names), "warning": variable_mismatch(valid)}
+    return {"variants": rows, "variables": list(names), "warning": _warning(code, valid, list(names))}
+
+
+def _warning(code: str, bodies: dict[str, str], names: list[str]) -> str:
+    """Variants that differ in variables (any template), or variables its journey does not give (a journey's)."""
+    return unknown_variables_warning(code, names) if code in SYSTEM_TEMPLATES else variable_mismatch(bodies)
 

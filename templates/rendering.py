@@ -3,6 +3,11 @@
 Only plain names are allowed ({name}, {PRENOM_ENFANT}): no attribute or
 index access, no format specs, no conversions, so a template can read the
 values it is given and nothing else. `{{` and `}}` write literal braces.
+
+A caller may name variables it cannot always give (`optional`, e.g. the payment
+link of a PIX recovery text). Left empty, such a variable vanishes with the
+colon or dash that led to it, and if it ended the text the sentence is closed:
+"... pagamento: {payment_link}" becomes "... pagamento." instead of dangling.
 """
 
 import re
@@ -29,11 +34,29 @@ class CompiledTemplate:
     parts: tuple[tuple[str, str | None], ...]  # (literal text, variable name or None)
     variables: tuple[str, ...]
 
-    def render(self, data: dict) -> str:
-        missing = [name for name in self.variables if data.get(name) in (None, "")]
+    def render(self, data: dict, optional: tuple[str, ...] = ()) -> str:
+        missing = [name for name in self.variables if name not in optional and data.get(name) in (None, "")]
         if missing:
             raise MissingVariables(missing)
-        return "".join(literal + (str(data[name]) if name is not None else "") for literal, name in self.parts)
+        if not optional:
+            return "".join(literal + (str(data[name]) if name is not None else "") for literal, name in self.parts)
+        text = ""
+        for index, (literal, name) in enumerate(self.parts):
+            if name is not None and data.get(name) in (None, ""):
+                ends_text = not "".join(lit + (n or "") for lit, n in self.parts[index + 1:]).strip()
+                text += _without_lead_in(literal, ends_text)
+            else:
+                text += literal + (str(data[name]) if name is not None else "")
+        return text
+
+
+def _without_lead_in(text: str, ends_text: bool) -> str:
+    """The text before an empty optional variable, without its trailing colon or dash; a full stop if the
+    variable ended it all."""
+    stripped = text.rstrip(" :-\u2013\u2014")
+    if not ends_text:
+        return stripped
+    return stripped if not stripped or stripped[-1] in ".!?" else stripped + "."
 
 
 def compile_template(body: str) -> CompiledTemplate:

@@ -13,7 +13,11 @@ from templates.rendering import MissingVariables, TemplateError, compile_templat
 @dataclass(frozen=True)
 class Rendered:
     body: str
-    variant: TemplateVariant
+    variant: TemplateVariant | None  # None: a journey's built-in text (templates.system)
+
+    @property
+    def variant_id(self) -> int | None:
+        return self.variant.pk if self.variant else None
 
 
 def pick_variant(template: MessageTemplate, recipient: str, variants: list[TemplateVariant] | None = None):
@@ -43,8 +47,9 @@ def active_template(tenant, code: str) -> MessageTemplate:
     return template
 
 
-def render_for(tenant, code: str, data: dict, recipient: str) -> Rendered:
-    """Render the recipient's variant, once `data` holds every variable of every variant that can be chosen.
+def render_for(tenant, code: str, data: dict, recipient: str, optional: tuple[str, ...] = ()) -> Rendered:
+    """Render the recipient's variant, once `data` holds every variable of every variant that can be chosen
+    (but the `optional` ones: see templates.rendering).
 
     Checking all variants makes a request succeed or fail the same way whichever variant a recipient draws:
     otherwise a caller testing with one number would see variant A send, and variant B refuse another number.
@@ -58,10 +63,10 @@ def render_for(tenant, code: str, data: dict, recipient: str) -> Rendered:
     except TemplateError as exc:
         raise ValidationError({"template_code": [str(exc)]}) from None
     names = dict.fromkeys(name for body in compiled.values() for name in body.variables)
-    missing = [name for name in names if (data or {}).get(name) in (None, "")]
+    missing = [name for name in names if name not in optional and (data or {}).get(name) in (None, "")]
     if missing:
         raise ValidationError({"template_data": [str(MissingVariables(missing))]})
-    return Rendered(body=compiled[variant.pk].render(data or {}), variant=variant)
+    return Rendered(body=compiled[variant.pk].render(data or {}, optional=optional), variant=variant)
 
 
 def variable_mismatch(bodies: dict[str, str]) -> str:

@@ -4,12 +4,16 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 
-def upload_csv(admin_client, tenant, data: bytes, name: str = "Upload"):
-    """POST the admin's add-campaign form with `data` as the CSV; follows the redirect to show the messages."""
-    return admin_client.post(reverse("admin:campaigns_campaign_add"), {
+def upload_csv(admin_client, tenant, data: bytes, name: str = "Upload", *, consent: bool = False):
+    """POST the admin's add-campaign form with `data` as the CSV (and its consent box ticked if `consent`);
+    follows the redirect to show the messages."""
+    form = {
         "tenant": tenant.pk, "name": name, "body": "Oi {name}", "message_type": "marketing",
         "recipients_csv": SimpleUploadedFile("recipients.csv", data, content_type="text/csv"),
-    }, follow=True)
+    }
+    if consent:
+        form["csv_has_consent"] = "on"
+    return admin_client.post(reverse("admin:campaigns_campaign_add"), form, follow=True)
 
 
 def form_errors(response) -> list[str]:

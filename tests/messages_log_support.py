@@ -4,9 +4,10 @@ from datetime import timedelta
 
 from smsgate.models import Message
 from smsgate.sending.dispatch import claim_one, deliver
-from smsgate.sending.submit import cancel_message, send_sms
+from smsgate.sending.submit import cancel_message
 from tests.fakes.server import Reply
 from tests.fakes.twilio import twilio_error
+from tests.sending import submit_one
 from tests.test_twilio import post_callback
 
 UNAVAILABLE = Reply(503, twilio_error(20503, "Service Unavailable", 503).body)
@@ -14,7 +15,7 @@ UNAVAILABLE = Reply(503, twilio_error(20503, "Service Unavailable", 503).body)
 
 def send_now(tenant, to: str, body: str = "Your code is 4821") -> Message:
     """Submit and dispatch one message at once (as the on-commit task would)."""
-    return dispatched(send_sms(tenant=tenant, to=to, body=body))
+    return dispatched(submit_one(tenant=tenant, to=to, body=body))
 
 
 def try_again(message: Message) -> Message:
@@ -49,9 +50,9 @@ def seed_log(tenant, twilio, settings) -> dict[str, Message]:
         exhausted = try_again(exhausted)
     log["exhausted"] = exhausted
     log["sent"] = send_now(tenant, "+14155550127", "Your verification code is 552913")
-    log["scheduled"] = send_sms(tenant=tenant, to="+14155550128", body="Happy birthday from Acme!",
+    log["scheduled"] = submit_one(tenant=tenant, to="+14155550128", body="Happy birthday from Acme!",
                                 send_at=log["sent"].created_at + timedelta(days=1))
-    log["cancelled"] = send_sms(tenant=tenant, to="+14155550129", body="Flash sale tonight",
+    log["cancelled"] = submit_one(tenant=tenant, to="+14155550129", body="Flash sale tonight",
                                 send_at=log["sent"].created_at + timedelta(days=1))
     cancel_message(log["cancelled"], "cancelled by ops")
     log["cancelled"].refresh_from_db()

@@ -7,15 +7,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from smsgate.models import Message, OptOut, ProviderCallback
-from smsgate.sending.submit import send_sms
 from smsgate.sending.tasks import sweep_due_messages_task
+from tests.sending import submit_one
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def operator(admin_client, tenant):
-    sent = send_sms(tenant=tenant, to="+5511987654321", body="hello")
+    sent = submit_one(tenant=tenant, to="+5511987654321", body="hello")
     sweep_due_messages_task()
     OptOut.objects.create(tenant=tenant, phone="+5511900000000", source="keyword", keyword="STOP")
     return admin_client, sent
@@ -36,7 +36,7 @@ def test_a_message_page_shows_its_attempts(operator):
 
 def test_operators_can_cancel_a_scheduled_message(operator, tenant):
     client, _ = operator
-    later = send_sms(tenant=tenant, to="+5511987654321", body="later", send_at=timezone.now() + timedelta(days=1))
+    later = submit_one(tenant=tenant, to="+5511987654321", body="later", send_at=timezone.now() + timedelta(days=1))
     client.post(reverse("admin:smsgate_message_changelist"),
                 {"action": "cancel", "_selected_action": [later.pk]})
     later.refresh_from_db()

@@ -209,3 +209,53 @@ def test_json_types_are_taken_as_sent_not_converted(api, payload, field, error):
     assert response.status_code == 400
     assert response.data[field] == [error]
     assert Message.objects.count() == 0
+
+
+def test_a_key_revoked_elsewhere_is_refused_within_the_stated_bound(api, tenant, monkeypatch):
+    from smsgate.api import auth
+
+    assert send(api).status_code == 202  # the key is now remembered by this process
+    tenant.api_keys.update(revoked_at=timezone.now())  # no signal: as another process or the admin's action does
+    later = auth.monotonic() + auth.KEY_CACHE_SECONDS + 0.1
+    monkeypatch.setattr(auth, "monotonic", lambda: later)
+    assert send(api).status_code == 401
+    assert Message.objects.count() == 1
+
+
+def test_a_tenant_deactivated_in_this_process_is_refused_at_once(api, tenant):
+    assert send(api).status_code == 202
+    tenant.is_active = False
+    tenant.save()
+    assert send(api).status_code == 401
+
+
+def test_a_blocked_address_is_refused_even_with_a_key_in_use(api, tenant, settings):
+    from rest_framework.settings import api_settings
+
+    from smsgate.api.throttling import FailedAuthThrottle
+
+    assert send(api).status_code == 202
+    guesser = APIClient()
+    guesser.credentials(HTTP_AUTHORIZATION="Bearer guess")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(FailedAuthThrottle, "THROTTLE_RATES", {**api_settings.DEFAULT_THROTTLE_RATES,
+                                                             "auth_failure": "2/hour"})
+        assert [send(guesser).status_code for _ in range(3)] == [401, 401, 429]
+        response = send(api)  # the same address (the test client's)
+    assert response.status_code == 429 and int(response["Retry-After"]) > 0
+    assert Message.objects.count() == 1
+
+
+def test_use_of_a_key_is_recorded(api, tenant):
+    assert send(api).status_code == 202
+    assert send(api).status_code == 202
+    assert tenant.api_keys.get().last_used_at is not None
+
+
+def test_one_requests_field_errors_do_not_reach_the_next(api):
+    first = send(api, {"phone": "12", "message": "hi"})
+    accepted = send(api)
+    second = send(api, {"phone": "+5511987654321", "message": "x" * 1601})
+    assert first.status_code == second.status_code == 400 and accepted.status_code == 202
+    assert set(first.data) == {"phone"} and set(second.data) == {"message"}
+    assert send(api).data["to"] == "+5511987654321"

@@ -14,6 +14,7 @@ from campaigns.services import campaign_cancel, campaign_enqueue, campaign_sched
 from campaigns.tasks import start_due_campaigns_task
 from providers.base import StatusUpdate
 from providers.memory import MemoryProvider
+from smsgate.consents import record_marketing_consent
 from smsgate.models import Message, OptOut
 from smsgate.sending.tasks import sweep_due_messages_task
 from smsgate.tracking.receipts import record_delivery
@@ -33,11 +34,18 @@ def audience(tenant):
     caio = Contact.objects.create(tenant=tenant, phone="+5511911110003", name="Caio",
                                   variables={"PRENOM_ENFANT": "Rui"})
     Contact.objects.create(tenant=tenant, phone="+5511911110004", name="Nobody")
+    for contact in (ana, bia, caio):
+        record_marketing_consent(tenant=tenant, phone=contact.phone, source="test audience")
     ana.tags.add(parents)
     bia.tags.add(parents)
     bia.groups.add(club)  # in both: must get one message
     caio.groups.add(club)
     return parents, club
+
+
+def import_with_consent(campaign, text):
+    """Import a CSV whose numbers agreed to marketing, as the operator attests with the upload's checkbox."""
+    return import_csv(campaign, text, consent_source="test upload")
 
 
 def make_campaign(tenant, audience, **fields) -> Campaign:
@@ -70,7 +78,7 @@ def test_a_scheduled_campaign_waits_for_its_date_and_hour(tenant, audience):
 
 def test_csv_recipients_bring_their_own_variables(tenant):
     campaign = Campaign.objects.create(tenant=tenant, name="csv", body="Oi {name}, {PRENOM_ENFANT}!")
-    result = import_csv(campaign, "telephone,name,PRENOM_ENFANT\n(11) 91111-0001,Ana,Léo\nnot a phone,X,Y\n"
+    result = import_with_consent(campaign, "telephone,name,PRENOM_ENFANT\n(11) 91111-0001,Ana,Léo\nnot a phone,X,Y\n"
                                   "+55 11 91111-0001,Dup,Dup\n11911110002,Bia,Mia\n")
     assert (result.rows, result.added) == (4, 2)
     assert len(result.errors) == 1 and result.errors[0].startswith("line 3")
@@ -81,13 +89,13 @@ def test_csv_recipients_bring_their_own_variables(tenant):
 
 def test_a_csv_without_a_phone_column_is_refused(tenant):
     campaign = Campaign.objects.create(tenant=tenant, name="csv", body="hi")
-    result = import_csv(campaign, "name\nAna\n")
+    result = import_with_consent(campaign, "name\nAna\n")
     assert result.added == 0 and "no phone column" in result.errors[0]
 
 
 def test_a_recipient_missing_a_variable_is_skipped_with_the_reason(tenant):
     campaign = Campaign.objects.create(tenant=tenant, name="csv", body="Oi {name}, {PRENOM_ENFANT}!")
-    import_csv(campaign, "phone,name,PRENOM_ENFANT\n+5511911110001,Ana,\n+5511911110002,Bia,Mia\n")
+    import_with_consent(campaign, "phone,name,PRENOM_ENFANT\n+5511911110001,Ana,\n+5511911110002,Bia,Mia\n")
     campaign_schedule(campaign)
     run(campaign)
     skipped = Recipient.objects.get(phone="+5511911110001")
@@ -109,7 +117,7 @@ def test_opted_out_recipients_get_a_cancelled_message_not_an_sms(tenant, audienc
 def test_tracked_links_redirect_and_count_clicks(tenant, client, settings):
     campaign = Campaign.objects.create(tenant=tenant, name="links", body="Veja {URL}",
                                        target_url="https://shop.example.com/promo")
-    import_csv(campaign, "phone\n+5511911110001\n")
+    import_with_consent(campaign, "phone\n+5511911110001\n")
     campaign_schedule(campaign)
     run(campaign)
     [sent] = MemoryProvider.outbox
@@ -264,7 +272,7 @@ def test_a_started_campaign_takes_no_more_csv_recipients(tenant, audience):
     campaign = make_campaign(tenant, audience)
     campaign_schedule(campaign)
     start_due_campaigns()
-    result = import_csv(campaign, "phone\n+5511911119999\n")
+    result = import_with_consent(campaign, "phone\n+5511911119999\n")
     assert result.added == 0 and "takes no more recipients" in result.errors[0]
 
 
@@ -277,22 +285,22 @@ def test_a_crash_mid_chunk_resumes_writing_each_recipient_exactly_once(tenant, m
     TemplateVariant.objects.create(template=template, label="B", body="B {name}/{PRENOM_ENFANT} {URL}", weight=1)
     campaign = Campaign.objects.create(tenant=tenant, name="fete", template=template, target_url="https://x.example")
     lines = [f"+551191111{n:04d},Nome{n},Filho{n}" for n in range(7)]
-    import_csv(campaign, "phone,name,PRENOM_ENFANT\n" + "\n".join(lines) + "\n+5511911119999,Sem,\n")
+    import_with_consent(campaign, "phone,name,PRENOM_ENFANT\n" + "\n".join(lines) + "\n+5511911119999,Sem,\n")
     OptOut.objects.create(tenant=tenant, phone="+5511911110004")
     campaign_schedule(campaign)
     start_due_campaigns()
 
     monkeypatch.setattr(services, "CHUNK", 3)
-    real_submit_many, calls = services.submit_many, []
+    real_submit, calls = services.submit, []
 
-    def dies_in_the_second_chunk(**kwargs):
-        result = real_submit_many(**kwargs)  # this chunk's messages are written...
+    def dies_in_the_second_chunk(*args, **kwargs):
+        result = real_submit(*args, **kwargs)  # this chunk's messages are written...
         calls.append(result.written)
         if len(calls) == 2:
             raise SystemExit("worker killed")  # ...and the process dies before the commit
         return result
 
-    monkeypatch.setattr(services, "submit_many", dies_in_the_second_chunk)
+    monkeypatch.setattr(services, "submit", dies_in_the_second_chunk)
     with pytest.raises(SystemExit):
         campaign_enqueue(campaign.pk)
     assert Message.objects.count() == 3  # the first chunk only

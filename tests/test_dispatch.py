@@ -12,15 +12,15 @@ from providers.memory import MemoryProvider
 from smsgate.models import Message, OptOut
 from smsgate.sending import dispatch
 from smsgate.sending.routing import retry_delay
-from smsgate.sending.submit import send_sms
 from smsgate.sending.tasks import sweep_due_messages_task
+from tests.sending import submit_one
 
 pytestmark = pytest.mark.django_db
 
 
 def submit(tenant, **kwargs) -> Message:
     """Persist a message without dispatching it (as if the enqueue was lost)."""
-    return send_sms(tenant=tenant, to=kwargs.pop("to", "+5511987654321"), body=kwargs.pop("body", "hello"),
+    return submit_one(tenant=tenant, to=kwargs.pop("to", "+5511987654321"), body=kwargs.pop("body", "hello"),
                     **kwargs)
 
 

@@ -16,11 +16,13 @@ from django.utils import timezone
 
 from providers.memory import MemoryProvider
 from smsgate.models import Message, OptOut, ProviderCallback
-from smsgate.sending.submit import PolicyRefused, send_sms
+from smsgate.sending.submit import PolicyRefused
 from smsgate.sending.tasks import sweep_due_messages_task
+from templates.models import TemplateVariant
+from tests.sending import submit_one
 from tests.tribopay_support import PHONE, SECRET
 from webhooks.ingest import default_tenant
-from webhooks.models import RecoveryTemplate
+from webhooks.models import RecoverySettings
 from webhooks.services import recovery_text
 
 REPO = Path(__file__).resolve().parent.parent
@@ -35,7 +37,7 @@ def console(settings):
 
 def sent_through_console(tenant, to: str) -> Message:
     """Submit and dispatch (Celery is eager here: the simulated receipt is applied within the send)."""
-    message = send_sms(tenant=tenant, to=to, body="Your order has shipped")
+    message = submit_one(tenant=tenant, to=to, body="Your order has shipped")
     message.refresh_from_db()
     return message
 
@@ -73,7 +75,7 @@ def test_a_simulated_stop_opts_the_number_out_of_the_tenant_that_texted_it(tenan
     assert OptOut.objects.filter(tenant=tenant, phone="+5511987654321", keyword="STOP").exists()
     assert "opted out of tenant 'acme'" in out.getvalue()
     with pytest.raises(PolicyRefused, match="opted out"):
-        send_sms(tenant=tenant, to="+5511987654321", body="Another one")
+        submit_one(tenant=tenant, to="+5511987654321", body="Another one")
 
     call_command("simulate_inbound", "--from", "+5511987654321", "--text", "START", stdout=out)
     assert not OptOut.objects.exists()
@@ -119,13 +121,14 @@ def test_a_recovery_text_without_any_link_ends_in_a_full_sentence():
 
 
 def test_a_recovery_text_uses_the_fallback_link_when_the_postback_has_none():
-    RecoveryTemplate.objects.create(tenant=default_tenant(), fallback_link="https://pay.example.com/x")
+    RecoverySettings.objects.create(tenant=default_tenant(), fallback_link="https://pay.example.com/x")
     text = recovery_text(tenant=default_tenant(), name="Ana", amount_cents=5000, payment_link="")
     assert text.endswith("Finalize seu pagamento: https://pay.example.com/x")
 
 
 def test_a_custom_template_loses_only_the_lead_in_to_a_missing_link():
-    RecoveryTemplate.objects.create(tenant=default_tenant(), body="Pague: {payment_link} hoje, {first_name}!")
+    TemplateVariant.objects.filter(template__tenant=default_tenant(), template__code="recovery-pix").update(
+        body="Pague: {payment_link} hoje, {first_name}!")
     assert recovery_text(tenant=default_tenant(), name="Ana", amount_cents=1, payment_link="") == "Pague hoje, Ana!"
 
 

@@ -8,6 +8,7 @@ import requests
 from providers import http
 from providers.base import TransientProviderError
 from tests.fakes.server import FakeServer, Reply
+from tests.fakes.tls import self_signed
 
 
 class Echo(FakeServer):
@@ -59,41 +60,10 @@ def test_a_refused_connection_is_transient_and_names_the_host_only():
     assert "secret" not in str(caught.value)
 
 
-def _self_signed(tmp_path) -> tuple[str, str]:
-    """A certificate for 127.0.0.1 that no authority signed, and its key, as PEM files."""
-    import datetime
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now)
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .sign(key, hashes.SHA256()))
-    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return str(cert_file), str(key_file)
-
-
 def test_a_carrier_certificate_no_authority_signed_is_refused(tmp_path, monkeypatch):
-    import ssl
-
-    cert, key = _self_signed(tmp_path)
-    with Echo() as fake:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
-        fake._httpd.socket = context.wrap_socket(fake._httpd.socket, server_side=True)
-        url = fake.url.replace("http://", "https://") + "/sys/send.php"
+    cert, key = self_signed(tmp_path)
+    with Echo(tls=(cert, key)) as fake:
+        url = fake.url + "/sys/send.php"
         with pytest.raises(TransientProviderError, match="unreachable"):
             http.request("POST", url, data={"a": 1}, timeout=5)
         assert fake.requests == []

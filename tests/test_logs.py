@@ -6,15 +6,15 @@ import pytest
 from django.utils import timezone
 
 from smsgate.models import Message
-from smsgate.sending.submit import send_sms
 from smsgate.sending.tasks import sweep_due_messages_task
 from tests.conftest import client_for
+from tests.sending import submit_one
 
 pytestmark = pytest.mark.django_db
 
 
 def make(tenant, days_ago=0, to="+5511987654321", **kwargs):
-    message = send_sms(tenant=tenant, to=to, body="hello", **kwargs)
+    message = submit_one(tenant=tenant, to=to, body="hello", **kwargs)
     Message.objects.filter(pk=message.pk).update(created_at=timezone.now() - timedelta(days=days_ago))
     return message
 

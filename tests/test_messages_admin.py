@@ -10,8 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from smsgate.models import Message, MessageEvent, OptOut, ProviderAccount, Tenant
-from smsgate.sending.submit import ActionRefused, retry_message, send_sms
+from smsgate.sending.submit import ActionRefused, retry_message
 from tests.messages_log_support import seed_log
+from tests.sending import submit_one
 
 pytestmark = pytest.mark.django_db
 LIST = reverse("admin:smsgate_message_changelist")
@@ -242,13 +243,13 @@ def test_staff_who_may_only_view_messages_get_no_actions(client, log):
 
 def test_a_number_written_the_national_way_finds_its_messages(admin_client, tenant):
     uk = Tenant.objects.create(slug="uk-shop", name="UK shop", default_region="GB")
-    mine = send_sms(tenant=uk, to="+447911123422", body="Your parcel arrives today")
-    send_sms(tenant=uk, to="+447911123499", body="Another customer")
+    mine = submit_one(tenant=uk, to="+447911123422", body="Your parcel arrives today")
+    submit_one(tenant=uk, to="+447911123499", body="Another customer")
     assert set(rows(admin_client.get(LIST, {"q": "07911123422"}))) == {mine.pk}
     assert set(rows(admin_client.get(LIST, {"q": "07911 123 422"}))) == {mine.pk}
     assert set(rows(admin_client.get(LIST, {"q": "+447911123422"}))) == {mine.pk}
     # Read in Brazil (the acme tenant's region) the same digits are another number, not this one.
-    brazilian = send_sms(tenant=tenant, to="+5511987654321", body="Oi")
+    brazilian = submit_one(tenant=tenant, to="+5511987654321", body="Oi")
     assert set(rows(admin_client.get(LIST, {"q": "11987654321"}))) == {brazilian.pk}
 
 

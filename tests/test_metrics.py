@@ -7,16 +7,16 @@ from django.utils import timezone
 
 from smsgate.models import Message
 from smsgate.sending.resilience import breaker_for
-from smsgate.sending.submit import send_sms
+from tests.sending import submit_one
 
 pytestmark = pytest.mark.django_db
 
 
 def seed(tenant):
     for status, provider in [("sent", "twilio"), ("sent", "twilio"), ("failed", "smsc")]:
-        message = send_sms(tenant=tenant, to="+5511987654321", body="hi", send_at=timezone.now() + timedelta(hours=1))
+        message = submit_one(tenant=tenant, to="+5511987654321", body="hi", send_at=timezone.now() + timedelta(hours=1))
         Message.objects.filter(pk=message.pk).update(status=status, provider=provider)
-    late = send_sms(tenant=tenant, to="+5511987654321", body="late", send_at=timezone.now() + timedelta(hours=1))
+    late = submit_one(tenant=tenant, to="+5511987654321", body="late", send_at=timezone.now() + timedelta(hours=1))
     Message.objects.filter(pk=late.pk).update(due_at=timezone.now() - timedelta(seconds=90))
 
 

@@ -8,16 +8,18 @@ stays in `sending`, and never waits through retries for a setting to appear.
 import pytest
 from django.core.exceptions import ValidationError
 
+from providers.http import HttpProvider
 from providers.memory import MemoryProvider
+from providers.registry import PROVIDERS, provider_class
 from smsgate.models import Message, ProviderAccount, Tenant
-from smsgate.sending.submit import send_sms
 from smsgate.sending.tasks import sweep_due_messages_task
+from tests.sending import submit_one
 
 pytestmark = pytest.mark.django_db
 
 
 def send_one(tenant) -> Message:
-    message = send_sms(tenant=tenant, to="+5511987654321", body="hello")
+    message = submit_one(tenant=tenant, to="+5511987654321", body="hello")
     sweep_due_messages_task()
     message.refresh_from_db()
     return message
@@ -166,3 +168,39 @@ def test_the_choices_migration_runs_no_sql_so_old_rows_with_bad_names_cannot_bre
     call_command("sqlmigrate", "smsgate", "0007", stdout=out)
     statements = [line for line in out.getvalue().splitlines() if line and not line.startswith("--")]
     assert statements == ["BEGIN;", "COMMIT;"]
+
+
+@pytest.mark.parametrize("name", sorted(PROVIDERS))
+def test_every_carrier_setting_in_settings_is_read_by_its_carrier(name):
+    """A misspelt prefix, key or setting would leave a setting silently ignored and the carrier unconfigured."""
+    from smsgate import settings as settings_module
+
+    cls = provider_class(name)
+    if not cls.settings_prefix:
+        return
+    read = {cls.setting_name(key) for key in cls.config_keys()}
+    defined = {attribute for attribute in vars(settings_module) if attribute.startswith(cls.settings_prefix)}
+    assert defined and defined <= read
+
+
+class AcmeSms(HttpProvider):
+    """A carrier settings.py knows nothing of."""
+
+    name = "acme"
+    settings_prefix = "ACME_SMS_"
+    required_credentials = ("api_key",)
+    optional_settings = {"base_url": "https://api.acme.example"}
+
+
+def test_a_carrier_without_lines_in_settings_reads_its_environment(settings, monkeypatch, tmp_path):
+    monkeypatch.delenv("ACME_SMS_BASE_URL", raising=False)
+    monkeypatch.setenv("ACME_SMS_API_KEY", "from-the-environment")
+    provider = AcmeSms.from_settings(settings)
+    assert (provider.api_key, provider.base_url, provider.timeout) == (
+        "from-the-environment", "https://api.acme.example", settings.PROVIDER_HTTP_TIMEOUT)
+    secret = tmp_path / "api_key"
+    secret.write_text("from-a-docker-secret\n")
+    monkeypatch.setenv("ACME_SMS_API_KEY_FILE", str(secret))
+    assert AcmeSms.from_settings(settings).api_key == "from-a-docker-secret"
+    settings.ACME_SMS_API_KEY = "from-settings"
+    assert AcmeSms.from_settings(settings).api_key == "from-settings"

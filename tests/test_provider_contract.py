@@ -1,6 +1,6 @@
 """The contract every carrier backend passes, each against its loopback fake.
 
-Sends go through the real road (send_sms -> dispatch -> backend -> fake);
+Sends go through the real road (submit -> dispatch -> backend -> fake);
 callbacks are posted to the real /api/v1/sms/delivery|inbound/<provider> URLs.
 Per-carrier wire details live in tests/test_<carrier>.py.
 """
@@ -20,12 +20,13 @@ from providers.base import (
 )
 from providers.registry import get_provider
 from smsgate.models import Message, OptOut, ProviderCallback
-from smsgate.sending.submit import PolicyRefused, send_sms
-from tests.fakes.callback import Callback
+from smsgate.sending.submit import PolicyRefused
+from tests.conftest import SMSC_WEBHOOK_SECRET
+from tests.fakes.callback import Callback, SmscCallbacks
 from tests.fakes.chunghwa import FakeChunghwa
 from tests.fakes.server import Reply
 from tests.fakes.twilio import FROM_NUMBER, sign
-from tests.sending import gateway_send, unsaved
+from tests.sending import gateway_send, submit_one, unsaved
 
 pytestmark = pytest.mark.django_db
 GATEWAY = "https://gateway.example.com"  # PUBLIC_BASE_URL in tests
@@ -88,6 +89,28 @@ class Twilio(Carrier):
         params = {"MessageSid": reply_id, "From": message.to, "To": FROM_NUMBER, "Body": body,
                   "AccountSid": fake.account_sid, "NumMedia": "0"}
         return self._signed("/api/v1/sms/inbound/twilio", params, fake.auth_token if secret is None else secret)
+
+
+class Smsc(Carrier):
+    name, phone, invalid_phone = "smsc", "+79161234567", "+79000000000"
+    credential_setting, base_url_setting = "SMSC_PASSWORD", "SMSC_BASE_URL"
+    callback_secret_setting = "SMSC_WEBHOOK_SECRET"
+    STATUS = {"delivered": 1, "sent": 0}
+
+    def check_wire(self, fake, message):
+        [request] = fake.requests
+        assert (request.method, request.path) == ("POST", "/sys/send.php")
+        assert (request.field("phones"), request.field("mes")) == (message.to, message.body)
+
+    def receipt(self, fake, message, status, secret=SMSC_WEBHOOK_SECRET):
+        """The push to the handler URL set in the SMSC account (which carries the secret)."""
+        smsc_id = int(message.provider_message_id.partition(":")[0])
+        fake.set_status(smsc_id, self.STATUS[status])
+        return SmscCallbacks().build("delivery", fake.callback_params(smsc_id), secret=secret)
+
+    def forged_receipts(self, fake, message):
+        return [self.receipt(fake, message, "delivered", secret=""),
+                self.receipt(fake, message, "delivered", secret="wrong")]
 
 
 class WebSms(Carrier):
@@ -156,7 +179,7 @@ class Chunghwa(Carrier):
         assert (form["to_addr"], form["msg_type"], form["msg"]) == ("0912345678", "0", message.body)
 
 
-CARRIERS = [Twilio(), WebSms(), SpotHit(), Aircall(), Chunghwa()]
+CARRIERS = [Twilio(), Smsc(), WebSms(), SpotHit(), Aircall(), Chunghwa()]
 PUSHING_RECEIPTS = [c for c in CARRIERS if c.callback_secret_setting]
 PUSHING_REPLIES = [c for c in CARRIERS if c.pushes_replies]
 SILENT = [c for c in CARRIERS if not (c.callback_secret_setting and c.pushes_replies)]
@@ -289,7 +312,7 @@ def test_a_stop_reply_opts_out_and_blocks_sends_until_start(carrier):
     assert case.reply(fake, message, " Stop ", "reply-1").post().status_code == 200
     assert OptOut.objects.filter(phone=message.to, source="keyword").exists()
     with pytest.raises(PolicyRefused):
-        send_sms(tenant=message.tenant, to=message.to, body="anything")
+        submit_one(tenant=message.tenant, to=message.to, body="anything")
     assert case.reply(fake, message, " Stop ", "reply-1").post().status_code == 200  # retried: stored once
     assert ProviderCallback.objects.filter(provider=case.name, kind="inbound").count() == 1
     assert case.reply(fake, message, "START", "reply-2").post().status_code == 200

@@ -11,12 +11,12 @@ import os
 import re
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -66,11 +66,22 @@ def poll(what: str, check, deadline: float = DEADLINE):
     raise AssertionError(f"not within {deadline} s: {what}")
 
 
-def query(db: Path, sql: str, *params):
-    if not db.exists():
+def query(db: str, sql: str, *params):
+    """Rows of `sql`, or none while the database is not created or migrated yet."""
+    try:
+        with psycopg.connect(db, connect_timeout=30) as connection:
+            return connection.execute(sql, params).fetchall()
+    except (psycopg.OperationalError, psycopg.errors.UndefinedTable):
         return []
-    with sqlite3.connect(db, timeout=30) as connection:
-        return connection.execute(sql, params).fetchall()
+
+
+@pytest.fixture
+def first_steps_database() -> str:
+    """A database of its own that does not exist yet: `make run` must create it, as on a new machine."""
+    server = os.environ.get("FIRST_STEPS_POSTGRES", "postgres://postgres@127.0.0.1:5432")
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as connection:
+        connection.execute('DROP DATABASE IF EXISTS "smsgate_first_steps" WITH (FORCE)')
+    return f"{server}/smsgate_first_steps"
 
 
 @pytest.fixture
@@ -79,12 +90,13 @@ def clone(tmp_path):
     return tmp_path
 
 
-def test_the_readme_first_steps_reach_delivered_recovered_and_opted_out(clone):
+def test_the_readme_first_steps_reach_delivered_recovered_and_opted_out(clone, first_steps_database):
     port = free_port()
     block = first_steps_block().replace("localhost:8000", f"localhost:{port}")
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("DATABASE_", "REDIS_", "CELERY_", "SMSGATE_", "DJANGO_", "TRIBOPAY_", "PUBLIC_"))}
     env["WEB_PORT"] = str(port)
+    env["DATABASE_URL"] = db = first_steps_database  # the README's default database, under a name of its own
     log_path = clone / "first-steps.log"
     started = time.monotonic()
     with open(log_path, "wb") as log:
@@ -92,14 +104,12 @@ def test_the_readme_first_steps_reach_delivered_recovered_and_opted_out(clone):
                                  stderr=subprocess.STDOUT, start_new_session=True)
     try:
         assert shell.wait(timeout=900) == 0, log_path.read_text()[-5000:]
-        db = clone / "var" / "db.sqlite3"
-
-        delivered = 'SELECT source_type FROM smsgate_message WHERE "to" = ? AND status = ?'
+        delivered = 'SELECT source_type FROM smsgate_message WHERE "to" = %s AND status = %s'
         poll("the SMS delivered", lambda: query(db, delivered, PHONE, "delivered"))
         poll("the recovery SMS delivered", lambda: ("payment",) in query(db, delivered, RECOVERY_PHONE, "delivered"))
         elapsed = time.monotonic() - started
         assert query(db, "SELECT o.keyword, t.slug FROM smsgate_optout o JOIN smsgate_tenant t ON t.id = o.tenant_id "
-                         "WHERE o.phone = ?", PHONE) == [("STOP", "acme")]
+                         "WHERE o.phone = %s", PHONE) == [("STOP", "acme")]
         output = log_path.read_text(errors="replace")
         assert "STOP from +5511987654321: opted out of tenant 'acme'" in output
         assert '{"phone":["recipient opted out"]}' in output  # the send after STOP: 400 with the field error

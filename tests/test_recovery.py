@@ -3,16 +3,16 @@
 from datetime import timedelta
 
 import pytest
-from django.core.exceptions import ValidationError
 
 from smsgate.models import Message, OptOut
 from smsgate.optouts import add_opt_out
 from smsgate.sending.tasks import sweep_due_messages_task
+from templates.models import TemplateVariant
 from tests.conftest import client_for
 from tests.tribopay_support import PHONE, SECRET, frozen_clock, post, postback, processing
 from webhooks.ingest import default_tenant
-from webhooks.models import Payment, RecoveryTemplate, WebhookEvent
-from webhooks.recovery_text import format_brl
+from webhooks.models import Payment, RecoverySettings, WebhookEvent
+from webhooks.selectors import format_brl
 from webhooks.services import process_event, receive_postback
 
 pytestmark = pytest.mark.django_db
@@ -165,12 +165,13 @@ def test_a_waiting_pix_without_a_usable_phone_is_recorded_as_not_sent(deliver, c
     assert Message.objects.count() == 0
 
 
+def recovery_variant(**fields) -> None:
+    TemplateVariant.objects.filter(template__tenant=default_tenant(), template__code="recovery-pix").update(**fields)
+
+
 def test_the_tenants_own_template_and_fallback_link_are_used(twilio, clock, deliver):
-    RecoveryTemplate.objects.create(
-        tenant=default_tenant(),
-        body="{name}, faltam {amount}: {payment_link} {{nao e placeholder}}",
-        fallback_link="https://loja.example.com/checkout",
-    )
+    recovery_variant(body="{name}, faltam {amount}: {payment_link} {{nao e placeholder}}")
+    RecoverySettings.objects.create(tenant=default_tenant(), fallback_link="https://loja.example.com/checkout")
     deliver(postback(amount=199))
     clock.advance(600)
     sweep()
@@ -178,18 +179,8 @@ def test_the_tenants_own_template_and_fallback_link_are_used(twilio, clock, deli
     assert sms["body"] == "Maria Silva, faltam R$ 1,99: https://loja.example.com/checkout {nao e placeholder}"
 
 
-@pytest.mark.parametrize("body", [
-    "{name.__class__}", "{name[0]}", "{amount!r}", "{amount:>10}", "{password}", "{0}", "{}", "Oi {name", "}",
-])
-def test_a_template_that_could_leak_or_break_is_rejected(body):
-    template = RecoveryTemplate(tenant=default_tenant(), body=body)
-    with pytest.raises(ValidationError) as error:
-        template.full_clean()
-    assert "body" in error.value.message_dict
-
-
 def test_an_invalid_template_saved_behind_the_admins_back_falls_back_to_the_default(twilio, clock, deliver):
-    RecoveryTemplate.objects.create(tenant=default_tenant(), body="{name.__init__.__globals__}")
+    recovery_variant(body="{name.__init__.__globals__}")
     deliver(postback())
     assert Message.objects.get().body.startswith("Oi Maria! Seu PIX de R$ 50,00")
 

@@ -12,13 +12,14 @@ from django.utils import timezone
 from providers.base import TransientProviderError
 from providers.memory import MemoryProvider
 from providers.registry import chain_for
+from smsgate.consents import record_marketing_consent
 from smsgate.fields import DecryptionError
 from smsgate.models import Message, MessageEvent, MessageType, OptOut, ProviderAccount
 from smsgate.quiet_hours import URGENT_TYPES, parse_window, quiet_until
 from smsgate.sending.resilience import RateLimiter, breaker_for
-from smsgate.sending.submit import send_sms
 from smsgate.sending.tasks import sweep_due_messages_task
 from tests.chaos.harness import wait_until
+from tests.sending import submit_one
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.django_db
 def submit(tenant, **kwargs) -> Message:
     kwargs.setdefault("to", "+5511987654321")
     kwargs.setdefault("body", "hello")
-    return send_sms(tenant=tenant, **kwargs)
+    return submit_one(tenant=tenant, **kwargs)
 
 
 def sweep_and_reload(message: Message) -> Message:
@@ -256,11 +257,14 @@ def test_quiet_hours_windows_including_midnight_wrap(window, local, quiet):
     assert (until is not None) == quiet
 
 
-def test_a_marketing_message_at_night_is_deferred_to_the_morning(tenant, settings):
-    settings.SMS_QUIET_HOURS = "21:00-08:00"
+def test_a_marketing_message_due_at_night_is_deferred_to_the_morning_at_send_time(tenant, settings):
+    """Quiet hours set after a message was scheduled still hold it when it falls due (submit holds the others)."""
+    record_marketing_consent(tenant=tenant, phone="+5511987654321", source="lead form")
     night = datetime(2026, 6, 10, 2, 0, tzinfo=UTC)  # 23:00 in São Paulo
+    with mock.patch("django.utils.timezone.now", return_value=night - timedelta(hours=12)):
+        message = submit(tenant, message_type="marketing", send_at=night)
+    settings.SMS_QUIET_HOURS = "21:00-08:00"
     with mock.patch("django.utils.timezone.now", return_value=night):
-        message = submit(tenant, message_type="marketing")
         message = sweep_and_reload(message)
     assert message.status == "scheduled"
     assert message.due_at == datetime(2026, 6, 10, 11, 0, tzinfo=UTC)  # 08:00 in São Paulo

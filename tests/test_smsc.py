@@ -16,11 +16,11 @@ from providers.memory import MemoryProvider
 from providers.registry import get_provider
 from providers.smsc import error_from
 from smsgate.models import Message, ProviderCallback
-from smsgate.sending.submit import send_sms
 from smsgate.sending.tasks import sweep_due_messages_task
 from tests.conftest import SMSC_WEBHOOK_SECRET
 from tests.fakes.server import Reply
 from tests.fakes.smsc import smsc_error
+from tests.sending import submit_one
 
 pytestmark = pytest.mark.django_db
 PHONE = "+79991234567"
@@ -29,7 +29,7 @@ CALLBACK = "/api/v1/sms/delivery/smsc"
 
 def send(tenant, capture, body="Hello from smsgate", phone=PHONE) -> Message:
     with capture(execute=True):
-        message = send_sms(tenant=tenant, to=phone, body=body)
+        message = submit_one(tenant=tenant, to=phone, body=body)
     message.refresh_from_db()
     return message
 

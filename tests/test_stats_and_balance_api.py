@@ -7,14 +7,14 @@ import pytest
 from django.utils import timezone
 
 from smsgate.models import Message, ProviderAccount
-from smsgate.sending.submit import send_sms
 from tests.conftest import client_for
+from tests.sending import submit_one
 
 pytestmark = pytest.mark.django_db
 
 
 def make(tenant, provider, status, price=None, days_ago=0):
-    message = send_sms(tenant=tenant, to="+5511987654321", body="hi", send_at=timezone.now() + timedelta(days=1))
+    message = submit_one(tenant=tenant, to="+5511987654321", body="hi", send_at=timezone.now() + timedelta(days=1))
     Message.objects.filter(pk=message.pk).update(provider=provider, status=status, price=price,
                                                  created_at=timezone.now() - timedelta(days=days_ago))
 

@@ -9,9 +9,15 @@ from smsgate.models import Message
 from templates.models import MessageTemplate, TemplateVariant
 from templates.rendering import MissingVariables, TemplateError, render, variables
 from templates.services import pick_variant
+from templates.system import SYSTEM_TEMPLATES
 from tests.conftest import client_for
 
 TEMPLATES = "/api/v1/sms/templates"
+
+
+def created():
+    """The templates a test made (each tenant also has its journeys' texts, templates.system)."""
+    return MessageTemplate.objects.exclude(code__in=SYSTEM_TEMPLATES)
 
 
 def test_it_renders_plain_and_french_style_variables():
@@ -99,10 +105,11 @@ def test_the_api_creates_and_lists_templates(api, other_tenant):
     ]}, format="json")
     assert response.status_code == 201, response.content
     listed = api.get(TEMPLATES).data
-    assert [t["code"] for t in listed] == ["welcome"]
-    a, b = listed[0]["variants"]
+    journeys = sorted(SYSTEM_TEMPLATES)  # every tenant has its copy of the journeys' texts
+    assert [t["code"] for t in listed] == [*journeys, "welcome"]
+    a, b = listed[-1]["variants"]
     assert (a["variables"], a["encoding"], b["encoding"]) == (["name"], "gsm7", "ucs2")
-    assert client_for(other_tenant).get(TEMPLATES).data == []
+    assert [t["code"] for t in client_for(other_tenant).get(TEMPLATES).data] == journeys
 
 
 @pytest.mark.django_db
@@ -115,7 +122,7 @@ def test_the_api_creates_and_lists_templates(api, other_tenant):
 ])
 def test_invalid_templates_are_400(api, payload):
     assert api.post(TEMPLATES, payload, format="json").status_code == 400
-    assert MessageTemplate.objects.count() == 0
+    assert created().count() == 0
 
 
 @pytest.mark.django_db
@@ -128,7 +135,7 @@ def test_variant_json_types_are_taken_as_sent(api, variant, error):
     response = api.post(TEMPLATES, {"code": "typed", "variants": [variant]}, format="json")
     assert response.status_code == 400
     assert response.json()["variants"] == {"0": error}
-    assert MessageTemplate.objects.count() == 0
+    assert created().count() == 0
 
 
 @pytest.mark.django_db
@@ -138,7 +145,7 @@ def test_a_template_has_at_most_26_variants(api, count, status):
     response = api.post(TEMPLATES, {"code": "many", "variants": [{"label": label, "body": f"text {label}"}
                                                                  for label in labels]}, format="json")
     assert response.status_code == status, response.content
-    assert MessageTemplate.objects.count() == (1 if status == 201 else 0)
+    assert created().count() == (1 if status == 201 else 0)
     if status == 400:
         assert "26" in str(response.data["variants"])
 

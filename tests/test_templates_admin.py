@@ -97,7 +97,7 @@ def test_saving_variants_with_different_variables_warns(admin_client, tenant):
         "variants-0-label": "A", "variants-0-body": "Oi {name}: {URL}", "variants-0-weight": "1",
         "variants-1-label": "B", "variants-1-body": "Oi {nome}", "variants-1-weight": "1",
     }, follow=True)
-    assert MessageTemplate.objects.get().variants.count() == 2
+    assert MessageTemplate.objects.get(code="promo").variants.count() == 2
     warnings = [str(m) for m in response.context["messages"] if m.level_tag == "warning"]
     assert warnings == ["The variants use different variables ({URL} only in A; {name} only in A; {nome} only in "
                         "B). Every send must still give all of them, whichever variant the recipient gets, or it "
@@ -116,7 +116,7 @@ def test_a_bad_variant_is_a_form_error(admin_client, tenant, label, body, error)
         "variants-TOTAL_FORMS": "1", "variants-INITIAL_FORMS": "0",
         "variants-0-label": label, "variants-0-body": body, "variants-0-weight": "1",
     })
-    assert response.status_code == 200 and MessageTemplate.objects.count() == 0
+    assert response.status_code == 200 and not MessageTemplate.objects.filter(code="promo").exists()
     assert error in str(response.context["inline_admin_formsets"][0].formset.errors)
 
 
@@ -127,3 +127,32 @@ def test_the_template_page_shows_results_by_variant(admin_client, tenant):
     # messages, sent, delivered (of sent), failed, clicked (of sent)
     assert "<tr><td>A</td><td>5</td><td>4</td><td>3 (75%)</td><td>1</td><td>2 (50%)</td></tr>" in page
     assert "<tr><td>B</td><td>4</td><td>3</td><td>2 (67%)</td><td>1</td><td>1 (33%)</td></tr>" in page
+
+
+# --- a journey's text (templates.system) ------------------------------------------------------------
+
+def test_a_journeys_text_lists_the_variables_its_journey_gives_and_previews_with_realistic_values(admin_client,
+                                                                                                   tenant):
+    template = MessageTemplate.objects.get(tenant=tenant, code="recovery-pix")
+    page = admin_client.get(reverse("admin:templates_messagetemplate_change", args=[template.pk]))
+    html = page.content.decode()
+    assert "Sent by a journey, which gives {name}, {first_name}, {amount}, {payment_link}." in html
+    assert page.context["preview_samples"]["amount"] == "R$ 1.234,56"
+    assert 'id="preview-sample-values"' in html and "variables-warning" not in html
+
+
+def test_a_journeys_text_warns_of_variables_its_journey_does_not_give(admin_client, tenant):
+    template = MessageTemplate.objects.get(tenant=tenant, code="lead-code")
+    variant = template.variants.get()
+    response = admin_client.post(reverse("admin:templates_messagetemplate_change", args=[template.pk]), {
+        "tenant": tenant.pk, "code": "lead-code", "name": template.name, "is_active": "on",
+        "variants-TOTAL_FORMS": "2", "variants-INITIAL_FORMS": "1",
+        "variants-0-id": variant.pk, "variants-0-template": template.pk, "variants-0-label": "A",
+        "variants-0-body": "Codigo {code} para {name}", "variants-0-weight": "1",
+        "variants-1-label": "B", "variants-1-body": "Seu codigo: {code}", "variants-1-weight": "1",
+    }, follow=True)
+    warnings = [str(m) for m in response.context["messages"] if m.level_tag == "warning"]
+    assert warnings == ["The journey does not give {name}: until every variant that can be chosen uses only its "
+                        "variables, the built-in text is sent instead."]  # and no warning that A and B differ
+    answer = preview(admin_client, {"code": "lead-code", "variants": [{"label": "A", "body": "Oi {name}"}]}).json()
+    assert answer["warning"].startswith("The journey does not give {name}")

@@ -7,14 +7,14 @@ import pytest
 from django.test import Client
 
 from providers.base import SendResult
-from providers.registry import get_provider
-from smsgate.models import Message, OptOut, ProviderCallback, Tenant
+from providers.registry import get_provider, route_for
+from smsgate.models import Message, OptOut, ProviderAccount, ProviderCallback, Tenant
 from smsgate.sending import dispatch
 from smsgate.sending.routing import sent
-from smsgate.sending.submit import send_sms
 from smsgate.sending.tasks import sweep_due_messages_task
 from tests.fakes.server import Reply
 from tests.fakes.twilio import sign
+from tests.sending import submit_one, unsaved
 
 pytestmark = pytest.mark.django_db
 SEND = "/api/v1/sms/send"
@@ -145,7 +145,7 @@ def test_an_undelivered_receipt_records_the_error(api, twilio, django_capture_on
 
 def test_a_receipt_for_an_unknown_message_is_kept_and_applied_when_the_send_is_recorded(twilio):
     tenant = Tenant.objects.get(slug="default")
-    message = send_sms(tenant=tenant, to="+14155550123", body="race")
+    message = submit_one(tenant=tenant, to="+14155550123", body="race")
     token = dispatch.claim_one(message.pk)
     sid = "SM" + "f" * 32
     twilio.messages[sid] = {"from": "+15005550006", "to": message.to}
@@ -181,3 +181,24 @@ def test_a_stop_reply_adds_an_opt_out_and_start_removes_it(twilio, tenant, api, 
 
 def test_callbacks_for_an_unknown_provider_are_404(db):
     assert Client().post("/api/v1/sms/delivery/nosuch", {}).status_code == 404
+
+
+def test_messages_routed_one_by_one_share_a_kept_alive_connection(twilio, tenant):
+    """The dispatcher asks route_for for every message; that must not open a connection (a TLS handshake) each."""
+    for _ in range(20):
+        route_for("twilio", tenant).provider.send(unsaved("+14155550123"))
+    assert len(twilio.sent) == 20
+    assert twilio.connections <= 2
+
+
+def test_rotated_credentials_are_used_at_once(twilio, tenant, settings):
+    route_for("twilio", tenant).provider.send(unsaved("+14155550123"))
+    twilio.auth_token = settings.TWILIO_AUTH_TOKEN = "rotated-token"
+    route_for("twilio", tenant).provider.send(unsaved("+14155550123"))
+    account = ProviderAccount.objects.create(tenant=tenant, provider="twilio", credentials={
+        "account_sid": twilio.account_sid, "auth_token": "rotated-token"})
+    route_for("twilio", tenant).provider.send(unsaved("+14155550123"))
+    twilio.auth_token = account.credentials["auth_token"] = "the-tenants-next-token"
+    account.save()
+    route_for("twilio", tenant).provider.send(unsaved("+14155550123"))
+    assert len(twilio.sent) == 4

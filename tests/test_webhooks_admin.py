@@ -1,11 +1,12 @@
-"""Admin pages of payment recovery: events with raw payload, the funnel, the template editor."""
+"""Admin pages of payment recovery: events with raw payload, the funnel, the recovery settings."""
 
 import pytest
 from django.contrib.auth.models import User
 
+from templates.models import MessageTemplate
 from tests.tribopay_support import SECRET, post, postback, processing
 from webhooks.ingest import default_tenant
-from webhooks.models import RecoveryTemplate, WebhookEvent
+from webhooks.models import RecoverySettings, WebhookEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -53,24 +54,16 @@ def test_the_payment_list_shows_the_recovery_funnel(staff, events):
     assert "Recovery funnel" in html and "R$ 1.234,56" in html  # pay_1's amount in the list
 
 
-def test_the_template_editor_refuses_a_template_that_could_leak(staff):
+def test_the_recovery_settings_keep_the_fallback_link_and_lead_to_the_text(staff):
     tenant = default_tenant()
-    page = staff.post("/admin/webhooks/recoverytemplate/add/",
-                      {"tenant": tenant.pk, "body": "{name.__class__.__mro__}", "fallback_link": ""})
-    assert page.status_code == 200  # the form again, with the error
-    assert "Unknown placeholder" in page.content.decode()
-    assert not RecoveryTemplate.objects.exists()
-
-
-def test_the_template_editor_saves_and_previews_a_good_template(staff):
-    tenant = default_tenant()
-    page = staff.post("/admin/webhooks/recoverytemplate/add/",
-                      {"tenant": tenant.pk, "body": "{first_name}: {amount} {payment_link}",
-                       "fallback_link": "https://loja.example.com/pay"})
+    page = staff.post("/admin/webhooks/recoverysettings/add/",
+                      {"tenant": tenant.pk, "fallback_link": "loja.example.com/pay"})
     assert page.status_code == 302
-    template = RecoveryTemplate.objects.get()
-    page = staff.get(f"/admin/webhooks/recoverytemplate/{template.pk}/change/")
-    assert "Maria: R$ 1.234,56 https://loja.example.com/pay" in page.content.decode()
+    settings_row = RecoverySettings.objects.get()
+    assert settings_row.fallback_link == "https://loja.example.com/pay"
+    page = staff.get(f"/admin/webhooks/recoverysettings/{settings_row.pk}/change/").content.decode()
+    text = MessageTemplate.objects.get(tenant=tenant, code="recovery-pix")
+    assert f'href="/admin/templates/messagetemplate/{text.pk}/change/"' in page
 
 
 def test_the_funnel_follows_the_tenant_filter(staff, events, tenant):

@@ -67,9 +67,9 @@ def test_another_tenant_sees_none_of_the_default_tenants_events(tenant, event):
 
 
 def test_sms_logs_show_recovery_and_test_sms_but_not_other_traffic(default_api, event):
-    from smsgate.sending.submit import send_sms
+    from tests.sending import submit_one
 
-    send_sms(tenant=default_tenant(), to=PHONE, body="unrelated", source_type="api")
+    submit_one(tenant=default_tenant(), to=PHONE, body="unrelated", source_type="api")
     default_api.post("/api/webhooks/test-sms/", {"phone_number": PHONE, "message": "ping"}, format="json")
     rows = default_api.get("/api/webhooks/sms-logs/").json()["results"]
     assert sorted((r["source_type"], r["body"][:4]) for r in rows) == [("payment", "Oi M"), ("test_sms", "ping")]

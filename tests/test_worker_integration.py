@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from smsgate.celery import app as celery_app
 from smsgate.models import Message
-from smsgate.sending.submit import send_sms
 from smsgate.sending.tasks import sweep_due_messages_task
 from tests.chaos.harness import Processes, wait_until
 from tests.fakes import twilio as fake_twilio
+from tests.sending import submit_one
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -58,7 +58,8 @@ def test_an_sms_accepted_by_the_api_is_sent_by_a_real_worker(worker, api):
 
 
 def test_a_scheduled_message_that_becomes_due_is_sent_by_the_sweeper(worker, tenant):
-    message = send_sms(tenant=tenant, to="+14155550123", body="scheduled", send_at=timezone.now() + timedelta(hours=1))
+    later = timezone.now() + timedelta(hours=1)
+    message = submit_one(tenant=tenant, to="+14155550123", body="scheduled", send_at=later)
     Message.objects.filter(pk=message.pk).update(due_at=timezone.now())  # an hour passes
     sweep_due_messages_task.delay()  # what beat does every 5 seconds
     assert wait_until(lambda: Message.objects.get(pk=message.pk).status == "sent", DEADLINE), (

@@ -1,4 +1,4 @@
-"""Admin: TriboPay postbacks with their raw payload, payments with the recovery funnel, templates."""
+"""Admin: TriboPay postbacks with their raw payload, payments with the recovery funnel, recovery settings."""
 
 import json
 
@@ -8,9 +8,10 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from smsgate.models import Tenant
-from webhooks.models import Payment, RecoveryTemplate, WebhookEvent
-from webhooks.recovery_text import format_brl, recovery_values, render
-from webhooks.selectors import recovery_funnel
+from templates.models import MessageTemplate
+from templates.system import RECOVERY_PIX
+from webhooks.models import Payment, RecoverySettings, WebhookEvent
+from webhooks.selectors import format_brl, recovery_funnel
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -82,18 +83,21 @@ class PaymentAdmin(ReadOnlyAdmin):
         return super().changelist_view(request, extra_context=extra_context)
 
 
-@admin.register(RecoveryTemplate)
-class RecoveryTemplateAdmin(admin.ModelAdmin):
-    list_display = ["tenant", "short_body", "updated_at"]
-    fields = ["tenant", "body", "fallback_link", "preview"]
-    readonly_fields = ["preview"]
+@admin.register(RecoverySettings)
+class RecoverySettingsAdmin(admin.ModelAdmin):
+    """The fallback link; the text itself is the tenant's `recovery-pix` message template."""
+
+    list_display = ["tenant", "fallback_link", "text", "updated_at"]
+    fields = ["tenant", "fallback_link", "text"]
+    readonly_fields = ["text"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
-    @admin.display(description="body")
-    def short_body(self, obj: RecoveryTemplate) -> str:
-        return obj.body[:80]
-
-    @admin.display(description="preview (Maria Silva, R$ 1.234,56)")
-    def preview(self, obj: RecoveryTemplate) -> str:
-        link = obj.fallback_link or "https://pay.example.com/abc"
-        return render(obj.body, recovery_values(name="Maria Silva", amount_cents=123456, payment_link=link))
+    @admin.display(description="recovery text")
+    def text(self, obj: RecoverySettings):
+        template = MessageTemplate.objects.filter(tenant_id=obj.tenant_id, code=RECOVERY_PIX).first() if obj.pk \
+            else None
+        if template is None:
+            url = reverse("admin:templates_messagetemplate_changelist") + f"?code={RECOVERY_PIX}"
+            return format_html('<a href="{}">the {} message templates</a>', url, RECOVERY_PIX)
+        url = reverse("admin:templates_messagetemplate_change", args=[template.pk])
+        return format_html('<a href="{}">edit the {} template of {}</a>', url, RECOVERY_PIX, obj.tenant)

@@ -8,7 +8,7 @@ from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from smsgate.api.source_ip import client_ip, user_agent
+from smsgate.api.source_ip import request_meta
 from smsgate.api.views import to_validation_error
 from smsgate.models import Message
 from webhooks.models import WebhookEvent
@@ -60,8 +60,7 @@ class TestSmsApi(APIView):
         try:
             message = send_test_sms(
                 tenant=request.user.tenant, phone=data.validated_data["phone_number"],
-                body=data.validated_data["message"], request_ip=client_ip(request),
-                user_agent=user_agent(request),
+                body=data.validated_data["message"], meta=request_meta(request),
             )
         except DjangoValidationError as exc:
             raise _with_input_names(to_validation_error(exc)) from None

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.db import DataError, IntegrityError, connection, transaction
+from django.db import DataError, connection, transaction
 from django.utils import timezone
 
 from smsgate.models import Tenant
@@ -164,12 +164,11 @@ def _insert(batch: list[_Entry]) -> None:
     waiting ones never touch the database, because a request holding a pooled
     connection while it waits could leave the writer none (DATABASE_POOL_SIZE).
     """
-    write = _insert_in_one_statement if connection.vendor == "postgresql" else _insert_one_by_one
     try:
-        write(batch)
+        _insert_in_one_statement(batch)
     except Tenant.DoesNotExist:  # postbacks must still be accepted
         default_tenant()
-        write(batch)
+        _insert_in_one_statement(batch)
 
 
 def default_tenant() -> Tenant:
@@ -197,22 +196,6 @@ def _insert_in_one_statement(batch: list[_Entry]) -> None:
         entry.duplicate = entry.event_id is None
         if entry.duplicate:  # stored before (a retry), or twice in this batch
             entry.event_id = _stored_event_id(*key)
-
-
-def _insert_one_by_one(batch: list[_Entry]) -> None:
-    tenant = Tenant.objects.get(slug=Tenant.DEFAULT_SLUG)
-    with transaction.atomic():
-        for entry in batch:
-            postback = entry.postback
-            try:
-                with transaction.atomic():
-                    entry.event_id = WebhookEvent.objects.create(
-                        tenant=tenant, tribopay_id=postback.tribopay_id, status=postback.status,
-                        method=postback.method, payload=entry.payload, source_ip=entry.source_ip,
-                    ).pk
-            except IntegrityError:  # stored before (a retry), or twice in this batch
-                entry.duplicate = True
-                entry.event_id = _stored_event_id(postback.tribopay_id, postback.status)
 
 
 def _stored_event_id(tribopay_id: str, status: str) -> int:

@@ -1,10 +1,8 @@
-"""Payment events from TriboPay, the payments they describe, and the recovery template."""
+"""Payment events from TriboPay, the payments they describe, and each tenant's recovery settings."""
 
-from django.core.exceptions import ValidationError
 from django.db import models
 
 from smsgate.models import Message, Tenant
-from webhooks.recovery_text import DEFAULT_TEMPLATE, template_errors
 
 
 class Payment(models.Model):
@@ -90,20 +88,17 @@ class WebhookEvent(models.Model):
         return f"{self.tribopay_id} {self.status}"
 
 
-class RecoveryTemplate(models.Model):
-    """A tenant's recovery SMS text. Placeholders: {name}, {first_name}, {amount}, {payment_link}."""
+class RecoverySettings(models.Model):
+    """What a tenant's recovery journey needs besides its text (the `recovery-pix` message template)."""
 
-    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="recovery_template")
-    body = models.TextField(default=DEFAULT_TEMPLATE)
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="recovery_settings")
     fallback_link = models.URLField(
         max_length=500, blank=True, help_text="{payment_link} when the postback carries no link of its own."
     )
     updated_at = models.DateTimeField(auto_now=True)
 
-    def __str__(self) -> str:
-        return f"recovery template of {self.tenant}"
+    class Meta:
+        verbose_name_plural = "recovery settings"
 
-    def clean(self) -> None:
-        errors = template_errors(self.body)
-        if errors:
-            raise ValidationError({"body": errors})
+    def __str__(self) -> str:
+        return f"recovery settings of {self.tenant}"

@@ -6,7 +6,12 @@ from django.db.models.functions import Coalesce
 from smsgate.models import Tenant
 from smsgate.statuses import Status
 from webhooks.models import Payment
-from webhooks.recovery_text import format_brl
+
+
+def format_brl(cents: int | None) -> str:
+    """1234567 -> 'R$ 12.345,67' (Brazilian thousands and decimal separators)."""
+    reais, centavos = divmod(int(cents or 0), 100)
+    return f"R$ {reais:,}".replace(",", ".") + f",{centavos:02d}"
 
 
 def recovery_funnel(tenant: Tenant | None = None) -> dict:

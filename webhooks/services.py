@@ -1,7 +1,7 @@
 """Payment recovery: store TriboPay postbacks, then apply them to their payment.
 
 A PIX payment `waiting_payment` gets a recovery SMS, persisted now through
-`smsgate.sending.submit.send_sms` with `send_at` RECOVERY_DELAY_SECONDS after the
+`smsgate.sending.submit.submit` with `send_at` RECOVERY_DELAY_SECONDS after the
 postback arrived. Any later status (paid, cancelled, refused, ...) cancels
 that SMS if it has not gone out. Both happen under a lock on the payment row,
 so postbacks for one payment are applied one at a time; a waiting postback
@@ -21,11 +21,13 @@ from django.utils import timezone
 
 from smsgate.models import Message, Tenant
 from smsgate.publish import publish
-from smsgate.sending.submit import cancel_message, send_sms
+from smsgate.sending.submit import NO_META, RequestMeta, SmsRequest, cancel_message, submit
 from smsgate.statuses import Status
+from templates.services import Rendered
+from templates.system import RECOVERY_PIX, render_system
 from webhooks.ingest import group_commit
-from webhooks.models import Payment, RecoveryTemplate, WebhookEvent
-from webhooks.recovery_text import DEFAULT_TEMPLATE, recovery_values, render
+from webhooks.models import Payment, RecoverySettings, WebhookEvent
+from webhooks.selectors import format_brl
 from webhooks.tribopay import MalformedPostback, Postback, parse_postback
 
 logger = logging.getLogger(__name__)
@@ -121,17 +123,34 @@ def process_event(event_id: int) -> None:
     logger.info("TriboPay %s %s: %s (%s)", event.tribopay_id, event.status, outcome, detail)
 
 
-def send_test_sms(*, tenant: Tenant, phone: str, body: str, **request_info) -> Message:
+def send_test_sms(*, tenant: Tenant, phone: str, body: str, meta: RequestMeta = NO_META) -> Message:
     """An operator's test SMS, sent now; shows in the webhooks SMS log."""
-    return send_sms(tenant=tenant, to=phone, body=body, source_type=TEST_SOURCE, **request_info)
+    return submit(tenant, [SmsRequest(to=phone, body=body)], source_type=TEST_SOURCE, meta=meta).one()
 
 
-def recovery_text(*, tenant: Tenant, name: str, amount_cents: int | None, payment_link: str = "") -> str:
-    """The tenant's recovery SMS for these values."""
-    template = RecoveryTemplate.objects.filter(tenant=tenant).first()
-    body = template.body if template else DEFAULT_TEMPLATE
-    link = payment_link or (template.fallback_link if template else "")
-    return render(body, recovery_values(name=name, amount_cents=amount_cents, payment_link=link))
+def recovery_text(*, tenant: Tenant, name: str, amount_cents: int | None, payment_link: str = "",
+                  phone: str = "") -> str:
+    """The tenant's recovery SMS (its `recovery-pix` template) for these values; `phone` picks the A/B variant."""
+    return _recovery_rendered(tenant, name, amount_cents, payment_link, phone).body
+
+
+def _recovery_rendered(tenant: Tenant, name: str, amount_cents: int | None, payment_link: str,
+                       phone: str) -> Rendered:
+    recovery_settings = RecoverySettings.objects.filter(tenant=tenant).first()
+    link = payment_link or (recovery_settings.fallback_link if recovery_settings else "")
+    values = recovery_values(name=name, amount_cents=amount_cents, payment_link=link)
+    return render_system(tenant, RECOVERY_PIX, values, recipient=phone)
+
+
+def recovery_values(*, name: str, amount_cents: int | None, payment_link: str) -> dict[str, str]:
+    """The recovery text's variables: {name}, {first_name} ("cliente" without one), {amount}, {payment_link}."""
+    name = " ".join(name.split())
+    return {
+        "name": name or "cliente",
+        "first_name": name.split(" ")[0] if name else "cliente",
+        "amount": format_brl(amount_cents),
+        "payment_link": payment_link,
+    }
 
 
 def _locked_payment(tenant: Tenant, tribopay_id: str) -> Payment:
@@ -177,12 +196,13 @@ def _status_after_waiting(payment: Payment) -> str:
 def _schedule_recovery(payment: Payment, received_at: datetime) -> tuple[str, str]:
     if not payment.customer_phone:
         return Outcome.NOT_SENT, "no customer phone number"
-    body = recovery_text(tenant=payment.tenant, name=payment.customer_name, amount_cents=payment.amount_cents,
-                         payment_link=payment.payment_link)
+    text = _recovery_rendered(payment.tenant, payment.customer_name, payment.amount_cents, payment.payment_link,
+                              payment.customer_phone)
     send_at = received_at + timedelta(seconds=settings.RECOVERY_DELAY_SECONDS)
     try:
-        message = send_sms(tenant=payment.tenant, to=payment.customer_phone, body=body, send_at=send_at,
-                           source_type=RECOVERY_SOURCE, source_id=payment.pk, cancel_on_refusal=True)
+        message = submit(payment.tenant, [SmsRequest(to=payment.customer_phone, body=text.body,
+                                                     variant_id=text.variant_id)], send_at=send_at,
+                         source_type=RECOVERY_SOURCE, source_id=payment.pk, cancel_refused=True).one()
     except ValidationError as exc:
         return Outcome.NOT_SENT, "; ".join(exc.messages)
     payment.recovery_message = message

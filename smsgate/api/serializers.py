@@ -29,6 +29,26 @@ def wrong_json_type(field: serializers.Field, value) -> str | None:
     return None
 
 
+class FieldsBuiltOnce:
+    """A serializer whose fields are built once per class, not for every instance.
+
+    DRF deep-copies the declared fields of each new serializer, and a
+    ModelSerializer reads its model's fields again: a tenth of a send
+    request's time. For serializers that read no context and hold no state in
+    their fields (those of the send API), one set of fields, bound to an
+    instance of their own, serves every instance alike.
+    """
+
+    @property
+    def fields(self):
+        cls = type(self)
+        built = cls.__dict__.get("_fields_built_once")
+        if built is None:
+            built = serializers.Serializer.fields.func(cls())  # DRF's own building, once
+            cls._fields_built_once = built
+        return built
+
+
 class JsonInput(serializers.Serializer):
     """An input read as the JSON types the OpenAPI states: DRF alone would take 5 for "5", "true" for true."""
 
@@ -71,7 +91,7 @@ class SendAtField(serializers.DateTimeField):
         return when
 
 
-class SendSmsInput(JsonInput):
+class SendSmsInput(FieldsBuiltOnce, JsonInput):
     phone = PhoneField()
     message = serializers.CharField(max_length=settings.SMS_MAX_BODY_CHARS, required=False)
     template_code = serializers.SlugField(max_length=64, required=False)
@@ -94,7 +114,7 @@ class BulkItemInput(SendSmsInput):
     send_at = None
 
 
-class BulkSmsInput(JsonInput):
+class BulkSmsInput(FieldsBuiltOnce, JsonInput):
     MAX_MESSAGES = 1000
 
     messages = serializers.ListField(child=BulkItemInput(), min_length=1, max_length=MAX_MESSAGES,
@@ -103,7 +123,7 @@ class BulkSmsInput(JsonInput):
     send_at = SendAtField()
 
 
-class MessageOutput(serializers.ModelSerializer):
+class MessageOutput(FieldsBuiltOnce, serializers.ModelSerializer):
     status_code = serializers.IntegerField(read_only=True, help_text="Legacy code: 0 pending, 1 delivered, "
                                            "2 sent, 3 in progress, 4 failed, 5 expired.")
     variant_label = serializers.CharField(source="variant.label", default=None, allow_null=True, read_only=True)
@@ -130,7 +150,7 @@ class MessageDetailOutput(MessageOutput):
         fields = [*MessageOutput.Meta.fields, "events"]
 
 
-class BulkSmsOutput(serializers.Serializer):
+class BulkSmsOutput(FieldsBuiltOnce, serializers.Serializer):
     count = serializers.IntegerField()
     ids = serializers.ListField(child=serializers.IntegerField(), help_text="The messages' ids, in request order.")
 

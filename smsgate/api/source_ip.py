@@ -4,6 +4,8 @@ import ipaddress
 
 from django.conf import settings
 
+from smsgate.sending.submit import RequestMeta
+
 
 def client_ip(request) -> str | None:
     """REMOTE_ADDR, or with TRUST_X_FORWARDED_FOR the first address of X-Forwarded-For when it is an IP address.
@@ -22,3 +24,8 @@ def client_ip(request) -> str | None:
 def user_agent(request) -> str:
     """The caller's User-Agent as it can be stored: without NUL characters (Postgres text cannot hold them)."""
     return request.headers.get("User-Agent", "").replace("\x00", "")
+
+
+def request_meta(request) -> RequestMeta:
+    """Where a request came from, as the submit step keeps it on the messages it creates."""
+    return RequestMeta(ip=client_ip(request), user_agent=user_agent(request))

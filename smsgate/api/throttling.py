@@ -20,7 +20,7 @@ import redis
 from rest_framework import throttling
 
 from smsgate.api.source_ip import client_ip
-from smsgate.sending.resilience import redis_client, take_tokens
+from smsgate.sending.resilience import redis_client, take_tokens, take_tokens_at_once
 
 logger = logging.getLogger(__name__)
 _REDIS_WARNING_EVERY = 60.0  # seconds
@@ -45,13 +45,28 @@ class RedisRateThrottle(throttling.SimpleRateThrottle):
 
     def take(self, key: str | None, count: int) -> float:
         """Take `count` tokens (0: only look): seconds until a token is there, 0.0 if one was."""
-        if key is None or self.rate is None or redis_client() is None:
-            return 0.0
-        try:
-            return take_tokens(key, self.num_requests, self.num_requests / self.duration, count)[1]
-        except redis.RedisError as exc:
-            _warn_redis_away(exc)
-            return 0.0
+        return take_at_once((self, key, count))[0]
+
+    def bucket(self, key: str, count: int) -> tuple[str, int, float, int]:
+        return key, self.num_requests, self.num_requests / self.duration, count
+
+
+def take_at_once(*takes: tuple[RedisRateThrottle, str | None, int]) -> list[float]:
+    """RedisRateThrottle.take for several (throttle, key, count) in one Redis round trip: the waits, in order."""
+    waits = [0.0] * len(takes)
+    asked = [(index, throttle.bucket(key, count)) for index, (throttle, key, count) in enumerate(takes)
+             if key is not None and throttle.rate is not None]
+    if not asked or redis_client() is None:
+        return waits
+    try:
+        answers = take_tokens_at_once(*(bucket for _, bucket in asked)) if len(asked) > 1 else \
+            [take_tokens(*asked[0][1])]
+    except redis.RedisError as exc:
+        _warn_redis_away(exc)
+        return waits
+    for (index, _), (_, wait) in zip(asked, answers, strict=True):
+        waits[index] = wait
+    return waits
 
 
 class FailedAuthThrottle(RedisRateThrottle):

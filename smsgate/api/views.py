@@ -20,14 +20,12 @@ from smsgate.api.serializers import (
     PeriodQuery,
     SendSmsInput,
 )
-from smsgate.api.source_ip import client_ip, user_agent
+from smsgate.api.source_ip import request_meta
 from smsgate.console.balances import provider_balances
 from smsgate.console.periods import day_end, day_start, period
 from smsgate.console.stats import message_stats
 from smsgate.models import Message
-from smsgate.phones import InvalidPhoneNumber, normalize_phone
-from smsgate.sending.submit import BulkItem, IdempotencyConflict, send_sms, submit_many
-from templates.services import render_for
+from smsgate.sending.submit import IdempotencyConflict, SmsRequest, SubmitResult, submit
 
 
 class Conflict(APIException):
@@ -53,21 +51,14 @@ class SmsSendApi(APIView):
         key = request.headers.get("Idempotency-Key") or None
         if key and (len(key) > 255 or "\x00" in key):
             raise serializers.ValidationError({"Idempotency-Key": ["At most 255 characters, and no NUL."]})
+        values = data.validated_data
+        request_sms = SmsRequest(to=values["phone"], body=values.get("message", ""),
+                                 template_code=values.get("template_code", ""), template_data=values["template_data"],
+                                 custom_id=values["custom_id"])
         try:
-            message = send_sms(
-                tenant=request.user.tenant,
-                to=data.validated_data["phone"],
-                body=data.validated_data.get("message", ""),
-                template_code=data.validated_data.get("template_code", ""),
-                template_data=data.validated_data["template_data"],
-                message_type=data.validated_data["message_type"],
-                send_at=data.validated_data.get("send_at"),
-                custom_id=data.validated_data["custom_id"],
-                idempotency_key=key,
-                source_type="api",
-                request_ip=client_ip(request),
-                user_agent=user_agent(request),
-            )
+            message = submit(request.user.tenant, [request_sms], message_type=values["message_type"],
+                             send_at=values.get("send_at"), source_type="api", idempotency_key=key,
+                             meta=request_meta(request)).one()
         except IdempotencyConflict:
             raise Conflict("This Idempotency-Key was already used for a different request.") from None
         except DjangoValidationError as exc:
@@ -87,46 +78,34 @@ class SmsBulkApi(APIView):
     def post(self, request):
         data = BulkSmsInput(data=request.data)
         data.is_valid(raise_exception=True)
-        tenant = request.user.tenant
-        items, errors, first_index = [], {}, {}
-        for index, entry in enumerate(data.validated_data["messages"]):
-            try:
-                item = _bulk_item(tenant, entry)
-            except serializers.ValidationError as exc:
-                errors[index] = exc.detail
-                continue
-            except DjangoValidationError as exc:
-                errors[index] = to_validation_error(exc).detail
-                continue
-            first = first_index.setdefault((item.to, item.body), index)
-            if first != index:
-                errors[index] = {"phone": [f"Same number and text as message {first}: send it once."]}
-            items.append(item)
-        if errors:
-            raise serializers.ValidationError({"messages": errors})
+        requests = [
+            SmsRequest(to=entry["phone"], body=entry.get("message", ""), template_code=entry.get("template_code", ""),
+                       template_data=entry["template_data"], custom_id=entry["custom_id"])
+            for entry in data.validated_data["messages"]
+        ]
         with transaction.atomic():
-            result = submit_many(tenant=tenant, items=items, message_type=data.validated_data["message_type"],
-                                 send_at=data.validated_data.get("send_at"), source_type="api",
-                                 phones_are_e164=True)  # _bulk_item normalised them
-            if result.errors:
+            result = submit(request.user.tenant, requests, message_type=data.validated_data["message_type"],
+                            send_at=data.validated_data.get("send_at"), source_type="api",
+                            meta=request_meta(request))
+            errors = {**_repeats(requests, result), **result.errors}
+            if errors:
                 transaction.set_rollback(True)
-                raise serializers.ValidationError({"messages": result.errors})
-        output = BulkSmsOutput({"count": len(result.message_ids), "ids": result.message_ids})
+                raise serializers.ValidationError({"messages": dict(sorted(errors.items()))})
+        output = BulkSmsOutput({"count": len(result.ids), "ids": result.ids})
         return Response(output.data, status=status.HTTP_202_ACCEPTED)
 
 
-def _bulk_item(tenant, values: dict) -> BulkItem:
-    """One validated BulkItemInput as a BulkItem: its number in E.164, its template rendered."""
-    try:
-        phone = normalize_phone(values["phone"], tenant.default_region)
-    except InvalidPhoneNumber as exc:
-        raise serializers.ValidationError({"phone": [str(exc)]}) from None
-    body = values.get("message", "")
-    variant_id = None
-    if values.get("template_code"):
-        rendered = render_for(tenant, values["template_code"], values["template_data"], recipient=phone)
-        body, variant_id = rendered.body, rendered.variant.pk
-    return BulkItem(to=phone, body=body, custom_id=values["custom_id"], variant_id=variant_id)
+def _repeats(requests: list[SmsRequest], result: SubmitResult) -> dict[int, dict]:
+    """The entries that repeat an earlier entry's number and text, each naming the first."""
+    first_index, repeats = {}, {}
+    for index, (request, phone) in enumerate(zip(requests, result.phones, strict=True)):
+        if phone is None:
+            continue
+        first = first_index.setdefault((phone, request.body, request.template_code, repr(request.template_data)),
+                                       index)
+        if first != index:
+            repeats[index] = {"phone": [f"Same number and text as message {first}: send it once."]}
+    return repeats
 
 
 class SmsStatsApi(APIView):

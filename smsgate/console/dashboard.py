@@ -12,7 +12,6 @@ only once one accepted it, so a carrier that fails every attempt would otherwise
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db import connections
 from django.db.models import Aggregate, Count, F, FloatField, Func, Q, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
@@ -172,18 +171,12 @@ def _last_error(attempts, provider: str) -> str:
     return f"{code}: {text}" if code and code not in text else text or code
 
 
-def latency_supported(messages) -> bool:
-    return connections[messages.db].vendor == "postgresql"
-
-
 def _latency(messages) -> dict:
     """{carrier: {accept_p50, accept_p95, deliver_p50, deliver_p95}} in seconds.
 
     Submitted → accepted runs from when the message was due to go out (send_at, else created_at) to
     the carrier's acceptance, so it includes queueing and retries; accepted → delivered runs to the receipt.
     """
-    if not latency_supported(messages):
-        return {}
     accept = _seconds(F("sent_at") - GOES_OUT)
     deliver = _seconds(F("delivered_at") - F("sent_at"))
     rows = messages.exclude(provider="").filter(sent_at__isnull=False).values("provider").annotate(

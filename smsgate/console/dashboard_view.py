@@ -68,7 +68,6 @@ def dashboard_view(request):
         "summary": today_summary(tenant),
         "alerts": dashboard.carrier_alerts(carriers),
         "carriers": carriers,
-        "latency_supported": dashboard.latency_supported(messages),
         "health": dashboard.carrier_health(tenant),
         "charts": charts(tenant, in_period, messages, carriers, variants),
         "variants": variants,

@@ -1,8 +1,10 @@
-"""Writing many Message rows fast: COPY on Postgres, bulk_create elsewhere.
+"""Writing many Message rows fast: one multi-row INSERT for a few, COPY for many.
 
 Django's bulk_create builds a model instance per row and quotes every value
 in Python, which dominated the time of a 100k-recipient campaign; COPY
-streams plain rows to the server instead.
+streams plain rows to the server instead. COPY returns no ids, so the ids
+are drawn from the table's sequence first (one query) and written with the
+rows: every caller learns its messages' ids either way.
 """
 
 from operator import itemgetter
@@ -12,30 +14,38 @@ from django.utils import timezone
 
 from smsgate.models import Message
 
+COPY_FROM_ROWS = 50  # below this, one INSERT ... RETURNING is as fast and simpler
 
-def insert_messages(rows: list[dict], *, return_ids: bool) -> list[int]:
-    """Insert messages given as {attname: value}, every row with the same keys; unset fields take their defaults.
 
-    Returns the new ids in order when `return_ids`, else [] (COPY returns none).
+def insert_messages(rows: list[dict]) -> list[int]:
+    """Insert messages given as {attname: value}, every row with the same keys; the new ids, in order.
+
+    Unset fields take their defaults.
     """
-    if not rows:
-        return []
-    if return_ids or connection.vendor != "postgresql":
-        messages = Message.objects.bulk_create([Message(**row) for row in rows])
-        return [m.pk for m in messages] if return_ids else []
+    if len(rows) < COPY_FROM_ROWS:
+        return [m.pk for m in Message.objects.bulk_create([Message(**row) for row in rows])]
+    ids = _next_ids(len(rows))
     given = list(rows[0])
     defaults = _defaults(exclude=given)
     # Unset columns whose default is NULL are left out: the database fills them in (fewer values to send).
     defaults = {name: value for name, value in defaults.items() if value is not None}
-    columns = [Message._meta.get_field(name).column for name in [*given, *defaults]]
+    columns = [Message._meta.get_field(name).column for name in ["id", *given, *defaults]]
     row_values = itemgetter(*given)
     constants = tuple(defaults.values())
     table = connection.ops.quote_name(Message._meta.db_table)
     quoted = ", ".join(connection.ops.quote_name(column) for column in columns)
     with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row((*row_values(row), *constants))
-    return []
+        for pk, row in zip(ids, rows, strict=True):
+            copy.write_row((pk, *row_values(row), *constants))
+    return ids
+
+
+def _next_ids(count: int) -> list[int]:
+    """`count` new ids from the message table's sequence (ascending, never handed out twice)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                       [Message._meta.db_table, count])
+        return sorted(pk for (pk,) in cursor.fetchall())
 
 
 def _defaults(*, exclude: list[str]) -> dict:

@@ -35,11 +35,6 @@ _TENANT = connection.ops.quote_name(Tenant._meta.db_table)
 def claim_one(message_id: int) -> uuid.UUID | None:
     """Claim one due message for sending; None if it is not due or someone else has it."""
     token = uuid.uuid4()
-    if not _postgres():
-        now = timezone.now()
-        claimed = Message.objects.filter(pk=message_id, status__in=PENDING, due_at__lte=now).update(
-            status=Status.SENDING, claim_token=token, claimed_at=now)
-        return token if claimed else None
     with connection.cursor() as cursor:
         cursor.execute(f"UPDATE {_MESSAGE} AS m SET status = %s, claim_token = %s, claimed_at = %s "  # noqa: S608
                        f"WHERE {_DUE_ONE}", _claim_params(token, message_id))
@@ -95,10 +90,6 @@ def claim_due(limit: int) -> tuple[uuid.UUID, list[int]]:
 
 def deliver_now(message_id: int) -> None:
     """Claim one message that was just submitted and send it: one statement claims it and loads it."""
-    if not _postgres():
-        if token := claim_one(message_id):
-            deliver([message_id], token)
-        return
     token = uuid.uuid4()
     messages = _with_tenants(
         f"UPDATE {_MESSAGE} AS m SET status = %s, claim_token = %s, claimed_at = %s "  # noqa: S608
@@ -120,9 +111,6 @@ def deliver(message_ids: list[int], token: uuid.UUID) -> None:
     is never taken over while its messages still wait their turn here; a
     message whose claim was taken over anyway is skipped, not sent twice.
     """
-    if not _postgres():
-        _send_held(_held_by_orm(message_ids, token), token)
-        return
     messages = _with_tenants(
         f"SELECT {columns(Message, 'm').sql}, {columns(Tenant, 't').sql} "  # noqa: S608
         f"FROM {_MESSAGE} AS m JOIN {_TENANT} AS t ON t.id = m.tenant_id "
@@ -207,10 +195,6 @@ def _with_tenants(sql: str, params: list) -> list[Message]:
 
 def _renew(message_ids: list[int], token: uuid.UUID) -> set[int]:
     """Refresh the claim on these messages; returns those still held by `token`."""
-    if not _postgres():
-        mine = Message.objects.filter(pk__in=message_ids, claim_token=token, status=Status.SENDING)
-        mine.update(claimed_at=timezone.now())
-        return set(mine.values_list("pk", flat=True))
     with connection.cursor() as cursor:
         cursor.execute(f"UPDATE {_MESSAGE} SET claimed_at = %s "  # noqa: S608
                        "WHERE id = ANY(%s) AND claim_token = %s AND status = %s RETURNING id",
@@ -252,8 +236,6 @@ def _write_outcomes(outcomes: list[Outcome], token: uuid.UUID, now) -> set[int]:
     fills them from the row itself), and a message taken over meanwhile is
     neither updated nor given events.
     """
-    if not _postgres():
-        return _write_outcomes_by_orm(outcomes, token, now)
     columns = sorted({Message._meta.get_field(name).column for o in outcomes for name in o.fields}
                      | {"claim_token", "updated_at"})
     rows = [{**{Message._meta.get_field(name).column: value for name, value in o.fields.items()},
@@ -290,28 +272,3 @@ def _refusals(messages: list[Message]) -> dict[tuple[int, str], str]:
         refusals.update({(tenant_id, p): r for p, r in refusal_reasons(tenant=tenant, phones=phones).items()})
     return refusals
 
-
-# Development's SQLite (make run's default) has none of the Postgres statements above: the same steps
-# through the ORM, one statement per message. Production and the suite run on Postgres.
-
-
-def _postgres() -> bool:
-    return connection.vendor == "postgresql"
-
-
-def _held_by_orm(message_ids: list[int], token: uuid.UUID) -> list[Message]:
-    held = _renew(message_ids, token)
-    return list(Message.objects.filter(pk__in=held).select_related("tenant").order_by("pk"))
-
-
-def _write_outcomes_by_orm(outcomes: list[Outcome], token: uuid.UUID, now) -> set[int]:
-    with transaction.atomic():
-        held = set(Message.objects.filter(pk__in=[o.message.pk for o in outcomes], claim_token=token)
-                   .values_list("pk", flat=True))
-        for outcome in outcomes:
-            if outcome.message.pk in held:
-                Message.objects.filter(pk=outcome.message.pk).update(**outcome.fields, claim_token=None,
-                                                                     updated_at=now)
-        MessageEvent.objects.bulk_create([MessageEvent(**event) for o in outcomes if o.message.pk in held
-                                          for event in o.events])
-    return held

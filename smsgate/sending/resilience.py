@@ -181,6 +181,27 @@ def take_tokens(key: str, capacity: int, per_second: float, count: int) -> tuple
     return int(granted), int(wait_ms) / 1000
 
 
+def take_tokens_at_once(*takes: tuple[str, int, float, int]) -> list[tuple[int, float]]:
+    """take_tokens for several buckets, (key, capacity, per_second, count) each, in one round trip.
+
+    Answers in the same order. Needs REDIS_URL; raises redis.RedisError when Redis does not answer.
+    """
+    script = _script(settings.REDIS_URL, _BUCKET)
+    try:
+        return _evalsha_pipelined(script, takes)
+    except redis.exceptions.NoScriptError:  # Redis lost its scripts (restarted): load it again
+        script.sha = _client(settings.REDIS_URL).script_load(script.script)
+        return _evalsha_pipelined(script, takes)
+
+
+def _evalsha_pipelined(script, takes) -> list[tuple[int, float]]:
+    # EVALSHA itself: a script called on a pipeline costs a SCRIPT EXISTS round trip first.
+    pipe = _client(settings.REDIS_URL).pipeline(transaction=False)
+    for key, capacity, per_second, count in takes:
+        pipe.evalsha(script.sha, 1, f"{PREFIX}{key}", capacity, per_second, count)
+    return [(int(granted), int(wait_ms) / 1000) for granted, wait_ms in pipe.execute()]
+
+
 def breaker_for(account_key: str) -> CircuitBreaker:
     return CircuitBreaker(key=account_key, threshold=settings.SMS_BREAKER_FAILURES,
                           cooldown=settings.SMS_BREAKER_COOLDOWN_SECONDS)

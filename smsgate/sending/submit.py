@@ -1,28 +1,34 @@
-"""Submitting SMS: the first two steps of the one road (validate + policy, persist).
+"""Submitting SMS: the first steps of the one road (validate, render, policy, persist), for every caller.
 
-Other apps call `send_sms` and never create Message rows themselves.
-Dispatch happens after the caller's transaction commits.
+Every message is created by `submit`: the API's send and bulk, lead journeys,
+payment recovery, campaigns, the operator's test SMS and resends. Nothing else
+creates Message rows (tests/test_one_road.py fails if something does). A
+caller describes each SMS as an `SmsRequest`, says what they have in common
+(tenant, type, time, source) and, for HTTP callers, where the request came
+from (`RequestMeta`). How the rows are written (one INSERT, or COPY for a big
+batch) is this module's choice by size. Dispatch happens after the caller's
+transaction commits: one message is published to a worker, a batch wakes the
+sweeper once.
 """
 
 import hashlib
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import islice
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from providers.segments import count_segments
 from smsgate.models import Message, MessageEvent, MessageType, Tenant
-from smsgate.phones import validated_phone
+from smsgate.phones import E164, validated_phone
 from smsgate.publish import publish_on_commit
 from smsgate.sending.bulk_insert import insert_messages
-from smsgate.sending.policy import refusal_reason, refusal_reasons
+from smsgate.sending.policy import Batch, Candidate, Decision, judge, refusal_reasons
 from smsgate.statuses import PENDING, Status
 from templates.services import render_for
 
@@ -34,188 +40,209 @@ logger = logging.getLogger(__name__)
 
 
 class PolicyRefused(ValidationError):
-    """The message is valid but policy forbids sending it (opt-out, safeguard)."""
+    """The message is valid but policy forbids sending it (opt-out, safeguard, consent, length)."""
 
 
 class IdempotencyConflict(Exception):
     """An Idempotency-Key was reused for a different request."""
 
 
-def send_sms(
-    *,
-    tenant: Tenant,
-    to: str,
-    body: str = "",
-    template_code: str = "",
-    template_data: dict | None = None,
-    message_type: str = MessageType.TRANSACTIONAL,
-    send_at: datetime | None = None,
-    idempotency_key: str | None = None,
-    custom_id: str = "",
-    source_type: str = "",
-    source_id: str = "",
-    request_ip: str | None = None,
-    user_agent: str = "",
-    cancel_on_refusal: bool = False,
-) -> Message:
-    """Validate, apply policy and persist one SMS; dispatch it after commit if due.
-
-    Raises ValidationError (with field errors) for bad input. A policy refusal
-    raises PolicyRefused, or with `cancel_on_refusal` (scheduled journeys)
-    persists the message as cancelled with its reason, so it is never a
-    silent drop. The returned message has `replayed=True` when an earlier
-    request with the same idempotency key is returned instead.
-    """
-    phone = validated_phone(to, tenant.default_region)
-    variant = None
-    if template_code:
-        rendered = render_for(tenant, template_code, template_data or {}, recipient=phone)
-        body, variant = rendered.body, rendered.variant
-    body = _validated_body(body)
-    fingerprint = _fingerprint(phone, body, message_type, send_at, custom_id)
-
-    if idempotency_key:
-        existing = _replay(tenant, idempotency_key, fingerprint)
-        if existing:
-            return existing
-
-    reason = refusal_reason(tenant=tenant, to=phone)
-    if reason and not cancel_on_refusal:
-        raise PolicyRefused({"phone": [reason]}, code="refused")
-
-    message = Message(**_message_fields(
-        tenant=tenant, to=phone, body=body, message_type=message_type, send_at=send_at, refusal=reason,
-        idempotency_key=idempotency_key or None, request_fingerprint=fingerprint, custom_id=custom_id, variant=variant,
-        source_type=source_type, source_id=str(source_id), request_ip=request_ip, user_agent=user_agent[:255],
-    ))
-    try:
-        with transaction.atomic():
-            message.save()
-    except IntegrityError:
-        # A concurrent request with the same idempotency key won the race.
-        existing = _replay(tenant, idempotency_key, fingerprint) if idempotency_key else None
-        if existing is None:
-            raise
-        return existing
-    message.replayed = False
-    if message.status == Status.QUEUED:
-        publish_on_commit(DISPATCH_TASK, message.pk)
-    return message
-
-
 @dataclass(frozen=True)
-class BulkItem:
+class SmsRequest:
+    """One SMS asked for: a number, and a text or a template code with its data."""
+
     to: str
-    body: str
-    custom_id: str = ""
-    source_id: str = ""
+    body: str = ""
+    template_code: str = ""
+    template_data: Mapping[str, object] = field(default_factory=dict)
+    custom_id: str = ""  # the caller's own reference, shown back to them
+    # The template variant `body` was rendered from, when the caller rendered it (a campaign renders its text once).
     variant_id: int | None = None
 
 
+@dataclass(frozen=True)
+class RequestMeta:
+    """Where an HTTP request came from, kept on its messages for the audit trail."""
+
+    ip: str | None = None
+    user_agent: str = ""
+
+
+NO_META = RequestMeta()
+
+
 @dataclass
-class BulkResult:
-    message_ids: list[int | None] = field(default_factory=list)  # per item; None where rejected
-    errors: dict[int, dict[str, list[str]]] = field(default_factory=dict)  # item index -> field errors
-    written: int = 0
+class SubmitResult:
+    ids: list[int | None] = field(default_factory=list)  # per request; None where it was refused
+    phones: list[str | None] = field(default_factory=list)  # per request, in E.164; None where invalid
+    errors: dict[int, dict[str, list[str]]] = field(default_factory=dict)  # request index -> field errors
+    message: Message | None = None  # the message of a one-request submit
+    policy_refused: bool = False  # the first error is a policy refusal, not bad input
+
+    @property
+    def written(self) -> int:
+        return sum(1 for pk in self.ids if pk is not None)
+
+    def one(self) -> Message:
+        """The message of a one-request submit; its error as a ValidationError (or PolicyRefused) if refused."""
+        if self.errors:
+            error_class = PolicyRefused if self.policy_refused else ValidationError
+            raise error_class(self.errors[0], code="refused" if self.policy_refused else "invalid")
+        assert self.message is not None, "one() is for a submit of one request"  # noqa: S101
+        return self.message
 
 
-def submit_many(
-    *,
+def submit(
     tenant: Tenant,
-    items: Iterable[BulkItem],
+    requests: Sequence[SmsRequest],
+    *,
     message_type: str = MessageType.TRANSACTIONAL,
     send_at: datetime | None = None,
     source_type: str = "",
-    cancel_on_refusal: bool = False,
-    phones_are_e164: bool = False,
-    return_ids: bool = True,
-    batch_size: int = 1000,
-) -> BulkResult:
-    """Validate, apply policy and persist many SMS with one INSERT (or COPY) per batch.
+    source_id: str | int = "",
+    idempotency_key: str | None = None,
+    cancel_refused: bool = False,
+    meta: RequestMeta = NO_META,
+) -> SubmitResult:
+    """Validate, render, apply policy to and persist SMS; dispatch them after commit when due.
 
-    Invalid items are reported by index and skipped; valid ones are written
-    in the caller's transaction. Nothing is enqueued per message: after
-    commit the sweeper is woken once and dispatches them in chunks. Policy
-    refusals are errors, or cancelled messages with `cancel_on_refusal`.
-    `phones_are_e164` skips re-parsing numbers smsgate normalised before
-    (campaign recipients); without `return_ids` rows are streamed with COPY
-    and `message_ids` stays empty.
+    Bad input (number, text, template data) is reported per request in `errors`
+    and nothing is written for it. A policy refusal is an error too, or with
+    `cancel_refused` (journeys, campaigns: no caller to answer) a message
+    persisted as cancelled with its reason, so it is never a silent drop.
+    `idempotency_key` (one request only): a repeat returns the first message,
+    marked `replayed`; the same key for different content is an IdempotencyConflict.
     """
-    result = BulkResult()
-    options = _BatchOptions(message_type, send_at, source_type, cancel_on_refusal, phones_are_e164, return_ids)
-    for start, batch in _batches(items, batch_size):
-        _submit_batch(tenant, start, batch, options, result)
-    written = any(result.message_ids) or (not return_ids and result.written)
-    if written and not (send_at and send_at > timezone.now()):
-        publish_on_commit(SWEEP_TASK)
+    if idempotency_key and len(requests) != 1:
+        raise ValueError("an idempotency key applies to a submit of one request")
+    now = timezone.now()
+    result = SubmitResult(ids=[None] * len(requests), phones=[None] * len(requests))
+    prepared = _prepared(tenant, requests, result)
+    common = _Common(tenant, message_type, send_at, source_type, str(source_id), meta, now)
+    if idempotency_key and prepared:
+        fingerprint = _fingerprint(prepared[0], common)
+        if existing := _replay(tenant, idempotency_key, fingerprint):
+            result.ids[0], result.message = existing.pk, existing
+            return result
+    decisions = judge(Batch(tenant, message_type, [
+        Candidate(item.phone, item.body, common.due_at) for item in prepared
+    ]))
+    rows = []
+    for item, decision in zip(prepared, decisions, strict=True):
+        if decision.refusal and not cancel_refused:
+            result.errors[item.index] = {decision.refusal.field: [decision.refusal.reason]}
+            result.policy_refused = result.policy_refused or item.index == 0
+            continue
+        rows.append((item, _row(item, decision, common)))
+    if idempotency_key and rows:
+        rows[0][1].update(idempotency_key=idempotency_key, request_fingerprint=_fingerprint(prepared[0], common))
+    _persist(rows, result, idempotency_key)
+    _publish(result, common)
     return result
 
 
 @dataclass(frozen=True)
-class _BatchOptions:
+class _Prepared:
+    index: int
+    phone: str
+    body: str
+    request: SmsRequest
+    variant_id: int | None
+
+
+@dataclass(frozen=True)
+class _Common:
+    tenant: Tenant
     message_type: str
     send_at: datetime | None
     source_type: str
-    cancel_on_refusal: bool
-    phones_are_e164: bool
-    return_ids: bool
+    source_id: str
+    meta: RequestMeta
+    now: datetime
+    due_at: datetime = field(init=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "due_at", max(self.send_at or self.now, self.now))
 
 
-def _submit_batch(tenant, start: int, batch: list[BulkItem], options: _BatchOptions, result: BulkResult) -> None:
-    prepared: list[tuple[int, str, str]] = []  # (index, phone, body)
-    for offset, item in enumerate(batch):
+def _prepared(tenant: Tenant, requests: Sequence[SmsRequest], result: SubmitResult) -> list[_Prepared]:
+    """The requests whose number, template and text are valid, with the number in E.164 and the text rendered."""
+    prepared = []
+    for index, request in enumerate(requests):
         try:
-            phone = item.to if options.phones_are_e164 else validated_phone(item.to, tenant.default_region)
-            prepared.append((start + offset, phone, _validated_body(item.body)))
+            phone = request.to if isinstance(request.to, E164) else validated_phone(request.to, tenant.default_region)
+            result.phones[index] = phone
+            body, variant_id = request.body, request.variant_id
+            if request.template_code:
+                rendered = render_for(tenant, request.template_code, dict(request.template_data), recipient=phone)
+                body, variant_id = rendered.body, rendered.variant.pk
+            prepared.append(_Prepared(index, phone, _non_blank(body), request, variant_id))
         except ValidationError as exc:
-            result.errors[start + offset] = exc.message_dict
-    refusals = refusal_reasons(tenant=tenant, phones=[phone for _, phone, _ in prepared])
-    now = timezone.now()
-    rows, indexes = [], []
-    for index, phone, body in prepared:
-        reason = refusals.get(phone, "")
-        if reason and not options.cancel_on_refusal:
-            result.errors[index] = {"phone": [reason]}
-            continue
-        item = batch[index - start]
-        rows.append(_message_fields(
-            tenant=tenant, to=phone, body=body, message_type=options.message_type, send_at=options.send_at,
-            refusal=reason, custom_id=item.custom_id, source_type=options.source_type, source_id=item.source_id,
-            variant_id=item.variant_id, now=now,
-        ))
-        indexes.append(index)
-    result.written += len(rows)
-    ids = dict(zip(indexes, insert_messages(rows, return_ids=options.return_ids), strict=False))
-    if options.return_ids:
-        result.message_ids.extend(ids.get(start + offset) for offset in range(len(batch)))
+            result.errors[index] = exc.message_dict
+    return prepared
 
 
-def _batches(items: Iterable[BulkItem], size: int):
-    """(index of the first item, list of items) for consecutive slices of `items`."""
-    iterator = iter(items)
-    start = 0
-    while batch := list(islice(iterator, size)):
-        yield start, batch
-        start += len(batch)
-
-
-def _message_fields(*, tenant, to, body, message_type, send_at, refusal, now=None, **fields) -> dict:
-    """The columns of a new message, as {attname: value}; `now` is shared by a batch's messages."""
-    info = count_segments(body)
-    now = now or timezone.now()
+def _row(item: _Prepared, decision: Decision, common: _Common) -> dict:
+    """The columns of a new message, as {attname: value}."""
+    info = count_segments(item.body)
+    due_at = max(common.due_at, decision.hold_until or common.due_at)
+    reason = decision.refusal.reason if decision.refusal else ""
     return {
-        "tenant_id": tenant.pk,
-        "to": to,
-        "body": body,
+        "tenant_id": common.tenant.pk,
+        "to": item.phone,
+        "body": item.body,
         "encoding": info.encoding,
         "segments": info.segments,
-        "message_type": message_type,
-        "send_at": send_at,
-        "due_at": max(send_at or now, now),
-        "status": _initial_status(send_at, now, refusal),
-        "status_reason": refusal,
-        **fields,
+        "message_type": common.message_type,
+        "send_at": common.send_at,
+        "due_at": due_at,
+        "status": _initial_status(due_at, common.now, reason),
+        "status_reason": reason[:255] if reason else (_held(decision) if due_at > common.due_at else ""),
+        "custom_id": item.request.custom_id,
+        "variant_id": item.variant_id,
+        "source_type": common.source_type,
+        "source_id": common.source_id,
+        "request_ip": common.meta.ip,
+        "user_agent": common.meta.user_agent[:255],
     }
+
+
+def _held(decision: Decision) -> str:
+    return f"held by quiet hours until {decision.hold_until.isoformat(timespec='minutes')}"
+
+
+def _persist(rows: list[tuple[_Prepared, dict]], result: SubmitResult, idempotency_key: str | None) -> None:
+    if len(rows) == 1 and len(result.ids) == 1:
+        item, row = rows[0]
+        message = Message(**row)
+        # Only an idempotency key can collide (a concurrent repeat): then a savepoint (or, outside a
+        # transaction, BEGIN and COMMIT) keeps the caller's transaction usable. Otherwise one INSERT.
+        saving = transaction.atomic() if idempotency_key else nullcontext()
+        try:
+            with saving:
+                message.save(force_insert=True)
+        except IntegrityError:
+            # A concurrent request with the same idempotency key won the race.
+            existing = _replay(message.tenant, idempotency_key, row["request_fingerprint"]) if idempotency_key else None
+            if existing is None:
+                raise
+            result.ids[0], result.message = existing.pk, existing
+            return
+        message.replayed = False
+        result.ids[0], result.message = message.pk, message
+        return
+    ids = insert_messages([row for _, row in rows])
+    for (item, _), pk in zip(rows, ids, strict=True):
+        result.ids[item.index] = pk
+
+
+def _publish(result: SubmitResult, common: _Common) -> None:
+    """One new message due now goes to a worker; a batch wakes the sweeper once, which dispatches in chunks."""
+    if result.message is not None:
+        if not getattr(result.message, "replayed", True) and result.message.status == Status.QUEUED:
+            publish_on_commit(DISPATCH_TASK, result.message.pk)
+    elif result.written and not (common.send_at and common.send_at > common.now):
+        publish_on_commit(SWEEP_TASK)
 
 
 def cancel_message(message: Message, reason: str) -> bool:
@@ -263,21 +290,21 @@ def retry_message(message: Message, *, by: str) -> None:
 def resend_message(message: Message, *, by: str) -> Message:
     """A new message with the same tenant, number, body and type, linked to `message` (source "resend").
 
-    It goes through send_sms, so policy applies again. A message still waiting or
-    being sent is refused: Retry now is the way to hurry it.
+    It is submitted like any other, so policy applies again. A message still waiting
+    or being sent is refused: Retry now is the way to hurry it.
     """
     if message.status in NOT_RESENDABLE:
         raise ActionRefused(f"message #{message.pk} is still {message.status}; use Retry now to send it now")
     _refuse_if_policy_forbids(message)
-    copy = send_sms(tenant=message.tenant, to=message.to, body=message.body, message_type=message.message_type,
-                    source_type="resend", source_id=str(message.pk))
+    copy = submit(message.tenant, [SmsRequest(to=message.to, body=message.body)],
+                  message_type=message.message_type, source_type="resend", source_id=message.pk).one()
     MessageEvent.objects.create(message=message, kind=MessageEvent.Kind.STATUS, status=message.status,
                                 error_message=f"resent as #{copy.pk} by {by}"[:500])
     return copy
 
 
 def _refuse_if_policy_forbids(message: Message) -> None:
-    if reason := refusal_reason(tenant=message.tenant, to=message.to):
+    if reason := refusal_reasons(tenant=message.tenant, phones=[message.to]).get(message.to):
         raise ActionRefused(f"message #{message.pk} to {message.to} cannot be sent: {reason}")
 
 
@@ -296,28 +323,24 @@ def cancel_pending(*, source_type: str, source_id: str, reason: str) -> int:
     ).update(status=Status.CANCELLED, status_reason=reason[:255], claim_token=None)
 
 
-def _validated_body(body: str) -> str:
+def _non_blank(body: str) -> str:
     body = (body or "").strip()
     if not body:
         raise ValidationError({"message": ["The message must not be empty."]}, code="blank")
-    limit = settings.SMS_MAX_BODY_CHARS
-    if len(body) > limit:
-        raise ValidationError(
-            {"message": [f"The message is {len(body)} characters; the limit is {limit}."]}, code="max_length"
-        )
     return body
 
 
-def _initial_status(send_at: datetime | None, now: datetime, refusal: str) -> str:
+def _initial_status(due_at: datetime, now: datetime, refusal: str) -> str:
     if refusal:
         return Status.CANCELLED
-    if send_at and send_at > now:
+    if due_at > now:
         return Status.SCHEDULED
     return Status.QUEUED
 
 
-def _fingerprint(phone, body, message_type, send_at, custom_id) -> str:
-    canonical = json.dumps([phone, body, message_type, send_at.isoformat() if send_at else None, custom_id])
+def _fingerprint(item: _Prepared, common: _Common) -> str:
+    send_at = common.send_at.isoformat() if common.send_at else None
+    canonical = json.dumps([item.phone, item.body, common.message_type, send_at, item.request.custom_id])
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

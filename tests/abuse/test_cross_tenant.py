@@ -12,11 +12,11 @@ from django.urls import URLResolver, get_resolver
 from leads.services import lead_create
 from smsgate.models import Message, OptOut, ProviderAccount, ProviderCallback, Tenant
 from smsgate.sending import dispatch
-from smsgate.sending.submit import send_sms
 from smsgate.tracking.receipts import apply_unmatched_receipts
 from templates.services import template_create
 from tests.conftest import client_for
 from tests.fakes.callback import CARRIER_CALLBACKS
+from tests.sending import submit_one
 from tests.tribopay_support import SECRET, post, postback
 from webhooks.ingest import default_tenant
 
@@ -45,7 +45,7 @@ def tenant_a_data(settings):
     """Data of tenant A (the default tenant, which owns TriboPay events) that B must never see."""
     settings.TRIBOPAY_WEBHOOK_SECRET = SECRET
     tenant = default_tenant()
-    ids = [send_sms(tenant=tenant, to="+5511911119999", body="SECRET-A message").pk]
+    ids = [submit_one(tenant=tenant, to="+5511911119999", body="SECRET-A message").pk]
     ids.append(lead_create(tenant=tenant, name="Leaky Lead", phone="+5511911119999", consent_gdpr=True).pk)
     template_create(tenant=tenant, code="secret-a", variants=[{"label": "A", "body": "SECRET-A {name}"}])
     assert post(postback("pay_leak")).status_code == 200
@@ -116,7 +116,7 @@ def tenants(request, tenant, other_tenant, settings):
 
 
 def send_through(tenant: Tenant, phone: str) -> Message:
-    message = send_sms(tenant=tenant, to=phone, body="hello from A")
+    message = submit_one(tenant=tenant, to=phone, body="hello from A")
     dispatch.deliver([message.pk], dispatch.claim_one(message.pk))
     message.refresh_from_db()
     assert message.status == "sent"
@@ -165,7 +165,7 @@ def test_a_stop_to_another_tenants_account_opts_out_only_there(tenants, settings
                       query=f"tenant={tenant_b.slug}")
     assert stop.post().status_code == 200
     assert list(OptOut.objects.values_list("tenant__slug", "phone")) == [(tenant_b.slug, message.to)]
-    assert send_sms(tenant=tenant_a, to=message.to, body="A may still text").status == "queued"
+    assert submit_one(tenant=tenant_a, to=message.to, body="A may still text").status == "queued"
 
 
 @pytest.mark.parametrize("tenants", REPLIES, indirect=True, ids=repr)

@@ -7,7 +7,7 @@ import pytest
 from providers.base import Provider
 from providers.registry import PROVIDERS, provider_class
 from smsgate.models import Message, OptOut, ProviderAccount, ProviderCallback
-from smsgate.sending.submit import send_sms
+from tests.sending import submit_one
 from webhooks.models import WebhookEvent
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +39,7 @@ def test_a_forged_callback_is_refused_and_changes_nothing(client, tenant, settin
     if account != "platform":
         ProviderAccount.objects.create(tenant=tenant, provider=provider, credentials=OWN_SECRETS.get(provider, {}))
         query += f"&tenant={tenant.slug}"
-    message = send_sms(tenant=tenant, to="+5511987654321", body="hi")
+    message = submit_one(tenant=tenant, to="+5511987654321", body="hi")
     kwargs = {"content_type": content_type} if content_type else {}
     response = client.post(f"/api/v1/sms/{kind}/{provider}?{query}", payload, **kwargs)
     assert response.status_code in (403, 404), (provider, kind, response.status_code)

@@ -21,10 +21,11 @@ from hypothesis import settings as hypothesis_settings
 from schemathesis.config import SchemathesisConfig
 
 from leads.services import lead_create
+from smsgate.consents import record_marketing_consents
 from smsgate.models import ApiKey, Tenant
-from smsgate.sending.submit import send_sms
 from smsgate.wsgi import application
 from templates.models import MessageTemplate, TemplateVariant
+from tests.sending import submit_one
 from webhooks.models import WebhookEvent
 
 # NUL characters are refused by the API (Postgres text cannot hold them): the fuzzer is told so. The API key
@@ -33,7 +34,8 @@ CONFIG = SchemathesisConfig.from_dict({"generation": {"allow-x00": False, "with-
 schema = schemathesis.openapi.from_wsgi("/api/schema/", application, config=CONFIG)
 
 TEMPLATE_CODE = "fuzz"
-PHONES = itertools.cycle(f"+55119876{n:05d}" for n in range(100_000))  # valid Brazilian mobiles
+NUMBERS = [f"+55119876{n:05d}" for n in range(2_000)]  # valid Brazilian mobiles
+PHONES = itertools.cycle(NUMBERS)
 CODES = itertools.count()
 EXISTING_IDS: dict[str, int] = {}  # detail operation -> the id of the tenant's object it can find
 STATUSES: Counter = Counter()  # (operation, status class) -> responses, to show the success paths were reached
@@ -55,7 +57,9 @@ def tenant(db) -> Tenant:
     tenant, _ = Tenant.objects.get_or_create(slug="fuzz", defaults={"name": "Fuzz", "default_region": "BR"})
     template, _ = MessageTemplate.objects.get_or_create(tenant=tenant, code=TEMPLATE_CODE)
     TemplateVariant.objects.get_or_create(template=template, label="A", defaults={"body": "Hello from fuzz"})
-    EXISTING_IDS["/api/v1/sms/logs/{id}"] = send_sms(tenant=tenant, to=next(PHONES), body="hello").pk
+    # Marketing is a valid message type: its numbers have consented (tests/test_policy.py covers the refusal).
+    record_marketing_consents(tenant=tenant, phones=NUMBERS, source="fuzzer")
+    EXISTING_IDS["/api/v1/sms/logs/{id}"] = submit_one(tenant=tenant, to=next(PHONES), body="hello").pk
     EXISTING_IDS["/api/v1/leads/{id}"] = lead_create(tenant=tenant, name="Ana", phone=next(PHONES),
                                                      consent_gdpr=True).pk
     EXISTING_IDS["/api/webhooks/events/{id}/"] = WebhookEvent.objects.create(

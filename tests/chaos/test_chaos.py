@@ -27,7 +27,7 @@ from django.db import connection
 
 from smsgate.celery import app as celery_app
 from smsgate.models import Message, MessageEvent, Tenant
-from smsgate.sending.submit import BulkItem, submit_many
+from smsgate.sending.submit import SmsRequest, submit
 from tests.chaos.harness import Processes, wait_until
 from tests.fakes.server import Reply
 from tests.fakes.twilio import FakeTwilio
@@ -43,9 +43,7 @@ if connection.vendor != "postgresql" or not settings.REDIS_URL:
 def queue(count: int) -> list[int]:
     """`count` messages due now, each with its own body so the carrier's log tells them apart."""
     tenant, _ = Tenant.objects.get_or_create(slug="chaos", defaults={"name": "Chaos", "default_region": "US"})
-    submit_many(tenant=tenant, items=[BulkItem(to="+14155550123", body=f"chaos {n}") for n in range(count)],
-                phones_are_e164=True, return_ids=False)
-    return list(Message.objects.filter(tenant=tenant).values_list("pk", flat=True))
+    return submit(tenant, [SmsRequest(to="+14155550123", body=f"chaos {n}") for n in range(count)]).ids
 
 
 def duplicates(fake: FakeTwilio) -> Counter:

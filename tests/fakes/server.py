@@ -2,9 +2,14 @@
 
 Each fake subclasses FakeServer and implements `handle(request) -> Reply`.
 Tests can queue faults (`fail_next`) that are answered before the handler.
+It speaks HTTP/1.1 with keep-alive, as carriers do, and counts the TCP
+connections it accepted (`connections`), so a test can see whether a client
+reuses them. `tls=(cert_file, key_file)` serves HTTPS instead.
 """
 
 import json
+import socket
+import ssl
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -51,7 +56,7 @@ class Reply:
 class FakeServer:
     """Start with `with FakeX() as fake:`; `fake.url` is its base URL."""
 
-    def __init__(self):
+    def __init__(self, tls: tuple[str, str] | None = None):
         self.requests: list[Request] = []
         self.faulted: list[tuple[Request, Reply]] = []  # requests answered with a queued fault, and the fault
         self._faults: deque[Reply] = deque()
@@ -59,6 +64,10 @@ class FakeServer:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive: every reply has a Content-Length
+            # Headers and body are two writes: without TCP_NODELAY the body waits for the client's delayed ACK.
+            disable_nagle_algorithm = True
+
             def _serve(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 parts = urlsplit(self.path)
@@ -83,16 +92,15 @@ class FakeServer:
                     self.end_headers()
                     self.wfile.write(body)
                 except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client stopped waiting (its timeout), as it may with a real carrier
+                    self.close_connection = True  # the client stopped waiting (its timeout), as with a real carrier
 
             do_GET = do_POST = do_PUT = do_DELETE = _serve
 
             def log_message(self, *args):
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        self._httpd = _Server(("127.0.0.1", 0), Handler, tls=tls)
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self._httpd.server_address[1]}"
         # A short poll interval makes shutdown (every test's teardown) quick.
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)
@@ -104,6 +112,12 @@ class FakeServer:
     def __exit__(self, *exc):
         self._httpd.shutdown()
         self._httpd.server_close()
+        self._httpd.close_connections()
+
+    @property
+    def connections(self) -> int:
+        """TCP connections accepted so far."""
+        return self._httpd.accepted
 
     def fail_next(self, *replies: Reply) -> None:
         """Answer the next requests with these replies, in order, before the normal handler."""
@@ -120,3 +134,56 @@ class FakeServer:
 
     def handle(self, request: Request) -> Reply:
         raise NotImplementedError
+
+
+class _Server(ThreadingHTTPServer):
+    """Counts and remembers accepted connections (closed on exit: keep-alive ones would wait forever)."""
+
+    daemon_threads = True
+
+    def __init__(self, address, handler, *, tls: tuple[str, str] | None):
+        super().__init__(address, handler)
+        self.accepted = 0
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._tls = None
+        if tls:
+            self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self._tls.load_cert_chain(*tls)
+
+    def get_request(self):
+        conn, address = super().get_request()
+        with self._lock:
+            self.accepted += 1
+            self._open.add(conn)
+        return conn, address
+
+    def finish_request(self, request, client_address):
+        """In the connection's own thread: the TLS handshake, then HTTP."""
+        if self._tls is None:
+            return super().finish_request(request, client_address)
+        try:
+            wrapped = self._tls.wrap_socket(request, server_side=True)  # takes over the socket
+        except (ssl.SSLError, OSError):
+            return  # a client that refused our certificate
+        with self._lock:
+            self._open.discard(request)
+            self._open.add(wrapped)
+        try:
+            super().finish_request(wrapped, client_address)
+        finally:
+            self.shutdown_request(wrapped)
+
+    def shutdown_request(self, request):
+        with self._lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._lock:
+            still_open, self._open = self._open, set()
+        for conn in still_open:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass

@@ -27,6 +27,8 @@ ERRORS = {
     9: "duplicate request, wait a minute",
 }
 PRICE_PER_PART = "1.40"
+# A well-formed number this fake's operator cannot deliver to (error 8, as SMSC answers for such numbers).
+UNDELIVERABLE = "79000000000"
 
 
 def smsc_error(code: int, message_id: int | None = None) -> Reply:
@@ -75,6 +77,8 @@ class FakeSmsc(FakeServer):
         digits = re.sub(r"\D", "", phones)
         if not 10 <= len(digits) <= 15 or "," in phones or ";" in phones:
             return smsc_error(7, message_id)
+        if digits == UNDELIVERABLE:
+            return smsc_error(8, message_id)
         count = parts(text)
         cost = f"{float(PRICE_PER_PART) * count:.2f}"
         self.messages[message_id] = {

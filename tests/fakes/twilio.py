@@ -48,8 +48,9 @@ def sign(url: str, params: dict[str, str], auth_token: str = AUTH_TOKEN) -> str:
 
 
 class FakeTwilio(FakeServer):
-    def __init__(self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN):
-        super().__init__()
+    def __init__(self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN,
+                 tls: tuple[str, str] | None = None):
+        super().__init__(tls=tls)
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.messages: dict[str, dict] = {}

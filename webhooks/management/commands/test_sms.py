@@ -37,7 +37,7 @@ class Command(BaseCommand):
         if recovery:
             amount = 5000 if amount is None else amount
             message = recovery_text(tenant=found, name=name or "Cliente Teste", amount_cents=amount,
-                                    payment_link=link or "")
+                                    payment_link=link or "", phone=phone)
         try:
             sent = send_test_sms(tenant=found, phone=phone, body=message or DEFAULT_TEXT)
         except ValidationError as exc:
