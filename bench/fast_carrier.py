@@ -2,7 +2,9 @@
 
 The tests' fakes (tests/fakes/) check every parameter and record every
 request; this one only answers send.php the way SMSC does (fmt=3 JSON) and
-counts, so that the carrier is not what limits a dispatch benchmark.
+counts, so that the carrier is not what limits a dispatch benchmark. It also
+notes when each text (`mes`) first arrived, for the latency benchmark:
+GET /arrivals answers {text: seconds since the epoch}.
 
     python bench/fast_carrier.py PORT
 """
@@ -11,9 +13,12 @@ import asyncio
 import itertools
 import json
 import sys
+import time
+from urllib.parse import unquote_plus
 
 ids = itertools.count(1)
 sent: dict[str, int] = {}
+arrivals: dict[str, float] = {}  # text -> when it first arrived
 
 
 async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -27,8 +32,13 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
             body = await reader.readexactly(length) if length else b""
             if head.startswith(b"GET /count"):
                 payload = json.dumps({"requests": sum(sent.values()), "distinct_ids": len(sent)}).encode()
+            elif head.startswith(b"GET /arrivals"):
+                payload = json.dumps(arrivals).encode()
             else:
-                client_id = next((p[3:].decode() for p in body.split(b"&") if p.startswith(b"id=")), "")
+                arrived = time.time()
+                fields = dict(p.split(b"=", 1) for p in body.split(b"&") if b"=" in p)
+                arrivals.setdefault(unquote_plus(fields.get(b"mes", b"").decode()), arrived)
+                client_id = fields.get(b"id", b"").decode()
                 sent[client_id] = sent.get(client_id, 0) + 1
                 payload = json.dumps({"id": next(ids), "cnt": 1, "cost": "1.40", "balance": "100.00"}).encode()
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "

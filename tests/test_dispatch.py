@@ -164,14 +164,35 @@ def test_concurrent_sweepers_never_claim_the_same_message(tenant):
     assert len(all_ids) == len(set(all_ids)) == 200
 
 
-def test_stale_claims_do_not_fill_the_in_flight_cap(tenant, settings):
+def test_stale_claims_do_not_fill_the_in_flight_cap(tenant, settings, monkeypatch):
     settings.SMS_MAX_IN_FLIGHT = 2
     for _ in range(3):
         submit(tenant)
     Message.objects.update(status="sending", claim_token=None, claimed_at=timezone.now() - timedelta(minutes=10))
+    in_flight = []
+    send = MemoryProvider.send
+
+    def counting_carrier(self, message):
+        in_flight.append(Message.objects.filter(status="sending", claim_token__isnull=False).count())
+        return send(self, message)
+
+    monkeypatch.setattr(MemoryProvider, "send", counting_carrier)
     # Three lost claims, cap 2: the sweeper must still take them back, or nothing would ever be sent again.
     assert sweep_due_messages_task() == 2
-    assert len(MemoryProvider.outbox) == 2
+    # It took all the cap allowed, so the chunk's worker swept again once done: the third followed.
+    assert len(MemoryProvider.outbox) == 3
+    assert max(in_flight) <= 2
+
+
+def test_a_backlog_larger_than_one_sweep_is_sent_without_waiting_for_beat(tenant, settings):
+    settings.SMS_SWEEP_BATCH = 4
+    settings.SMS_DISPATCH_CHUNK = 2
+    for _ in range(9):
+        submit(tenant, send_at=timezone.now() + timedelta(hours=1))  # scheduled: not dispatched on commit
+    Message.objects.update(due_at=timezone.now())
+    assert sweep_due_messages_task() == 4
+    assert Message.objects.filter(status="sent").count() == 9
+    assert len(MemoryProvider.outbox) == 9
 
 
 def test_a_receipt_that_beats_the_record_of_its_send_is_applied_once_the_send_is_recorded(tenant, monkeypatch):
@@ -191,3 +212,26 @@ def test_a_receipt_that_beats_the_record_of_its_send_is_applied_once_the_send_is
     message.refresh_from_db()
     assert message.status == "delivered"
     assert message.events.filter(kind="receipt", status="delivered").count() == 1
+
+
+def test_a_send_is_recorded_exactly_and_keeps_what_its_outcome_does_not_set(tenant, monkeypatch):
+    from decimal import Decimal
+
+    from providers.base import SendResult
+
+    def priced_carrier(self, message):
+        MemoryProvider.outbox.append(message)
+        return SendResult(provider_message_id="carrier-7", status="sent", segments=2, price=Decimal("0.01234"),
+                          price_unit="BRL", raw={"note": "ünïcode", "nested": [1, None]})
+
+    monkeypatch.setattr(MemoryProvider, "send", priced_carrier)
+    message = submit(tenant, custom_id="ref-1")
+    before = timezone.now()
+    sweep_due_messages_task()
+    message.refresh_from_db()
+    assert (message.status, message.provider_message_id, message.segments) == ("sent", "carrier-7", 2)
+    assert (message.price, message.price_unit, message.custom_id) == (Decimal("0.01234"), "BRL", "ref-1")
+    assert message.claim_token is None and before <= message.sent_at <= timezone.now()
+    assert message.body == "hello" and message.due_at <= message.sent_at
+    attempt = message.events.get(kind="attempt")
+    assert attempt.ok and attempt.raw == {"note": "ünïcode", "nested": [1, None]}

@@ -9,6 +9,7 @@ lost task) is claimed again by the sweeper, so nothing is ever forgotten.
 import logging
 import time
 import uuid
+from contextlib import nullcontext
 from datetime import timedelta
 
 from django.conf import settings
@@ -20,20 +21,35 @@ from smsgate.models import Message, MessageEvent, Tenant
 from smsgate.optouts import add_opt_out
 from smsgate.sending.policy import refusal_reasons
 from smsgate.sending.routing import Outcome, Router, retry_later
+from smsgate.sending.rows import as_json, columns
 from smsgate.statuses import PENDING, Status
 from smsgate.tracking.receipts import apply_unmatched_receipts
 
 logger = logging.getLogger(__name__)
+# Only our own table and column names are interpolated into SQL below; every value is a parameter.
+_MESSAGE = connection.ops.quote_name(Message._meta.db_table)
+_EVENT = connection.ops.quote_name(MessageEvent._meta.db_table)
+_TENANT = connection.ops.quote_name(Tenant._meta.db_table)
 
 
 def claim_one(message_id: int) -> uuid.UUID | None:
     """Claim one due message for sending; None if it is not due or someone else has it."""
     token = uuid.uuid4()
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {_MESSAGE} AS m SET status = %s, claim_token = %s, claimed_at = %s "  # noqa: S608
+                       f"WHERE {_DUE_ONE}", _claim_params(token, message_id))
+        return token if cursor.rowcount else None
+
+
+# One due message by its primary key. The due test is written so that no index can serve it: the planner
+# must find the row by id, never by scanning the pending index (a campaign's backlog) for due rows, which it
+# chose whenever the statistics lagged behind a bulk insert.
+_DUE_ONE = "m.id = %s AND m.status = ANY(%s) AND (m.due_at <= %s) IS TRUE"
+
+
+def _claim_params(token: uuid.UUID, message_id: int) -> list:
     now = timezone.now()
-    claimed = Message.objects.filter(pk=message_id, status__in=PENDING, due_at__lte=now).update(
-        status=Status.SENDING, claim_token=token, claimed_at=now
-    )
-    return token if claimed else None
+    return [Status.SENDING, token, now, message_id, list(PENDING), now]
 
 
 def claim_budget() -> int:
@@ -72,27 +88,53 @@ def claim_due(limit: int) -> tuple[uuid.UUID, list[int]]:
     return token, ids
 
 
+def deliver_now(message_id: int) -> None:
+    """Claim one message that was just submitted and send it: one statement claims it and loads it."""
+    token = uuid.uuid4()
+    messages = _with_tenants(
+        f"UPDATE {_MESSAGE} AS m SET status = %s, claim_token = %s, claimed_at = %s "  # noqa: S608
+        f"FROM {_TENANT} AS t WHERE {_DUE_ONE} AND t.id = m.tenant_id "
+        f"RETURNING {columns(Message, 'm').sql}, {columns(Tenant, 't').sql}",
+        _claim_params(token, message_id),
+    )
+    _send_held(messages, token)
+
+
 def deliver(message_ids: list[int], token: uuid.UUID) -> None:
     """Send claimed messages through their provider chains and record the outcomes.
 
     Outcomes are written in batches of SMS_DISPATCH_COMMIT_EVERY messages, one
-    transaction each: a worker killed mid-chunk loses the records of at most
+    statement each: a worker killed mid-chunk loses the records of at most
     that many sends, which are then claimed again (the bounded duplicates).
     Claims are renewed as work starts and again whenever a quarter of
     SMS_CLAIM_STALE_SECONDS has passed, so a slow chunk (a carrier timing out)
     is never taken over while its messages still wait their turn here; a
     message whose claim was taken over anyway is skipped, not sent twice.
     """
-    renew_every = settings.SMS_CLAIM_STALE_SECONDS / 4
-    # A claim made less than `renew_every` ago needs no write yet: the loop below
-    # renews it by the time it is half stale.
-    held = _renew(message_ids, token, unless_since=timezone.now() - timedelta(seconds=renew_every))
-    if not held:
-        return  # taken over, or cancelled meanwhile
-    messages = _load(held)
+    messages = _with_tenants(
+        f"SELECT {columns(Message, 'm').sql}, {columns(Tenant, 't').sql} "  # noqa: S608
+        f"FROM {_MESSAGE} AS m JOIN {_TENANT} AS t ON t.id = m.tenant_id "
+        f"WHERE m.id = ANY(%s) AND m.claim_token = %s AND m.status = %s ORDER BY m.id",
+        [list(message_ids), token, Status.SENDING],
+    )
+    # A claim made less than a quarter of the stale time ago needs no write yet: the loop renews it by the
+    # time it is half stale.
+    fresh_since = timezone.now() - timedelta(seconds=settings.SMS_CLAIM_STALE_SECONDS / 4)
+    if any(message.claimed_at < fresh_since for message in messages):
+        held = _renew([message.pk for message in messages], token)
+        messages = [message for message in messages if message.pk in held]
+    _send_held(messages, token)
+
+
+def _send_held(messages: list[Message], token: uuid.UUID) -> None:
+    """Route messages claimed by `token` (loaded, in pk order) and write their outcomes batch by batch."""
+    if not messages:
+        return  # taken over, cancelled or sent meanwhile
     refusals = _refusals(messages)
     router = Router(timezone.now())
+    renew_every = settings.SMS_CLAIM_STALE_SECONDS / 4
     renewed_at = time.monotonic()
+    held = {message.pk for message in messages}
     batch: list[Outcome] = []
     for index, message in enumerate(messages):
         if time.monotonic() - renewed_at > renew_every:
@@ -131,93 +173,94 @@ def _finish(router: Router, outcomes: list[Outcome], token: uuid.UUID) -> None:
     record_outcomes(outcomes, token)
 
 
-def _renew(message_ids: list[int], token: uuid.UUID, unless_since=None) -> set[int]:
-    """Refresh the claim on these messages (only if one was claimed before `unless_since`, if given).
-
-    Returns the messages still held by `token`.
-    """
-    mine = Message.objects.filter(pk__in=message_ids, claim_token=token, status=Status.SENDING)
-    if unless_since is not None:
-        claimed = dict(mine.values_list("pk", "claimed_at"))
-        if all(at >= unless_since for at in claimed.values()):
-            return set(claimed)  # all fresh: one query, no write
-    mine.update(claimed_at=timezone.now())
-    return set(mine.values_list("pk", flat=True))
 
 
-def _load(message_ids: set[int]) -> list[Message]:
-    """The messages in pk order, sharing one Tenant instance per tenant (not one per row)."""
-    messages = list(Message.objects.filter(pk__in=message_ids).order_by("pk"))
-    tenants = Tenant.objects.in_bulk({m.tenant_id for m in messages})
-    for message in messages:
-        message.tenant = tenants[message.tenant_id]
+def _with_tenants(sql: str, params: list) -> list[Message]:
+    """Messages from a statement returning a message's columns then its tenant's; one Tenant instance each."""
+    message_columns, tenant_columns = columns(Message, "m"), columns(Tenant, "t")
+    tenants: dict[int, Tenant] = {}
+    messages = []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    for row in rows:
+        message = message_columns.instance(row[: message_columns.count])
+        tenant_id = message.tenant_id
+        if tenant_id not in tenants:
+            tenants[tenant_id] = tenant_columns.instance(row[message_columns.count :])
+        message.tenant = tenants[tenant_id]
+        messages.append(message)
     return messages
 
 
-def record_outcomes(outcomes: list[Outcome], token: uuid.UUID) -> None:
-    """Write outcomes in one transaction; only where the claim is still `token`'s."""
-    if not outcomes:
-        return
-    now = timezone.now()
-    with transaction.atomic():
-        held = _lock_held([o.message.pk for o in outcomes], token)
-        outcomes = [o for o in outcomes if o.message.pk in held]
-        _insert_events([event for outcome in outcomes for event in outcome.events])
-        by_columns: dict[tuple[str, ...], list[Message]] = {}
-        for outcome in outcomes:
-            for column, value in outcome.fields.items():
-                setattr(outcome.message, column, value)
-            outcome.message.claim_token = None
-            outcome.message.updated_at = now
-            by_columns.setdefault(tuple(sorted(outcome.fields)), []).append(outcome.message)
-            if outcome.carrier_opt_out:
-                add_opt_out(tenant=outcome.message.tenant, phone=outcome.message.to, source="carrier",
-                            keyword=outcome.fields["error_code"])
-        for columns, messages in by_columns.items():  # one UPDATE statement per kind of outcome
-            _update_columns(messages, [*columns, "claim_token", "updated_at"])
-        apply_unmatched_receipts([outcome.sent_as for outcome in outcomes if outcome.sent_as])
-
-
-def _lock_held(message_ids: list[int], token: uuid.UUID) -> set[int]:
-    """Lock the rows this claim still holds (a taken-over message's outcome is then dropped).
-
-    Plain SQL rather than a queryset: it runs every few messages and compiling it cost more than running it.
-    """
-    message = Message._meta
-    token_value = message.get_field("claim_token").get_db_prep_value(token, connection)
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    # Only our own table and column names are interpolated; every value is a parameter.
-    sql = (f"SELECT id FROM {connection.ops.quote_name(message.db_table)} "  # noqa: S608
-           f"WHERE id IN ({', '.join(['%s'] * len(message_ids))}) AND claim_token = %s{lock}")
+def _renew(message_ids: list[int], token: uuid.UUID) -> set[int]:
+    """Refresh the claim on these messages; returns those still held by `token`."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*message_ids, token_value])
+        cursor.execute(f"UPDATE {_MESSAGE} SET claimed_at = %s "  # noqa: S608
+                       "WHERE id = ANY(%s) AND claim_token = %s AND status = %s RETURNING id",
+                       [timezone.now(), message_ids, token, Status.SENDING])
         return {pk for (pk,) in cursor.fetchall()}
 
 
-def _update_columns(messages: list[Message], columns: list[str]) -> None:
-    """UPDATE these columns of each message, pipelined in one executemany (no per-row ORM compiling)."""
-    fields = [Message._meta.get_field(column) for column in columns]
-    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
-    # Only our own column names are interpolated; every value is a parameter.
-    sql = f"UPDATE {connection.ops.quote_name(Message._meta.db_table)} SET {assignments} WHERE id = %s"  # noqa: S608
-    rows = [[f.get_db_prep_save(getattr(m, f.attname), connection) for f in fields] + [m.pk] for m in messages]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+def record_outcomes(outcomes: list[Outcome], token: uuid.UUID) -> None:
+    """Write outcomes, only where the claim is still `token`'s, in one statement (so one transaction).
 
-
-def _insert_events(events: list[MessageEvent]) -> None:
-    """INSERT events in one multi-row statement (no bulk_create compiling; one statement for Postgres to plan)."""
-    if not events:
+    A carrier's opt-out joins the same transaction; receipts that arrived before
+    their send was recorded are applied once it is.
+    """
+    if not outcomes:
         return
-    fields = [f for f in MessageEvent._meta.concrete_fields if not f.primary_key]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    table = connection.ops.quote_name(MessageEvent._meta.db_table)
-    row = f"({', '.join(['%s'] * len(fields))})"
-    # Only our own column names are interpolated; every value is a parameter.
-    sql = f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(events))}"  # noqa: S608
-    values = [f.get_db_prep_save(getattr(event, f.attname), connection) for event in events for f in fields]
+    now = timezone.now()
+    opt_outs = any(outcome.carrier_opt_out for outcome in outcomes)
+    with transaction.atomic() if opt_outs else nullcontext():
+        held = _write_outcomes(outcomes, token, now)
+        outcomes = [outcome for outcome in outcomes if outcome.message.pk in held]
+        for outcome in outcomes:
+            if outcome.carrier_opt_out:
+                add_opt_out(tenant=outcome.message.tenant, phone=outcome.message.to, source="carrier",
+                            keyword=outcome.fields["error_code"])
+    for outcome in outcomes:
+        for column, value in outcome.fields.items():
+            setattr(outcome.message, column, value)
+        outcome.message.claim_token = None
+        outcome.message.updated_at = now
+    apply_unmatched_receipts([outcome.sent_as for outcome in outcomes if outcome.sent_as])
+
+
+def _write_outcomes(outcomes: list[Outcome], token: uuid.UUID, now) -> set[int]:
+    """UPDATE the messages still held by `token` and INSERT their events; returns the ids updated.
+
+    The batch travels as two JSON parameters (one json.dumps, instead of psycopg
+    quoting every value in Python), and the statement runs in one round trip:
+    each row keeps the columns its outcome does not set (jsonb_populate_record
+    fills them from the row itself), and a message taken over meanwhile is
+    neither updated nor given events.
+    """
+    columns = sorted({Message._meta.get_field(name).column for o in outcomes for name in o.fields}
+                     | {"claim_token", "updated_at"})
+    rows = [{**{Message._meta.get_field(name).column: value for name, value in o.fields.items()},
+             "id": o.message.pk, "claim_token": None, "updated_at": now} for o in outcomes]
+    events = [event for outcome in outcomes for event in outcome.events]
+    names = ", ".join(connection.ops.quote_name(column) for column in columns)
+    event_names = ", ".join(connection.ops.quote_name(column) for column in _EVENT_COLUMNS)
+    sql = (
+        f"WITH d AS (SELECT (e->>'id')::bigint AS id, e AS j FROM jsonb_array_elements(%s::jsonb) AS e), "  # noqa: S608
+        f"u AS (UPDATE {_MESSAGE} AS m SET ({names}) = "
+        f"(SELECT {', '.join(f'r.{connection.ops.quote_name(c)}' for c in columns)} "
+        f"FROM jsonb_populate_record(m, d.j) AS r) "
+        f"FROM d WHERE m.id = d.id AND m.id = ANY(%s) AND m.claim_token = %s RETURNING m.id), "
+        f"ev AS (INSERT INTO {_EVENT} ({event_names}) SELECT {event_names} "
+        f"FROM jsonb_populate_recordset(NULL::{_EVENT}, %s::jsonb) AS r "
+        f"WHERE r.message_id IN (SELECT id FROM u)) "
+        f"SELECT id FROM u"
+    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, values)
+        # The id list lets the planner find the rows by primary key (it cannot see into the JSON).
+        cursor.execute(sql, [as_json(rows), [row["id"] for row in rows], token, as_json(events)])
+        return {pk for (pk,) in cursor.fetchall()}
+
+
+_EVENT_COLUMNS = [f.column for f in MessageEvent._meta.concrete_fields if not f.primary_key]
 
 
 def _refusals(messages: list[Message]) -> dict[tuple[int, str], str]:
@@ -228,3 +271,4 @@ def _refusals(messages: list[Message]) -> dict[tuple[int, str], str]:
         phones = [m.to for m in messages if m.tenant_id == tenant_id]
         refusals.update({(tenant_id, p): r for p, r in refusal_reasons(tenant=tenant, phones=phones).items()})
     return refusals
+

@@ -6,32 +6,45 @@ from celery import shared_task
 from django.conf import settings
 
 from providers.base import StatusUpdate
-from smsgate.sending.dispatch import claim_budget, claim_due, claim_one, deliver
+from smsgate.publish import publish_quietly
+from smsgate.sending.dispatch import claim_budget, claim_due, deliver, deliver_now
 from smsgate.tracking.polling import poll_statuses
 from smsgate.tracking.receipts import record_delivery
+
+SWEEP_TASK = "smsgate.sweep_due_messages"
 
 
 @shared_task(name="smsgate.dispatch_message")
 def dispatch_message_task(message_id: int) -> None:
     """Send one message that was just submitted, if it is still due and unclaimed."""
-    token = claim_one(message_id)
-    if token:
-        deliver([message_id], token)
+    deliver_now(message_id)
 
 
 @shared_task(name="smsgate.deliver_claimed")
-def deliver_claimed_task(message_ids: list[int], claim_token: str) -> None:
-    """Send messages the sweeper claimed together under one token."""
+def deliver_claimed_task(message_ids: list[int], claim_token: str, refill: bool = False) -> None:
+    """Send messages the sweeper claimed together under one token.
+
+    `refill`: the sweep that claimed them took all it was allowed, so more may be
+    due; sweeping again once this chunk is done keeps the workers fed at the rate
+    they send, instead of waiting for beat's next sweep (the safety net).
+    """
     deliver(message_ids, uuid.UUID(claim_token))
+    if refill:
+        publish_quietly(SWEEP_TASK)
 
 
-@shared_task(name="smsgate.sweep_due_messages")
+@shared_task(name=SWEEP_TASK)
 def sweep_due_messages_task() -> int:
-    """Claim due and stale messages and hand them to workers in chunks. Runs every few seconds."""
-    token, ids = claim_due(claim_budget())
-    chunk = settings.SMS_DISPATCH_CHUNK
-    for start in range(0, len(ids), chunk):
-        deliver_claimed_task.delay(ids[start : start + chunk], str(token))
+    """Claim due and stale messages and hand them to workers in chunks. Beat runs it every few seconds."""
+    limit = claim_budget()
+    token, ids = claim_due(limit)
+    size = settings.SMS_DISPATCH_CHUNK
+    chunks = [ids[start : start + size] for start in range(0, len(ids), size)]
+    # It took all it was allowed, so more may be due: the middle chunk sweeps again once done, when about half
+    # of these are sent and the rest still keep the workers busy (one sweep per half batch, not per chunk).
+    refill_at = len(chunks) // 2 if ids and len(ids) == limit else None
+    for index, chunk in enumerate(chunks):
+        deliver_claimed_task.delay(chunk, str(token), index == refill_at)
     return len(ids)
 
 
