@@ -19,6 +19,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.chaos.harness import database_url
+
 REPO = Path(__file__).resolve().parent.parent
 DEADLINE = 300  # seconds for each outcome on a slow, busy machine
 PHONE, RECOVERY_PHONE = "+5511987654321", "+5511912345678"
@@ -76,12 +78,16 @@ def query(db: str, sql: str, *params):
 
 
 @pytest.fixture
-def first_steps_database() -> str:
-    """A database of its own that does not exist yet: `make run` must create it, as on a new machine."""
-    server = os.environ.get("FIRST_STEPS_POSTGRES", "postgres://postgres@127.0.0.1:5432")
+def first_steps_database(db) -> str:
+    """A database of its own that does not exist yet: `make run` must create it, as on a new machine.
+
+    Named after this run's test database, so that two suites on one server never share it.
+    """
+    server, test_database = database_url().rsplit("/", 1)
+    name = f"{test_database}_first_steps"
     with psycopg.connect(f"{server}/postgres", autocommit=True) as connection:
-        connection.execute('DROP DATABASE IF EXISTS "smsgate_first_steps" WITH (FORCE)')
-    return f"{server}/smsgate_first_steps"
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return f"{server}/{name}"
 
 
 @pytest.fixture
