@@ -22,13 +22,12 @@ Unknown messages still get 200, so carriers stop retrying.
 import logging
 import re
 
-from django.conf import settings
 from django.http import Http404, HttpResponseForbidden, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from providers.base import UnusableCallback, WebhookAuthError
-from providers.registry import Route, UnknownProvider, provider_class, route_for
+from providers.registry import Route, UnknownProvider, get_provider, provider_class, route_for
 from smsgate.api.source_ip import client_ip
 from smsgate.models import Tenant
 from smsgate.tracking.receipts import check_storable, record_delivery, record_inbound, record_unusable
@@ -41,12 +40,12 @@ SLUG = re.compile(r"[-a-zA-Z0-9_]{1,50}")
 def _route_or_404(request, name: str) -> Route:
     """The credentials that authenticate this callback, and the account they belong to (None: the platform)."""
     try:
-        cls = provider_class(name)
+        provider_class(name)
     except UnknownProvider:
         raise Http404("unknown provider") from None
     slug = request.GET.get("tenant")
     if not slug:
-        return Route(name=name, provider=cls.from_settings(settings))
+        return Route(name=name, provider=get_provider(name))  # the registry's reused backend
     tenant = Tenant.objects.filter(slug=slug).first() if SLUG.fullmatch(slug) else None
     if tenant is None:
         raise Http404("unknown tenant")
