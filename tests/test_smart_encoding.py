@@ -1,6 +1,10 @@
 """Smart encoding: look-alike characters replaced by GSM-7 ones when that saves segments, and nothing else."""
 
+import re
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from providers.memory import MemoryProvider
@@ -166,3 +170,10 @@ def test_the_console_shows_the_segments_saved(api, admin_client):
 def test_the_tenant_setting_is_editable_in_the_admin(admin_client, tenant):
     url = reverse("admin:smsgate_tenant_change", args=[tenant.pk])
     assert 'name="smart_encoding"' in admin_client.get(url).content.decode()
+
+
+def test_docs_list_every_replaced_character():
+    table = Path(settings.BASE_DIR, "docs", "PROVIDERS.md").read_text().split("## Smart encoding")[1]
+    table = table.replace("U+2000–U+200A", " ".join(f"U+{code:04X}" for code in range(0x2000, 0x200B)))
+    documented = set(re.findall(r"U\+([0-9A-F]{4})", table.split("Left alone")[0]))
+    assert documented == {f"{ord(character):04X}" for character in LOOKALIKES}
