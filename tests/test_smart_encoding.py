@@ -120,6 +120,17 @@ def test_a_text_at_the_length_limit_is_accepted_and_left_as_written(api):
     assert (response.data["body"], response.data["segments_saved"]) == (body, 0)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_repeat_with_the_same_idempotency_key_is_the_same_request_whatever_the_flag(api):
+    first = api.post(SEND, {"phone": PHONE, "message": CURLY, "smart_encoding": True}, format="json",
+                     HTTP_IDEMPOTENCY_KEY="order-1")
+    again = api.post(SEND, {"phone": PHONE, "message": CURLY, "smart_encoding": False}, format="json",
+                     HTTP_IDEMPOTENCY_KEY="order-1")
+    assert again.status_code == 202 and again.headers["Idempotent-Replayed"] == "true"
+    assert (again.data["id"], again.data["body"], again.data["segments_saved"]) == (first.data["id"], PLAIN, 2)
+    assert len(MemoryProvider.outbox) == 1
+
+
 @pytest.mark.parametrize("flag", ["yes", 1, "true", [True]])
 def test_a_flag_that_is_not_a_boolean_is_a_400(api, flag):
     response = api.post(SEND, {"phone": PHONE, "message": CURLY, "smart_encoding": flag}, format="json")
