@@ -41,6 +41,10 @@ class Tenant(models.Model):
         max_length=11, blank=True, validators=[validate_quiet_hours],
         help_text="e.g. 21:00-08:00 in the recipient's time zone. Empty: SMS_QUIET_HOURS.",
     )
+    smart_encoding = models.BooleanField(
+        default=False, help_text="Replace look-alike characters (curly quotes, long dashes, Unicode spaces, …) "
+        "with GSM-7 ones when that saves segments. A request's smart_encoding flag overrides it.",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -150,6 +154,9 @@ class Message(models.Model):
     body = models.TextField()
     encoding = models.CharField(max_length=4, choices=Encoding.choices)
     segments = models.PositiveSmallIntegerField()
+    segments_saved = models.PositiveSmallIntegerField(
+        default=0, help_text="Segments smart encoding saved (the body is the replaced text).",
+    )
     message_type = models.CharField(max_length=20, choices=MessageType.choices, default=MessageType.TRANSACTIONAL)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     status_reason = models.CharField(max_length=255, blank=True)

@@ -91,6 +91,13 @@ class SendAtField(serializers.DateTimeField):
         return when
 
 
+def smart_encoding_field(otherwise: str = "the tenant's setting") -> serializers.BooleanField:
+    return serializers.BooleanField(required=False, allow_null=True, default=None, help_text=(
+        "Replace look-alike characters (curly quotes, long dashes, Unicode spaces, the ellipsis) with GSM-7 ones "
+        "when that makes the text GSM-7 in fewer segments; nothing else is ever changed. "
+        f"Absent or null: {otherwise}."))
+
+
 class SendSmsInput(FieldsBuiltOnce, JsonInput):
     phone = PhoneField()
     message = serializers.CharField(max_length=settings.SMS_MAX_BODY_CHARS, required=False)
@@ -100,6 +107,7 @@ class SendSmsInput(FieldsBuiltOnce, JsonInput):
     message_type = serializers.ChoiceField(choices=MessageType.choices, default=MessageType.TRANSACTIONAL)
     send_at = SendAtField()
     custom_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    smart_encoding = smart_encoding_field()
 
     def validate(self, attrs):
         if ("message" in attrs) == ("template_code" in attrs):
@@ -108,10 +116,14 @@ class SendSmsInput(FieldsBuiltOnce, JsonInput):
 
 
 class BulkItemInput(SendSmsInput):
-    """One entry of a bulk request: like a single send, without its own type or time."""
+    """One entry of a bulk request: like a single send, without its own type or time.
+
+    Its smart_encoding, when given, wins over the request's.
+    """
 
     message_type = None
     send_at = None
+    smart_encoding = smart_encoding_field("the bulk request's smart_encoding")
 
 
 class BulkSmsInput(FieldsBuiltOnce, JsonInput):
@@ -121,6 +133,7 @@ class BulkSmsInput(FieldsBuiltOnce, JsonInput):
                                      help_text="Errors are keyed by the entry's index.")
     message_type = serializers.ChoiceField(choices=MessageType.choices, default=MessageType.TRANSACTIONAL)
     send_at = SendAtField()
+    smart_encoding = smart_encoding_field()
 
 
 class MessageOutput(FieldsBuiltOnce, serializers.ModelSerializer):
@@ -132,8 +145,8 @@ class MessageOutput(FieldsBuiltOnce, serializers.ModelSerializer):
         model = Message
         fields = [
             "id", "to", "body", "status", "status_code", "status_reason", "message_type", "encoding", "segments",
-            "send_at", "custom_id", "variant_label", "provider", "provider_message_id", "price", "price_unit",
-            "error_code", "error_message", "attempts", "created_at", "sent_at", "delivered_at",
+            "segments_saved", "send_at", "custom_id", "variant_label", "provider", "provider_message_id", "price",
+            "price_unit", "error_code", "error_message", "attempts", "created_at", "sent_at", "delivered_at",
         ]
 
 
@@ -153,6 +166,7 @@ class MessageDetailOutput(MessageOutput):
 class BulkSmsOutput(FieldsBuiltOnce, serializers.Serializer):
     count = serializers.IntegerField()
     ids = serializers.ListField(child=serializers.IntegerField(), help_text="The messages' ids, in request order.")
+    segments_saved = serializers.IntegerField(help_text="Segments smart encoding saved, over all the messages.")
 
 
 @extend_schema_field({"type": "string", "format": "date", "pattern": SUPPORTED_YEARS_PATTERN})

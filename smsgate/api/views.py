@@ -58,7 +58,7 @@ class SmsSendApi(APIView):
         try:
             message = submit(request.user.tenant, [request_sms], message_type=values["message_type"],
                              send_at=values.get("send_at"), source_type="api", idempotency_key=key,
-                             meta=request_meta(request)).one()
+                             meta=request_meta(request), smart_encoding=values["smart_encoding"]).one()
         except IdempotencyConflict:
             raise Conflict("This Idempotency-Key was already used for a different request.") from None
         except DjangoValidationError as exc:
@@ -80,18 +80,19 @@ class SmsBulkApi(APIView):
         data.is_valid(raise_exception=True)
         requests = [
             SmsRequest(to=entry["phone"], body=entry.get("message", ""), template_code=entry.get("template_code", ""),
-                       template_data=entry["template_data"], custom_id=entry["custom_id"])
+                       template_data=entry["template_data"], custom_id=entry["custom_id"],
+                       smart_encoding=entry["smart_encoding"])
             for entry in data.validated_data["messages"]
         ]
         with transaction.atomic():
             result = submit(request.user.tenant, requests, message_type=data.validated_data["message_type"],
                             send_at=data.validated_data.get("send_at"), source_type="api",
-                            meta=request_meta(request))
+                            meta=request_meta(request), smart_encoding=data.validated_data["smart_encoding"])
             errors = {**_repeats(requests, result), **result.errors}
             if errors:
                 transaction.set_rollback(True)
                 raise serializers.ValidationError({"messages": dict(sorted(errors.items()))})
-        output = BulkSmsOutput({"count": len(result.ids), "ids": result.ids})
+        output = BulkSmsOutput({"count": len(result.ids), "ids": result.ids, "segments_saved": result.segments_saved})
         return Response(output.data, status=status.HTTP_202_ACCEPTED)
 
 

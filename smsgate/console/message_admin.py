@@ -105,7 +105,7 @@ class MessageAdmin(admin.ModelAdmin):
     """The message log: read-only; operators act on messages only through Retry now, Resend and Cancel."""
 
     list_display = ["id", "created", "tenant", "to", "status_badge", "carrier", "attempts_used", "problem",
-                    "next_try", "short_body"]
+                    "next_try", "parts", "short_body"]
     list_display_links = ["id", "to"]
     list_filter = [CreatedSinceFilter, "status", CarrierFilter, "message_type", "tenant", *DASHBOARD_FILTERS]
     search_fields = ["to", "provider_message_id", "custom_id", "body", "error_code"]
@@ -175,6 +175,13 @@ class MessageAdmin(admin.ModelAdmin):
             return "due now"
         wait = f"{seconds:.0f} s" if seconds < 60 else timeuntil(obj.due_at, depth=1)
         return format_html('<span title="{}" style="white-space:nowrap">in {}</span>', short_time(obj.due_at), wait)
+
+    @admin.display(description="segments", ordering="segments")
+    def parts(self, obj: Message) -> str:
+        if not obj.segments_saved:
+            return str(obj.segments)
+        return format_html('{} <small title="saved by smart encoding">({} saved)</small>', obj.segments,
+                           obj.segments_saved)
 
     @admin.display(description="text")
     def short_body(self, obj: Message) -> str:

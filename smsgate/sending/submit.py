@@ -19,11 +19,12 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from providers.segments import count_segments
+from providers.segments import SmartEncoded, count_segments, smart_encode
 from smsgate.models import Message, MessageEvent, MessageType, Tenant
 from smsgate.phones import E164, validated_phone
 from smsgate.publish import publish_on_commit
@@ -58,6 +59,7 @@ class SmsRequest:
     custom_id: str = ""  # the caller's own reference, shown back to them
     # The template variant `body` was rendered from, when the caller rendered it (a campaign renders its text once).
     variant_id: int | None = None
+    smart_encoding: bool | None = None  # None: the submit's smart_encoding
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class SubmitResult:
     errors: dict[int, dict[str, list[str]]] = field(default_factory=dict)  # request index -> field errors
     message: Message | None = None  # the message of a one-request submit
     policy_refused: bool = False  # the first error is a policy refusal, not bad input
+    segments_saved: int = 0  # by smart encoding, over the messages this submit wrote (not replays)
 
     @property
     def written(self) -> int:
@@ -103,6 +106,7 @@ def submit(
     idempotency_key: str | None = None,
     cancel_refused: bool = False,
     meta: RequestMeta = NO_META,
+    smart_encoding: bool | None = None,
 ) -> SubmitResult:
     """Validate, render, apply policy to and persist SMS; dispatch them after commit when due.
 
@@ -112,12 +116,15 @@ def submit(
     persisted as cancelled with its reason, so it is never a silent drop.
     `idempotency_key` (one request only): a repeat returns the first message,
     marked `replayed`; the same key for different content is an IdempotencyConflict.
+    `smart_encoding` (None: the tenant's setting; a request's own flag wins) replaces
+    look-alike characters with GSM-7 ones where that saves segments (providers.segments.smart_encode).
     """
     if idempotency_key and len(requests) != 1:
         raise ValueError("an idempotency key applies to a submit of one request")
     now = timezone.now()
     result = SubmitResult(ids=[None] * len(requests), phones=[None] * len(requests))
-    prepared = _prepared(tenant, requests, result)
+    smart = tenant.smart_encoding if smart_encoding is None else smart_encoding
+    prepared = _prepared(tenant, requests, result, smart=smart)
     common = _Common(tenant, message_type, send_at, source_type, str(source_id), meta, now)
     if idempotency_key and prepared:
         fingerprint = _fingerprint(prepared[0], common)
@@ -145,9 +152,14 @@ def submit(
 class _Prepared:
     index: int
     phone: str
-    body: str
+    written: str  # the text as the caller wrote or rendered it
+    encoded: SmartEncoded  # the text to send (smart-encoded or as written) and its segments
     request: SmsRequest
     variant_id: int | None
+
+    @property
+    def body(self) -> str:
+        return self.encoded.body
 
 
 @dataclass(frozen=True)
@@ -165,8 +177,10 @@ class _Common:
         object.__setattr__(self, "due_at", max(self.send_at or self.now, self.now))
 
 
-def _prepared(tenant: Tenant, requests: Sequence[SmsRequest], result: SubmitResult) -> list[_Prepared]:
-    """The requests whose number, template and text are valid, with the number in E.164 and the text rendered."""
+def _prepared(tenant: Tenant, requests: Sequence[SmsRequest], result: SubmitResult, *,
+              smart: bool) -> list[_Prepared]:
+    """The requests whose number, template and text are valid, with the number in E.164 and the text rendered
+    (and smart-encoded if `smart`, or as the request's own flag says)."""
     prepared = []
     for index, request in enumerate(requests):
         try:
@@ -176,15 +190,23 @@ def _prepared(tenant: Tenant, requests: Sequence[SmsRequest], result: SubmitResu
             if request.template_code:
                 rendered = render_for(tenant, request.template_code, dict(request.template_data), recipient=phone)
                 body, variant_id = rendered.body, rendered.variant.pk
-            prepared.append(_Prepared(index, phone, _non_blank(body), request, variant_id))
+            written = _non_blank(body)
+            smart_here = smart if request.smart_encoding is None else request.smart_encoding
+            prepared.append(_Prepared(index, phone, written, _encoded(written, smart_here), request, variant_id))
         except ValidationError as exc:
             result.errors[index] = exc.message_dict
     return prepared
 
 
+def _encoded(written: str, smart: bool) -> SmartEncoded:
+    if smart:
+        return smart_encode(written, max_chars=settings.SMS_MAX_BODY_CHARS)
+    return SmartEncoded(written, count_segments(written), 0)
+
+
 def _row(item: _Prepared, decision: Decision, common: _Common) -> dict:
     """The columns of a new message, as {attname: value}."""
-    info = count_segments(item.body)
+    info = item.encoded.info
     due_at = max(common.due_at, decision.hold_until or common.due_at)
     reason = decision.refusal.reason if decision.refusal else ""
     return {
@@ -193,6 +215,7 @@ def _row(item: _Prepared, decision: Decision, common: _Common) -> dict:
         "body": item.body,
         "encoding": info.encoding,
         "segments": info.segments,
+        "segments_saved": item.encoded.saved,
         "message_type": common.message_type,
         "send_at": common.send_at,
         "due_at": due_at,
@@ -230,10 +253,12 @@ def _persist(rows: list[tuple[_Prepared, dict]], result: SubmitResult, idempoten
             return
         message.replayed = False
         result.ids[0], result.message = message.pk, message
+        result.segments_saved = message.segments_saved
         return
     ids = insert_messages([row for _, row in rows])
     for (item, _), pk in zip(rows, ids, strict=True):
         result.ids[item.index] = pk
+    result.segments_saved = sum(item.encoded.saved for item, _ in rows)
 
 
 def _publish(result: SubmitResult, common: _Common) -> None:
@@ -340,7 +365,8 @@ def _initial_status(due_at: datetime, now: datetime, refusal: str) -> str:
 
 def _fingerprint(item: _Prepared, common: _Common) -> str:
     send_at = common.send_at.isoformat() if common.send_at else None
-    canonical = json.dumps([item.phone, item.body, common.message_type, send_at, item.request.custom_id])
+    # The text as written: a repeat is the same request whatever smart encoding made of it.
+    canonical = json.dumps([item.phone, item.written, common.message_type, send_at, item.request.custom_id])
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
