@@ -4,6 +4,7 @@ import hashlib
 import secrets
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -44,6 +45,14 @@ class Tenant(models.Model):
     smart_encoding = models.BooleanField(
         default=False, help_text="Replace look-alike characters (curly quotes, long dashes, Unicode spaces, …) "
         "with GSM-7 ones when that saves segments. A request's smart_encoding flag overrides it.",
+    )
+    slo_delivered_percent = models.PositiveSmallIntegerField(
+        "SLO: delivered percent", default=95, validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="Delivery SLO: this share of the messages a carrier accepts is delivered within the seconds below.",
+    )
+    slo_delivered_seconds = models.PositiveIntegerField(
+        "SLO: within seconds", default=60, validators=[MinValueValidator(1), MaxValueValidator(86400)],
+        help_text="From the carrier's acceptance to the delivery receipt (1 to 86400).",
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -232,6 +241,8 @@ class Message(models.Model):
             models.Index(fields=["variant"], condition=models.Q(variant__isnull=False), name="message_variant"),
             # The dashboard's periods: a scheduled message counts on the day it goes out (few have a send_at).
             models.Index(fields=["send_at"], condition=models.Q(send_at__isnull=False), name="message_send_at"),
+            # Delivery latency and SLOs of the last hour: messages by when a carrier accepted them.
+            models.Index(fields=["sent_at"], condition=models.Q(sent_at__isnull=False), name="message_sent_at"),
         ]
 
     def __str__(self) -> str:

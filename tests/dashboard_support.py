@@ -68,3 +68,13 @@ def seed_failing_carrier(tenant):
     for message in unconfirmed:
         add_attempts(message, "spothit", ok=True)
     return {"websms": retrying, "twilio": delivered, "spothit": unconfirmed}
+
+
+def seed_slow_carrier(tenant):
+    """In the last hour: smsc accepted 25 messages and delivered 15 within 60 s, 10 after 200 s (a 60 % SLO)."""
+    for index in range(25):
+        message = add_message(tenant, Status.DELIVERED, "smsc")
+        sent_at = timezone.now() - timedelta(minutes=20)
+        delivered_at = sent_at + timedelta(seconds=5 if index < 15 else 200)
+        Message.objects.filter(pk=message.pk).update(
+            created_at=sent_at - timedelta(seconds=2), sent_at=sent_at, delivered_at=delivered_at)

@@ -3,10 +3,10 @@
 import pytest
 
 from tests.browser import keep_screenshot, needs_chromium, open_page
-from tests.dashboard_support import seed, seed_failing_carrier
+from tests.dashboard_support import seed, seed_failing_carrier, seed_slow_carrier
 
 pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
-DASHBOARD_IDS = ["alerts", "today", "today-failed", "today-scheduled", "carriers", "health", "chart-volume",
+DASHBOARD_IDS = ["alerts", "today", "today-failed", "today-scheduled", "carriers", "health", "latency", "chart-volume",
                  "chart-delivery-rate", "chart-cost", "chart-carrier-attempts", "chart-provider-cost",
                  "chart-variants", "variants"]
 
@@ -14,11 +14,16 @@ DASHBOARD_IDS = ["alerts", "today", "today-failed", "today-scheduled", "carriers
 def test_the_dashboard_fits_1366_and_shows_every_section(live_server, tmp_path, admin_user, tenant, other_tenant):
     seed(tenant, other_tenant)
     seed_failing_carrier(tenant)
+    seed_slow_carrier(tenant)
     page = open_page(live_server, admin_user, "/admin/dashboard/", tmp_path,
-                     expect=[f"#{element_id}" for element_id in DASHBOARD_IDS])
+                     expect=[f"#{element_id}" for element_id in DASHBOARD_IDS] + [".slo-alert"],
+                     screenshot=tmp_path / "dashboard-slo.png")
     assert page.title.startswith("Dashboard | smsgate")
     assert page.missing == []
+    assert (f"smsc missed {tenant.slug}'s delivery SLO over the last hour: 59.3% of 27 messages delivered within "
+            "60 s, the target is 95%.") in " ".join(page.dom.split())
     page.assert_fits()
+    keep_screenshot(tmp_path / "dashboard-slo.png", min_bytes=30_000)
 
 
 def test_the_dashboard_draws_the_seeded_numbers(live_server, tmp_path, admin_user, tenant, other_tenant):

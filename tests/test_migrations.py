@@ -82,6 +82,12 @@ ATTEMPT_INDEX = (
     "CREATE INDEX event_attempt_created ON smsgate_messageevent USING btree (created_at) WHERE ((kind)::text = 'attempt'::text)",
 )
 AFTER_0008 = sorted([*AFTER_0005, SEND_AT_INDEX])
+# smsgate 0011 (delivery SLOs): messages by when a carrier accepted them.
+SENT_AT_INDEX = (
+    "message_sent_at",
+    "CREATE INDEX message_sent_at ON smsgate_message USING btree (sent_at) WHERE (sent_at IS NOT NULL)",
+)
+AFTER_0011 = sorted([*AFTER_0008, SENT_AT_INDEX])
 WEBHOOK_EVENT_TENANT_INDEX = (
     "webhooks_webhookevent_tenant_id_2052c19f",
     "CREATE INDEX webhooks_webhookevent_tenant_id_2052c19f ON webhooks_webhookevent USING btree (tenant_id)",
@@ -128,13 +134,13 @@ def has_webhook_event_tenant_index(url: str) -> bool:
 
 def test_indexes_forwards_backwards_and_forwards_again(scratch_database_url):
     migrate(scratch_database_url)
-    assert message_indexes(scratch_database_url) == AFTER_0008
+    assert message_indexes(scratch_database_url) == AFTER_0011
     for _ in range(2):
         migrate(scratch_database_url, "smsgate", "0004")  # also takes webhooks back before 0003
         assert message_indexes(scratch_database_url) == BEFORE_0005
         assert has_webhook_event_tenant_index(scratch_database_url)
         migrate(scratch_database_url)
-        assert message_indexes(scratch_database_url) == AFTER_0008
+        assert message_indexes(scratch_database_url) == AFTER_0011
         assert not has_webhook_event_tenant_index(scratch_database_url)
 
 
@@ -145,8 +151,16 @@ def test_dashboard_indexes_forwards_and_backwards(scratch_database_url):
     assert message_indexes(scratch_database_url) == AFTER_0005
     assert ATTEMPT_INDEX not in indexes(scratch_database_url, "smsgate_messageevent")
     migrate(scratch_database_url)
-    assert message_indexes(scratch_database_url) == AFTER_0008
+    assert message_indexes(scratch_database_url) == AFTER_0011
     assert ATTEMPT_INDEX in indexes(scratch_database_url, "smsgate_messageevent")
+
+
+def test_delivery_slo_index_forwards_and_backwards(scratch_database_url):
+    migrate(scratch_database_url)
+    migrate(scratch_database_url, "smsgate", "0010")
+    assert message_indexes(scratch_database_url) == AFTER_0008
+    migrate(scratch_database_url)
+    assert message_indexes(scratch_database_url) == AFTER_0011
 
 
 def test_concurrent_index_changes_refuse_to_run_in_a_transaction(db):

@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from smsgate.console import dashboard
+from smsgate.console import dashboard, latency
 from smsgate.console.admin_filters import message_list_url
 from smsgate.console.dashboard_charts import bar_chart
 from smsgate.console.periods import day_end, day_start, days, supported_day
@@ -67,12 +67,21 @@ def dashboard_view(request):
         "until": last,
         "summary": today_summary(tenant),
         "alerts": dashboard.carrier_alerts(carriers),
+        "slo_alerts": latency.slo_breaches(tenant),
+        "latency_buckets": latency_rows(messages),
         "carriers": carriers,
         "health": dashboard.carrier_health(tenant),
         "charts": charts(tenant, in_period, messages, carriers, variants),
         "variants": variants,
+        "latency_bounds": latency.BUCKETS,
     }
     return TemplateResponse(request, "admin/dashboard.html", context)
+
+
+def latency_rows(messages) -> list[dict]:
+    """One row per carrier and stage: how many of the period's messages fell in each latency bucket."""
+    return [{"provider": provider, "stage": label, "counts": latency.bucket_counts(stages[stage]["buckets"])}
+            for provider, stages in latency.histograms(messages).items() for stage, label in latency.STAGES.items()]
 
 
 def today_summary(tenant) -> list[dict]:

@@ -13,9 +13,10 @@ from django.db.models import Count, Min
 from django.http import HttpResponse, HttpResponseForbidden
 from django.utils import timezone
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 
 from providers.registry import PROVIDERS
+from smsgate.console import latency
 from smsgate.models import Message, ProviderCallback
 from smsgate.sending.resilience import breaker_for, redis_client
 from smsgate.statuses import PENDING
@@ -54,6 +55,53 @@ class SmsCollector:
             for name in sorted(PROVIDERS):
                 breakers.add_metric([name], 0 if breaker_for(f"{name}:default").state() == "closed" else 1)
             yield breakers
+
+        yield from latency_metrics(now)
+
+
+HISTOGRAM_HELP = {
+    "accept": ("smsgate_submit_to_accepted_seconds",
+               "From when a message was due to go out to its carrier's acceptance, for the messages carriers "
+               "accepted in the last hour (a sliding window recomputed at each scrape, not a counter: read the "
+               "buckets directly, do not rate() them)"),
+    "deliver": ("smsgate_accepted_to_delivered_seconds",
+                "From a carrier's acceptance to the delivery receipt, for the messages carriers accepted in the "
+                "last hour and have delivered (a sliding window recomputed at each scrape, not a counter)"),
+}
+
+
+def latency_metrics(now):
+    """Latency histograms per carrier and the tenants' delivery SLOs, over the last hour.
+
+    The histograms are labelled by carrier only (few values); the SLO gauges by tenant and carrier,
+    but only for pairs with traffic in the last hour.
+    """
+    rows = latency.histograms(latency.accepted_since(now - latency.WINDOW))
+    bounds = [str(float(bound)) for bound in latency.BUCKETS] + ["+Inf"]
+    for stage, (name, help_text) in HISTOGRAM_HELP.items():
+        family = HistogramMetricFamily(name, help_text, labels=["provider"])
+        for provider, stages in rows.items():
+            family.add_metric([provider], list(zip(bounds, stages[stage]["buckets"], strict=True)),
+                              stages[stage]["sum"])
+        yield family
+    labels = ["tenant", "provider"]
+    breached = GaugeMetricFamily("smsgate_slo_breached", "1 if the carrier missed the tenant's delivery SLO over "
+                                 f"the last hour (at least {latency.SLO_MIN_MESSAGES} messages judged)", labels=labels)
+    achieved = GaugeMetricFamily("smsgate_slo_delivered_in_time_percent", "Share of the messages the carrier "
+                                 "accepted in the last hour that were delivered within the tenant's SLO seconds "
+                                 "(undelivered past them: misses)", labels=labels)
+    target = GaugeMetricFamily("smsgate_slo_target_percent", "The tenant's SLO: this share delivered in time",
+                               labels=labels)
+    judged = GaugeMetricFamily("smsgate_slo_judged_messages", "Messages of the last hour the SLO was checked on",
+                               labels=labels)
+    for row in latency.slo_status(now=now):
+        values = [row["tenant"], row["provider"]]
+        breached.add_metric(values, int(row["breached"]))
+        target.add_metric(values, row["target_percent"])
+        judged.add_metric(values, row["judged"])
+        if row["achieved_percent"] is not None:
+            achieved.add_metric(values, row["achieved_percent"])
+    yield from (breached, achieved, target, judged)
 
 
 def metrics(request):
