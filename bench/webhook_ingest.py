@@ -17,25 +17,19 @@ checks that every answered postback was stored.
 """
 
 import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from _processes import (
-    cpu_by_pid,
-    cpu_since,
     free_port,
-    group_cpu_seconds,
     start,
     stop,
     wait_for_port,
-    wait_until_quiet,
 )
 from _setup import ROOT, fresh_database
+from _wrk import Load, measure, wrk
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 SECRET = "bench-secret"
@@ -57,50 +51,6 @@ request = function()
   return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
 end
 """
-
-
-@dataclass
-class Load:
-    """What runs of one kind of request added up to."""
-    answered: int = 0
-    seconds: float = 0
-    web_cpu: float = 0
-    postgres_cpu: float = 0
-
-    @property
-    def per_second(self) -> float:
-        return self.answered / self.seconds
-
-    def cpu_ms(self, seconds: float) -> float:
-        return 1000 * seconds / self.answered
-
-
-def wrk(url: str, seconds: int, *, new_connections: bool, script: Path | None = None) -> tuple[int, float]:
-    """Load `url` for `seconds`; returns (requests answered, seconds taken). Any non-2xx answer stops the bench."""
-    args = ["wrk", "-t2", "-c32", f"-d{seconds}s", url]
-    if new_connections:  # a new connection per request, as webhook senders usually open them
-        args[1:1] = ["-H", "Connection: close"]
-    if script:
-        args[1:1] = ["-s", str(script)]
-    output = subprocess.run(args, capture_output=True, text=True, check=True).stdout
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    if non_2xx:
-        raise SystemExit(f"{url}: {non_2xx.group(1)} failed requests\n{output}")
-    found = re.search(r"(\d+) requests in ([\d.]+)(m?s)", output)
-    taken = float(found.group(2)) / (1000 if found.group(3) == "ms" else 1)
-    return int(found.group(1)), taken
-
-
-def measure(load: Load, web: subprocess.Popen, url: str, seconds: int, **wrk_args) -> float:
-    """Add one wrk run to `load`, on a quiet machine; returns its requests/s."""
-    wait_until_quiet()
-    web_before, postgres_before = group_cpu_seconds(web), cpu_by_pid("postgres")
-    answered, taken = wrk(url, seconds, **wrk_args)
-    load.answered += answered
-    load.seconds += taken
-    load.web_cpu += group_cpu_seconds(web) - web_before
-    load.postgres_cpu += cpu_since(postgres_before, "postgres")
-    return answered / taken
 
 
 def main() -> None:
