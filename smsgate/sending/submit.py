@@ -126,8 +126,8 @@ def submit(
     smart = tenant.smart_encoding if smart_encoding is None else smart_encoding
     prepared = _prepared(tenant, requests, result, smart=smart)
     common = _Common(tenant, message_type, send_at, source_type, str(source_id), meta, now)
-    if idempotency_key and prepared:
-        fingerprint = _fingerprint(prepared[0], common)
+    fingerprint = _fingerprint(prepared[0], common) if idempotency_key and prepared else ""
+    if fingerprint:
         if existing := _replay(tenant, idempotency_key, fingerprint):
             result.ids[0], result.message = existing.pk, existing
             return result
@@ -142,7 +142,7 @@ def submit(
             continue
         rows.append((item, _row(item, decision, common)))
     if idempotency_key and rows:
-        rows[0][1].update(idempotency_key=idempotency_key, request_fingerprint=_fingerprint(prepared[0], common))
+        rows[0][1].update(idempotency_key=idempotency_key, request_fingerprint=fingerprint)
     _persist(rows, result, idempotency_key)
     _publish(result, common)
     return result
