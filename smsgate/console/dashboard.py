@@ -12,7 +12,7 @@ only once one accepted it, so a carrier that fails every attempt would otherwise
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db.models import Aggregate, Count, F, FloatField, Func, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -111,29 +111,15 @@ def _percent(part: int, whole: int) -> float | None:
 # --- carriers -------------------------------------------------------------------------------
 
 
-class Percentile(Aggregate):
-    """PERCENTILE_CONT(fraction) WITHIN GROUP (ORDER BY expression): Postgres only; NULLs are ignored."""
-
-    function = "PERCENTILE_CONT"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-    def __init__(self, expression, fraction: float, **extra):
-        super().__init__(expression, fraction=float(fraction), **extra)
-
-
-def _seconds(interval):
-    return Func(interval, template="EXTRACT(EPOCH FROM %(expressions)s)", output_field=FloatField())
-
-
-def carrier_rows(messages, since) -> list[dict]:
+def carrier_rows(messages, since, latency: dict) -> list[dict]:
     """Per carrier, loudest first: attempts on these messages and how many failed (with the latest error),
     then what the carrier accepted, delivered and cost, and its latency percentiles.
 
     `since` is the start of the messages' period: no message is attempted before it goes out, so the
     attempt index (event_attempt_created) bounds the attempts without reading older ones.
     A row's delivery_rate is None when the carrier accepted messages but confirmed none either way
-    (a carrier without receipts); latency values are None without Postgres (no percentile_cont).
+    (a carrier without receipts). `latency` is `latency.histograms(messages, percentiles=True)`: the
+    dashboard's bucket table comes from the same pass.
     """
     attempts = MessageEvent.objects.filter(kind=MessageEvent.Kind.ATTEMPT, created_at__gte=since,
                                            message__in=messages).exclude(provider="")
@@ -146,9 +132,8 @@ def carrier_rows(messages, since) -> list[dict]:
             accepted=row["accepted"], delivered=row["delivered"], failed=row["failed"],
             delivery_rate=_percent(row["delivered"], row["delivered"] + row["failed"]),
             cost=float(row["cost"] or 0))
-    latency = _latency(messages)
     for name, row in rows.items():
-        row["latency"] = latency.get(name)
+        row["latency"] = _percentiles(latency.get(name))
         row["last_error"] = _last_error(attempts, name) if row["failed_attempts"] else ""
     return sorted(rows.values(), key=lambda row: (-row["failed_attempts"], -(row["failure_rate"] or 0),
                                                   row["provider"]))
@@ -171,19 +156,16 @@ def _last_error(attempts, provider: str) -> str:
     return f"{code}: {text}" if code and code not in text else text or code
 
 
-def _latency(messages) -> dict:
-    """{carrier: {accept_p50, accept_p95, deliver_p50, deliver_p95}} in seconds.
+def _percentiles(stages: dict | None) -> dict | None:
+    """{accept_p50, accept_p95, deliver_p50, deliver_p95} in seconds, from a carrier's histograms.
 
     Submitted → accepted runs from when the message was due to go out (send_at, else created_at) to
     the carrier's acceptance, so it includes queueing and retries; accepted → delivered runs to the receipt.
     """
-    accept = _seconds(F("sent_at") - GOES_OUT)
-    deliver = _seconds(F("delivered_at") - F("sent_at"))
-    rows = messages.exclude(provider="").filter(sent_at__isnull=False).values("provider").annotate(
-        accept_p50=Percentile(accept, 0.5), accept_p95=Percentile(accept, 0.95),
-        deliver_p50=Percentile(deliver, 0.5), deliver_p95=Percentile(deliver, 0.95),
-    ).order_by()
-    return {row.pop("provider"): row for row in rows}
+    if stages is None:
+        return None
+    return {f"{stage}_{name}": value for stage, figures in stages.items()
+            for name, value in figures.items() if name.startswith("p")}
 
 
 def carrier_alerts(carriers: list[dict]) -> list[dict]:

@@ -14,7 +14,7 @@ message among three does not page anyone.
 
 from datetime import timedelta
 
-from django.db.models import Count, DateTimeField, F, FloatField, Func, Q, Sum, Value
+from django.db.models import Aggregate, Count, DateTimeField, F, FloatField, Func, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -25,8 +25,20 @@ WINDOW = timedelta(hours=1)
 # Upper bounds in seconds; Prometheus' le labels and the dashboard's columns. Above the last: +Inf.
 BUCKETS = (1, 2, 5, 10, 30, 60, 120, 300, 600)
 STAGES = {"accept": "submitted → accepted", "deliver": "accepted → delivered"}
+PERCENTILES = (50, 95)
 SLO_MIN_MESSAGES = 20
 FINAL = [Status.DELIVERED, Status.UNDELIVERED, Status.FAILED]
+
+
+class Percentile(Aggregate):
+    """PERCENTILE_CONT(fraction) WITHIN GROUP (ORDER BY expression); NULLs are ignored."""
+
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression, fraction: float, **extra):
+        super().__init__(expression, fraction=float(fraction), **extra)
 
 
 def seconds(interval):
@@ -39,10 +51,12 @@ def accepted_since(since, tenant=None):
     return qs.filter(tenant=tenant) if tenant is not None else qs
 
 
-def histograms(messages) -> dict:
+def histograms(messages, percentiles: bool = False) -> dict:
     """{carrier: {stage: {"buckets": [cumulative count for each of BUCKETS, then +Inf], "sum": seconds}}}.
 
-    Messages without sent_at are left out; the deliver stage counts delivered messages only.
+    Messages without sent_at are left out; the deliver stage counts delivered messages only. With
+    `percentiles`, each stage also has its "p50" and "p95" in seconds, from the same pass over the rows
+    (the dashboard's carrier table; /metrics needs no sort).
     """
     latency = {
         "accept": seconds(F("sent_at") - Coalesce("send_at", "created_at")),
@@ -53,16 +67,19 @@ def histograms(messages) -> dict:
         known = Q(**{f"{stage}__isnull": False})
         aggregates |= {f"{stage}_{bound}": Count("pk", filter=Q(**{f"{stage}__lte": bound})) for bound in BUCKETS}
         aggregates |= {f"{stage}_inf": Count("pk", filter=known), f"{stage}_sum": Sum(stage, filter=known)}
+        if percentiles:
+            aggregates |= {f"{stage}_p{p}": Percentile(stage, p / 100) for p in PERCENTILES}
     rows = (messages.filter(sent_at__isnull=False).exclude(provider="").alias(**latency)
             .values("provider").annotate(**aggregates).order_by("provider"))
-    return {
-        row["provider"]: {
-            stage: {"buckets": [row[f"{stage}_{bound}"] for bound in BUCKETS] + [row[f"{stage}_inf"]],
-                    "sum": row[f"{stage}_sum"] or 0.0}
-            for stage in STAGES
-        }
-        for row in rows
-    }
+    return {row["provider"]: {stage: _stage(row, stage, percentiles) for stage in STAGES} for row in rows}
+
+
+def _stage(row: dict, stage: str, percentiles: bool) -> dict:
+    figures = {"buckets": [row[f"{stage}_{bound}"] for bound in BUCKETS] + [row[f"{stage}_inf"]],
+               "sum": row[f"{stage}_sum"] or 0.0}
+    if percentiles:
+        figures |= {f"p{p}": row[f"{stage}_p{p}"] for p in PERCENTILES}
+    return figures
 
 
 def bucket_counts(cumulative: list[int]) -> list[int]:
