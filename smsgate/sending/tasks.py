@@ -12,6 +12,10 @@ from smsgate.tracking.polling import poll_statuses
 from smsgate.tracking.receipts import record_delivery
 
 SWEEP_TASK = "smsgate.sweep_due_messages"
+# Chunks the sweeper claimed (campaigns, bulk sends, retries) wait behind messages submitted one at a time
+# (codes, replies, journeys): kombu's Redis transport keeps one list per priority step (0, 3, 6, 9) and a worker
+# takes from the highest first, 0 being the highest. A campaign's backlog then no longer delays an API message.
+CLAIMED_CHUNK_PRIORITY = 6
 
 
 @shared_task(name="smsgate.dispatch_message")
@@ -44,7 +48,7 @@ def sweep_due_messages_task() -> int:
     # of these are sent and the rest still keep the workers busy (one sweep per half batch, not per chunk).
     refill_at = len(chunks) // 2 if ids and len(ids) == limit else None
     for index, chunk in enumerate(chunks):
-        deliver_claimed_task.delay(chunk, str(token), index == refill_at)
+        deliver_claimed_task.apply_async((chunk, str(token), index == refill_at), priority=CLAIMED_CHUNK_PRIORITY)
     return len(ids)
 
 
