@@ -25,8 +25,10 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL").rstrip("/")
 # When set, GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>`.
 METRICS_TOKEN = env_str("METRICS_TOKEN")
-# Behind a proxy that sets X-Forwarded-For, log the client's address from it.
+# Behind a proxy that sets X-Forwarded-For, log the client's address from it (and throttle failed logins by it):
+# the address the outermost of TRUSTED_PROXY_COUNT proxies appended, so what a client writes there is ignored.
 TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1)
 
 INSTALLED_APPS = [
     "smsgate.admin_site.ConsoleAdminConfig",

@@ -158,8 +158,22 @@ def test_the_callers_ip_and_user_agent_are_logged_with_the_message(api, settings
     assert (message.request_ip, message.user_agent) == ("203.0.113.7", "crm/2.1")
     settings.TRUST_X_FORWARDED_FOR = True
     response = api.post(URL, {**VALID, "custom_id": "2"}, format="json", REMOTE_ADDR="10.0.0.1",
-                        HTTP_X_FORWARDED_FOR="198.51.100.9, 10.0.0.1")
+                        HTTP_X_FORWARDED_FOR="198.51.100.9")
     assert Message.objects.get(pk=response.data["id"]).request_ip == "198.51.100.9"
+
+
+@pytest.mark.parametrize(("proxies", "forwarded", "client"), [
+    (1, "198.51.100.9", "198.51.100.9"),
+    (1, "6.6.6.6, 198.51.100.9", "198.51.100.9"),  # the client wrote 6.6.6.6; our proxy appended its address
+    (2, "6.6.6.6, 198.51.100.9, 10.0.0.5", "198.51.100.9"),  # a CDN, then the load balancer
+    (2, "198.51.100.9", "198.51.100.9"),  # fewer entries than proxies: the first there is
+    (1, "6.6.6.6, not-an-ip", "10.0.0.1"),  # not an address where the client should be: the connection's
+    (0, "6.6.6.6, 198.51.100.9", "198.51.100.9"),  # a count below 1 means the nearest proxy
+])
+def test_the_client_address_is_what_our_own_proxies_recorded(api, settings, proxies, forwarded, client):
+    settings.TRUST_X_FORWARDED_FOR, settings.TRUSTED_PROXY_COUNT = True, proxies
+    response = api.post(URL, VALID, format="json", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded)
+    assert Message.objects.get(pk=response.data["id"]).request_ip == client
 
 
 def test_beyond_the_api_rate_limit_it_is_429_with_retry_after(api, tenant):
@@ -244,6 +258,21 @@ def test_a_blocked_address_is_refused_even_with_a_key_in_use(api, tenant, settin
         response = send(api)  # the same address (the test client's)
     assert response.status_code == 429 and int(response["Retry-After"]) > 0
     assert Message.objects.count() == 1
+
+
+def test_forged_forwarded_addresses_do_not_dodge_the_failed_auth_throttle(tenant, settings):
+    from rest_framework.settings import api_settings
+
+    from smsgate.api.throttling import FailedAuthThrottle
+
+    settings.TRUST_X_FORWARDED_FOR = True
+    guesser = APIClient(REMOTE_ADDR="10.0.0.1")  # our proxy; it appends the address it saw
+    guesser.credentials(HTTP_AUTHORIZATION="Bearer guess")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(FailedAuthThrottle, "THROTTLE_RATES", {**api_settings.DEFAULT_THROTTLE_RATES,
+                                                             "auth_failure": "2/hour"})
+        statuses = [send(guesser, HTTP_X_FORWARDED_FOR=f"192.0.2.{n}, 198.51.100.9").status_code for n in range(4)]
+    assert statuses == [401, 401, 429, 429]
 
 
 def test_use_of_a_key_is_recorded(api, tenant):

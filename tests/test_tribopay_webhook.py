@@ -202,6 +202,6 @@ def test_a_stored_event_that_no_longer_reads_as_a_postback_fails_at_once():
 def test_a_forwarded_address_that_is_not_an_ip_is_not_stored(settings):
     """A forged X-Forwarded-For (once a 500: the batch INSERT's inet cast) gives way to the connection's address."""
     settings.TRUST_X_FORWARDED_FOR = True
-    response = post(postback(), X_Forwarded_For="not-an-ip, 10.0.0.1")
+    response = post(postback(), X_Forwarded_For="10.0.0.1, not-an-ip")
     assert response.status_code == 200, response.content
     assert WebhookEvent.objects.get().source_ip == "127.0.0.1"  # the test client's REMOTE_ADDR

@@ -8,12 +8,16 @@ from smsgate.sending.submit import RequestMeta
 
 
 def client_ip(request) -> str | None:
-    """REMOTE_ADDR, or with TRUST_X_FORWARDED_FOR the first address of X-Forwarded-For when it is an IP address.
+    """REMOTE_ADDR, or with TRUST_X_FORWARDED_FOR the client's address as our own proxies recorded it.
 
-    Only trust X-Forwarded-For behind a proxy that sets it: otherwise the client writes it.
+    Each proxy appends the address it received the request from to X-Forwarded-For, after whatever the
+    client sent. So behind TRUSTED_PROXY_COUNT proxies the client is that many entries from the right;
+    the entries before it are the client's own writing (a forged address to dodge the failed-login
+    throttle) and are ignored. A header that is not an address there gives way to REMOTE_ADDR.
     """
     if settings.TRUST_X_FORWARDED_FOR:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[0].strip()
+        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = hops[-min(max(settings.TRUSTED_PROXY_COUNT, 1), len(hops))]
         try:
             return str(ipaddress.ip_address(forwarded))
         except ValueError:
