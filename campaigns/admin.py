@@ -1,4 +1,6 @@
-"""Campaigns in the admin: audience, CSV upload, schedule, progress, per-variant results, cancel."""
+"""Campaigns in the admin: audience, CSV upload, schedule, progress, per-variant results, pause, resume, cancel."""
+
+from functools import partial
 
 from django import forms
 from django.conf import settings
@@ -14,7 +16,14 @@ from django.utils.html import format_html, format_html_join
 from campaigns.audience import UnreadableCsv, check_csv, decode_csv, import_csv
 from campaigns.models import Campaign, Contact, ContactGroup, Recipient, Tag
 from campaigns.selectors import campaigns_progress, progress_of, variant_stats
-from campaigns.services import campaign_bodies, campaign_cancel, campaign_schedule, text_variables
+from campaigns.services import (
+    campaign_bodies,
+    campaign_cancel,
+    campaign_pause,
+    campaign_resume,
+    campaign_schedule,
+    text_variables,
+)
 from smsgate.consents import record_marketing_consents
 from smsgate.models import Tenant
 
@@ -110,7 +119,8 @@ class CampaignChangeList(ChangeList):
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
-    """Campaigns with their progress; Save and schedule, and Cancel, are buttons; a started campaign is locked."""
+    """Campaigns with their progress; Save and schedule, Pause, Resume and Cancel are buttons; a started campaign
+    is locked."""
 
     form = CampaignForm
     list_display = ["name", "tenant", "status", "scheduled_at", "progress_bar", "enqueued_at"]
@@ -118,7 +128,7 @@ class CampaignAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     filter_horizontal = ["tags", "groups"]
     readonly_fields = ["status", "status_reason", "started_at", "enqueued_at", "progress", "results"]
-    actions = ["schedule", "cancel"]
+    actions = ["schedule", "pause", "resume", "cancel"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("tenant")
@@ -145,9 +155,9 @@ class CampaignAdmin(admin.ModelAdmin):
         return fieldsets
 
     def get_urls(self):
-        cancel = path("<path:object_id>/cancel/", self.admin_site.admin_view(self.cancel_view),
-                      name="campaigns_campaign_cancel")
-        return [cancel, *super().get_urls()]
+        buttons = [path(f"<path:object_id>/{name}/", self.admin_site.admin_view(partial(self.button_view, name)),
+                        name=f"campaigns_campaign_{name}") for name in ("pause", "resume", "cancel")]
+        return [*buttons, *super().get_urls()]
 
     @admin.display(description="progress")
     def progress_bar(self, obj: Campaign):
@@ -197,8 +207,8 @@ class CampaignAdmin(admin.ModelAdmin):
         if "_schedule" in request.POST:
             self.schedule(request, [obj])
 
-    def cancel_view(self, request, object_id):
-        """POST from the "Cancel campaign" button."""
+    def button_view(self, action: str, request, object_id):
+        """POST from the "Pause", "Resume" or "Cancel campaign" button: the list action of that name on one."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         if not super().has_change_permission(request):
@@ -206,7 +216,7 @@ class CampaignAdmin(admin.ModelAdmin):
         campaign = self.get_object(request, object_id)  # None for an unknown or malformed id
         if campaign is None:
             raise Http404("No such campaign.")
-        self.cancel(request, [campaign])
+        getattr(self, action)(request, [campaign])
         return HttpResponseRedirect(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
 
     @admin.action(description="Schedule selected campaigns (at their date, or now)")
@@ -217,6 +227,26 @@ class CampaignAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{campaign}: scheduled for {campaign.scheduled_at:%Y-%m-%d %H:%M}.")
             except ValidationError as exc:
                 self.message_user(request, f"{campaign}: {'; '.join(exc.messages)}", messages.ERROR)
+
+    @admin.action(description="Pause selected campaigns (hold their messages not yet sent)")
+    def pause(self, request, queryset):
+        for campaign in queryset:
+            try:
+                held = campaign_pause(campaign, by=str(request.user))
+            except ValidationError as exc:
+                self.message_user(request, f"{campaign}: {'; '.join(exc.messages)}", messages.ERROR)
+                continue
+            self.message_user(request, f"{campaign}: paused, {held} message(s) held until it is resumed.")
+
+    @admin.action(description="Resume selected paused campaigns")
+    def resume(self, request, queryset):
+        for campaign in queryset:
+            try:
+                released = campaign_resume(campaign)
+            except ValidationError as exc:
+                self.message_user(request, f"{campaign}: {'; '.join(exc.messages)}", messages.ERROR)
+                continue
+            self.message_user(request, f"{campaign}: resumed, {released} held message(s) going out.")
 
     @admin.action(description="Cancel selected campaigns")
     def cancel(self, request, queryset):

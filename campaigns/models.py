@@ -58,6 +58,7 @@ class Campaign(models.Model):
         SCHEDULED = "scheduled"
         RUNNING = "running", "enqueueing"
         ENQUEUED = "enqueued"
+        PAUSED = "paused"
         CANCELLED = "cancelled"
 
     tenant = models.ForeignKey("smsgate.Tenant", on_delete=models.CASCADE, related_name="campaigns")
@@ -83,8 +84,10 @@ class Campaign(models.Model):
     )
 
     # Until enqueueing starts a campaign may be edited, take recipients and be scheduled. After that (running,
-    # enqueued, cancelled) it is locked: what was sent is what the campaign says.
+    # enqueued, paused, cancelled) it is locked: what was sent is what the campaign says.
     NOT_STARTED = (Status.DRAFT, Status.SCHEDULED)
+    # Enqueueing, or its messages waiting for the sweeper: pausing holds what is not sent yet.
+    PAUSABLE = (Status.RUNNING, Status.ENQUEUED)
 
     class Meta:
         ordering = ["-created_at"]

@@ -1,4 +1,4 @@
-"""Scheduling, enqueueing and cancelling campaigns.
+"""Scheduling, enqueueing, pausing and cancelling campaigns.
 
 Enqueueing writes the campaign's messages in chunks of recipients in id
 order, each chunk in its own transaction with one COPY for its messages
@@ -24,13 +24,15 @@ from django.utils import timezone
 from campaigns.audience import add_contacts
 from campaigns.models import Campaign, Recipient, RecipientMessage
 from smsgate.phones import E164
-from smsgate.sending.submit import SmsRequest, cancel_pending, submit
+from smsgate.publish import publish_on_commit
+from smsgate.sending.submit import SmsRequest, cancel_pending, hold_pending, release_held, submit
 from templates.rendering import CompiledTemplate, MissingVariables, TemplateError, compile_template
 from templates.services import pick_variant
 
 CHUNK = 5000
 STALL_SECONDS = 300
 SOURCE = "campaign"
+ENQUEUE_TASK = "campaigns.enqueue_campaign"  # published by name: campaigns.tasks wraps this module
 
 
 def campaign_schedule(campaign: Campaign, *, when: datetime | None = None) -> Campaign:
@@ -54,6 +56,36 @@ def campaign_cancel(campaign: Campaign, *, reason: str = "campaign cancelled") -
         locked.status_reason = reason[:255]
         locked.save(update_fields=["status", "status_reason"])
         return cancel_pending(source_type=SOURCE, source_id=str(campaign.pk), reason=reason)
+
+
+def campaign_pause(campaign: Campaign, *, by: str) -> int:
+    """Stop enqueueing and hold the messages not yet handed to a worker; returns how many were held.
+
+    The campaign row is locked as each enqueued chunk locks it, so a chunk commits either before the hold
+    (its messages are held) or after the pause (it is not written).
+    """
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if locked.status not in Campaign.PAUSABLE:
+            raise ValidationError(f"It cannot be paused: it is {locked.get_status_display().lower()}.")
+        locked.status, locked.status_reason = Campaign.Status.PAUSED, f"paused by {by}"[:255]
+        locked.save(update_fields=["status", "status_reason"])
+        return hold_pending(source_type=SOURCE, source_id=str(campaign.pk), reason=f"campaign paused by {by}")
+
+
+def campaign_resume(campaign: Campaign) -> int:
+    """Release a paused campaign's held messages and go on enqueueing where it stopped; returns how many."""
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if locked.status != Campaign.Status.PAUSED:
+            raise ValidationError(f"It is not paused: it is {locked.get_status_display().lower()}.")
+        finished = locked.enqueued_at is not None
+        locked.status = Campaign.Status.ENQUEUED if finished else Campaign.Status.RUNNING
+        locked.status_reason, locked.heartbeat_at = "", timezone.now()
+        locked.save(update_fields=["status", "status_reason", "heartbeat_at"])
+        if not finished:  # also taken over by start_due_campaigns if this task is lost
+            publish_on_commit(ENQUEUE_TASK, campaign.pk)
+        return release_held(source_type=SOURCE, source_id=str(campaign.pk))
 
 
 def start_due_campaigns() -> list[int]:
@@ -88,7 +120,7 @@ def campaign_enqueue(campaign_id: int) -> int:
         with transaction.atomic():
             locked = Campaign.objects.select_for_update().get(pk=campaign_id)
             if locked.status != Campaign.Status.RUNNING:
-                return written  # cancelled meanwhile
+                return written  # paused or cancelled meanwhile
             chunk = list(Recipient.objects.filter(campaign_id=campaign_id, pk__gt=locked.enqueue_cursor)
                          .order_by("pk").values_list("pk", "phone", "variables", "link_code")[:CHUNK])
             if not chunk:

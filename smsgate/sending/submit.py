@@ -17,11 +17,13 @@ import logging
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Case, Value, When
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from providers.segments import SmartEncoded, count_segments, smart_encode
@@ -38,6 +40,8 @@ DISPATCH_TASK = "smsgate.dispatch_message"
 SWEEP_TASK = "smsgate.sweep_due_messages"
 
 logger = logging.getLogger(__name__)
+# A held message (its campaign paused) is due at this date, which no sweep reaches, until it is released.
+HELD_UNTIL = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 class PolicyRefused(ValidationError):
@@ -346,6 +350,33 @@ def cancel_pending(*, source_type: str, source_id: str, reason: str) -> int:
     return Message.objects.filter(
         source_type=source_type, source_id=source_id, status__in=[Status.SCHEDULED, Status.QUEUED]
     ).update(status=Status.CANCELLED, status_reason=reason[:255], claim_token=None)
+
+
+def hold_pending(*, source_type: str, source_id: str, reason: str) -> int:
+    """Hold, in one UPDATE, every message of one source not handed to a carrier yet, until `release_held`.
+
+    Messages a worker has already claimed (status sending) still go: they may be mid-send.
+    """
+    return Message.objects.filter(
+        source_type=source_type, source_id=source_id, status__in=[Status.SCHEDULED, Status.QUEUED]
+    ).update(status=Status.SCHEDULED, due_at=HELD_UNTIL, status_reason=reason[:255])
+
+
+def release_held(*, source_type: str, source_id: str) -> int:
+    """Make one source's held messages due again (at their send_at if it is still ahead) and wake the sweeper.
+
+    Dispatch checks opt-outs and quiet hours again before each goes out.
+    """
+    now = timezone.now()
+    released = Message.objects.filter(
+        source_type=source_type, source_id=source_id, status=Status.SCHEDULED, due_at=HELD_UNTIL
+    ).update(
+        status=Case(When(send_at__gt=now, then=Value(Status.SCHEDULED)), default=Value(Status.QUEUED)),
+        due_at=Greatest(Coalesce("send_at", Value(now)), Value(now)), status_reason="",
+    )
+    if released:
+        publish_on_commit(SWEEP_TASK)
+    return released
 
 
 def _non_blank(body: str) -> str:
