@@ -25,11 +25,17 @@ def pick_variant(template: MessageTemplate, recipient: str, variants: list[Templ
 
     A hash of template code and recipient picks a point on the total weight,
     so the choice is stable across processes and re-sends, with no state.
+    Once an automatic A/B test has a winner (templates.ab), every recipient gets it
+    while it can be sent (not deleted, weight above 0).
     """
     variants = variants if variants is not None else list(template.variants.all())
     weighted = [v for v in variants if v.weight > 0]
     if not weighted:
         raise ValidationError({"template_code": [f"Template {template.code!r} has no variant with weight > 0."]})
+    if template.ab_mode == MessageTemplate.AbMode.AUTO and template.winner_id:
+        winner = next((v for v in weighted if v.pk == template.winner_id), None)
+        if winner:
+            return winner
     total = sum(v.weight for v in weighted)
     digest = hashlib.sha256(f"{template.code}:{recipient}".encode()).digest()
     point = int.from_bytes(digest[:8], "big") % total
