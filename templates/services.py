@@ -93,10 +93,13 @@ def variable_mismatch(bodies: dict[str, str]) -> str:
 
 
 @transaction.atomic
-def template_create(*, tenant, code: str, name: str = "", variants: list[dict]) -> MessageTemplate:
+def template_create(*, tenant, code: str, name: str = "", variants: list[dict],
+                    ab_test: dict | None = None) -> MessageTemplate:
+    """A template and its variants; `ab_test` ({mode, goal, min_sample, confidence}) sets up its A/B test."""
     if MessageTemplate.objects.filter(tenant=tenant, code=code).exists():
         raise ValidationError({"code": [f"A template {code!r} already exists."]})
-    template = MessageTemplate.objects.create(tenant=tenant, code=code, name=name)
+    ab_settings = {f"ab_{name}": value for name, value in (ab_test or {}).items()}
+    template = MessageTemplate.objects.create(tenant=tenant, code=code, name=name, **ab_settings)
     for spec in variants:
         variant = TemplateVariant(template=template, **spec)
         variant.full_clean(exclude=["template"])
