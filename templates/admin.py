@@ -131,12 +131,13 @@ class MessageTemplateAdmin(admin.ModelAdmin):
                                     "<td>{} %</td><td>{} – {} %</td></tr>", (
             (r.label, r.label, r.weight, r.sent, r.delivered, r.conversions, f"{r.rate:.1f}",
              f"{r.interval[0]:.1f}", f"{r.interval[1]:.1f}") for r in rows))
-        started = f"since {obj.ab_started_at:%Y-%m-%d %H:%M}" if obj.ab_started_at else "every message"
+        started = (f"messages written since the reset of {timezone.localtime(obj.ab_started_at):%Y-%m-%d %H:%M}"
+                   if obj.ab_started_at else "every message")
         return format_html(
             '<p id="ab-state" data-state="{}"><strong>{}</strong></p>'
             '<table id="ab-results"><tr><th>variant</th><th>weight</th><th>sent</th><th>delivered</th>'
             "<th>conversions</th><th>rate (of sent)</th><th>95 % interval</th></tr>{}</table>"
-            '<p class="help">Counted: {} ({}). {}</p><p>{}</p>',
+            '<p style="font-size:smaller">Conversions: {}, of {}. {}</p><p>{}</p>',
             current.code, current.text, body, obj.get_ab_goal_display(), started, _decision_note(obj),
             self._ab_buttons(obj))
 
