@@ -27,6 +27,9 @@ from templates.models import MessageTemplate, TemplateVariant
 # Accepted by a carrier and not reported undelivered: not every carrier sends receipts, so "delivered" alone
 # would leave some tests collecting forever.
 SENT = [Status.SENT, Status.DELIVERED]
+# What the template's results across every send call sent and failed (as campaigns.selectors does).
+TAKEN = [Status.SENT, Status.DELIVERED, Status.UNDELIVERED]
+FAILED = [Status.FAILED, Status.UNDELIVERED, Status.EXPIRED]
 
 # (variant ids, messages written since or None) -> {variant id: conversions}
 ConversionCounter = Callable[[list[int], datetime | None], dict[int, int]]
@@ -100,6 +103,20 @@ def results(template: MessageTemplate, variants: list[TemplateVariant] | None = 
         rows.append(VariantResult(label=variant.label, weight=variant.weight, messages=row["messages"],
                                   sent=row["sent"], delivered=row["delivered"], conversions=converted))
     return rows
+
+
+def every_send(template: MessageTemplate) -> list[dict]:
+    """Per variant, every message ever written with it (any source): messages, sent (taken by a carrier),
+    delivered, failed, and recipients who clicked a tracked link (if an app counts clicks)."""
+    variants = list(template.variants.all())
+    counts = {row["variant"]: row for row in Message.objects.filter(variant__in=variants).values("variant").annotate(
+        messages=Count("pk"), sent=Count("pk", filter=Q(status__in=TAKEN)),
+        delivered=Count("pk", filter=Q(status=Status.DELIVERED)),
+        failed=Count("pk", filter=Q(status__in=FAILED))).order_by()}
+    clicks = _goals.get(MessageTemplate.AbGoal.CLICKS)
+    clicked = clicks.conversions([v.pk for v in variants], None) if clicks and variants else {}
+    empty = {"messages": 0, "sent": 0, "delivered": 0, "failed": 0}
+    return [{**counts.get(v.pk, empty), "label": v.label, "clicked": clicked.get(v.pk, 0)} for v in variants]
 
 
 def state(template: MessageTemplate, rows: list[VariantResult]) -> TestState:

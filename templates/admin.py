@@ -13,10 +13,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from campaigns.models import Click
-from campaigns.selectors import percent, variant_results
 from providers.segments import GSM7_BASIC, GSM7_EXTENSION, count_segments
-from smsgate.models import Message
 from templates import ab
 from templates.models import MessageTemplate, TemplateVariant
 from templates.preview import PreviewInput, preview
@@ -200,10 +197,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
     def results(self, obj: MessageTemplate):
         if not obj.pk:
             return "-"
-        found = {row["label"]: row for row in variant_results(Message.objects.filter(variant__template=obj),
-                                                               Click.objects.filter(variant__template=obj))}
-        empty = {"messages": 0, "sent": 0, "delivered": 0, "failed": 0, "clicked": 0}
-        rows = [(v.label, found.get(v.label, empty)) for v in obj.variants.all()]
+        rows = [(row["label"], row) for row in ab.every_send(obj)]
         body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} ({}%)</td><td>{}</td>"
                                     "<td>{} ({}%)</td></tr>", (
             (label, r["messages"], r["sent"], r["delivered"], percent(r["delivered"], r["sent"]), r["failed"],
@@ -251,3 +245,7 @@ def _decision_note(obj: MessageTemplate) -> str:
     rates = ", ".join(f"{label} {row['conversions']}/{row['sent']} = {row['rate']:.1f} %"
                       for label, row in sorted(obj.winner_rates.items()))
     return f"At the decision: {rates}."
+
+
+def percent(part: int, whole: int) -> int:
+    return round(100 * part / whole) if whole else 0
