@@ -2,14 +2,19 @@
 resets, two workers deciding at once, and hostile settings from the console, the API and the database."""
 
 import threading
+from io import StringIO
 
 import pytest
+from django.contrib.auth.models import Permission
+from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
+from django_celery_beat.models import PeriodicTask
 
 from templates import ab
 from templates.models import MessageTemplate, TemplateVariant
 from templates.services import pick_variant
+from templates.tasks import evaluate_ab_tests_task
 from tests.ab_support import auto_template, seed_results
 from tests.test_templates_admin import AB_FIXED
 
@@ -231,8 +236,6 @@ def test_the_list_action_evaluates_the_selected_templates(admin_client, tenant):
 
 
 def test_staff_who_may_only_view_cannot_evaluate(client, tenant, django_user_model):
-    from django.contrib.auth.models import Permission
-
     viewer = django_user_model.objects.create_user("viewer", password="x", is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_messagetemplate"))
     client.force_login(viewer)
@@ -242,3 +245,12 @@ def test_staff_who_may_only_view_cannot_evaluate(client, tenant, django_user_mod
     assert client.post(url).status_code == 403
     template.refresh_from_db()
     assert template.winner is None
+
+
+def test_beat_evaluates_the_tests_every_five_minutes(tenant):
+    call_command("setup_periodic_tasks", stdout=StringIO())
+    assert PeriodicTask.objects.get(task="templates.evaluate_ab_tests").interval.every == 300
+    template = auto_template(tenant)
+    seed_results(template, CLEAR_WIN)
+    assert evaluate_ab_tests_task.delay().get() == 1  # through Celery (eager in tests)
+    assert picks(template) == {"B"}
