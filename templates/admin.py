@@ -124,7 +124,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
             return "-"
         rows = ab.results(obj)
         current = ab.state(obj, rows)
-        body = format_html_join("", '<tr data-label="{}"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
+        body = format_html_join("", '<tr data-variant="{}"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
                                     "<td>{} %</td><td>{} – {} %</td></tr>", (
             (r.label, r.label, r.weight, r.sent, r.delivered, r.conversions, f"{r.rate:.1f}",
              f"{r.interval[0]:.1f}", f"{r.interval[1]:.1f}") for r in rows))

@@ -26,7 +26,7 @@ def test_the_template_page_shows_the_test_and_its_winner(live_server, admin_user
     path = reverse("admin:templates_messagetemplate_change", args=[decided.pk])
     # Tall enough to show the test below the template's fields in the screenshot.
     page = open_page(live_server, admin_user, path, tmp_path, size=(1366, 1500), screenshot=tmp_path / "ab-test.png",
-                     expect=["#ab-state[data-state='winner']", "#ab-results tr[data-label='C']", "#ab-evaluate",
+                     expect=["#ab-state[data-state='winner']", "#ab-results tr[data-variant='C']", "#ab-evaluate",
                              "#ab-reset", "select[name='ab_mode']", "input[name='ab_confidence']"])
     assert page.missing == []
     assert "winner B chosen" in page.dom and "% confidence" in page.dom

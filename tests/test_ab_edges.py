@@ -196,7 +196,7 @@ def test_the_console_turns_a_test_on_and_shows_it(admin_client, tenant):
     assert (template.ab_mode, template.ab_min_sample, template.ab_confidence) == ("auto", 25, 97.5)
     page = admin_client.get(url).content.decode()
     assert "collecting: 12/25 sent for B" in page
-    assert ('<tr data-label="B"><td>B</td><td>1</td><td>12</td><td>0</td><td>6</td><td>50.0 %</td>'
+    assert ('<tr data-variant="B"><td>B</td><td>1</td><td>12</td><td>0</td><td>6</td><td>50.0 %</td>'
             "<td>25.4 – 74.6 %</td></tr>") in page
     assert 'id="ab-evaluate"' in page and 'id="ab-reset"' in page
 
