@@ -214,6 +214,9 @@ class MessageTemplateAdmin(admin.ModelAdmin):
         warning = variables_warning(form.instance)
         if warning:
             messages.warning(request, warning)
+        if change and form.instance.winner_id and "ab_goal" in form.changed_data:
+            messages.warning(request, f"The winner {form.instance.winner.label} was chosen for another goal: reset "
+                                      "the test to choose again for this one.")
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         """A journey's text (templates.system) previews with realistic values of the variables it is given."""

@@ -254,3 +254,14 @@ def test_beat_evaluates_the_tests_every_five_minutes(tenant):
     seed_results(template, CLEAR_WIN)
     assert evaluate_ab_tests_task.delay().get() == 1  # through Celery (eager in tests)
     assert picks(template) == {"B"}
+
+
+def test_changing_the_goal_of_a_decided_test_says_to_reset_it(admin_client, tenant):
+    template = auto_template(tenant)
+    seed_results(template, CLEAR_WIN)
+    assert ab.evaluate(template.pk).chosen
+    url = reverse("admin:templates_messagetemplate_change", args=[template.pk])
+    response = admin_client.post(url, change_form(template, ab_mode="auto", ab_goal="payments", ab_min_sample="20"),
+                                 follow=True)
+    warnings = [str(m) for m in response.context["messages"] if m.level_tag == "warning"]
+    assert "The winner B was chosen for another goal: reset the test to choose again for this one." in warnings
