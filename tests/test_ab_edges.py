@@ -1,6 +1,7 @@
 """A/B tests at their edges: deleted or silenced winners, ties, nothing converting, one variant, fixed weights,
 resets, two workers deciding at once, and hostile settings from the console, the API and the database."""
 
+import contextlib
 import threading
 from io import StringIO
 
@@ -120,14 +121,24 @@ def test_a_winner_is_chosen_by_the_goal_of_the_test(tenant):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_workers_evaluating_at_once_record_one_winner(tenant):
+def test_two_workers_evaluating_at_once_record_one_winner(tenant, monkeypatch):
+    """Each worker, having counted, waits (up to 3 s) for the other to have counted too: without the row lock both
+    would then decide; with it the second counts only once the first has committed its winner."""
     template = auto_template(tenant)
     seed_results(template, CLEAR_WIN)
-    barrier, chosen = threading.Barrier(2), []
+    counted, chosen = threading.Barrier(2), []
+    count = ab.results
+
+    def count_then_wait(*args, **kwargs):
+        rows = count(*args, **kwargs)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            counted.wait(timeout=3)
+        return rows
+
+    monkeypatch.setattr(ab, "results", count_then_wait)
 
     def evaluate():
         try:
-            barrier.wait(timeout=30)
             chosen.append(ab.evaluate(template.pk).chosen)
         finally:
             connection.close()
