@@ -7,7 +7,12 @@ class CampaignsConfig(AppConfig):
     periodic_tasks = {"Start due campaigns": ("campaigns.start_due_campaigns", 15)}
 
     def ready(self):
-        from campaigns.selectors import variant_clicks
+        from campaigns.selectors import clicked_by_variant, variant_clicks
+        from campaigns.services import SOURCE
         from smsgate.console.dashboard import register_variant_clicks
+        from templates.ab import register_goal
+        from templates.models import MessageTemplate
 
         register_variant_clicks(variant_clicks)  # the console shows clicks per variant without importing campaigns
+        # A/B tests with the clicks goal count recipients who followed their link (templates imports no app).
+        register_goal(MessageTemplate.AbGoal.CLICKS, source_type=SOURCE, conversions=clicked_by_variant)

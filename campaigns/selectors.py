@@ -130,3 +130,12 @@ def variant_clicks(tenant, since, until) -> dict[int, int]:
     if tenant is not None:
         clicks = clicks.filter(recipient__campaign__tenant=tenant)
     return dict(clicks.values_list("variant").annotate(n=Count("recipient", distinct=True)).order_by())
+
+
+def clicked_by_variant(variant_ids: list[int], since) -> dict[int, int]:
+    """Per template variant, the recipients who followed their link, of messages written since `since` (or ever):
+    the conversions of an A/B test whose goal is clicks (templates.ab)."""
+    clicks = Click.objects.filter(variant__in=variant_ids)
+    if since is not None:
+        clicks = clicks.filter(recipient__sent__message__created_at__gte=since)
+    return dict(clicks.values_list("variant").annotate(n=Count("recipient", distinct=True)).order_by())

@@ -6,6 +6,7 @@ class TemplatesConfig(AppConfig):
     name = "templates"
     label = "templates"
     verbose_name = "Message templates"
+    periodic_tasks = {"Pick the winners of A/B tests": ("templates.evaluate_ab_tests", 300)}
 
     def ready(self):
         from smsgate.models import Tenant

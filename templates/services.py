@@ -25,11 +25,17 @@ def pick_variant(template: MessageTemplate, recipient: str, variants: list[Templ
 
     A hash of template code and recipient picks a point on the total weight,
     so the choice is stable across processes and re-sends, with no state.
+    Once an automatic A/B test has a winner (templates.ab), every recipient gets it
+    while it can be sent (not deleted, weight above 0).
     """
     variants = variants if variants is not None else list(template.variants.all())
     weighted = [v for v in variants if v.weight > 0]
     if not weighted:
         raise ValidationError({"template_code": [f"Template {template.code!r} has no variant with weight > 0."]})
+    if template.ab_mode == MessageTemplate.AbMode.AUTO and template.winner_id:
+        winner = next((v for v in weighted if v.pk == template.winner_id), None)
+        if winner:
+            return winner
     total = sum(v.weight for v in weighted)
     digest = hashlib.sha256(f"{template.code}:{recipient}".encode()).digest()
     point = int.from_bytes(digest[:8], "big") % total
@@ -87,10 +93,13 @@ def variable_mismatch(bodies: dict[str, str]) -> str:
 
 
 @transaction.atomic
-def template_create(*, tenant, code: str, name: str = "", variants: list[dict]) -> MessageTemplate:
+def template_create(*, tenant, code: str, name: str = "", variants: list[dict],
+                    ab_test: dict | None = None) -> MessageTemplate:
+    """A template and its variants; `ab_test` ({mode, goal, min_sample, confidence}) sets up its A/B test."""
     if MessageTemplate.objects.filter(tenant=tenant, code=code).exists():
         raise ValidationError({"code": [f"A template {code!r} already exists."]})
-    template = MessageTemplate.objects.create(tenant=tenant, code=code, name=name)
+    ab_settings = {f"ab_{name}": value for name, value in (ab_test or {}).items()}
+    template = MessageTemplate.objects.create(tenant=tenant, code=code, name=name, **ab_settings)
     for spec in variants:
         variant = TemplateVariant(template=template, **spec)
         variant.full_clean(exclude=["template"])

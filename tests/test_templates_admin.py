@@ -11,6 +11,9 @@ from tests.campaign_console import seed_campaign
 
 pytestmark = pytest.mark.django_db
 
+# The A/B test's settings as the change form shows them for a new template (fixed weights).
+AB_FIXED = {"ab_mode": "fixed", "ab_goal": "clicks", "ab_min_sample": "100", "ab_confidence": "95"}
+
 PREVIEW = "admin:templates_messagetemplate_preview"
 
 
@@ -93,7 +96,7 @@ def test_the_template_page_warns_when_variants_use_different_variables(admin_cli
 def test_saving_variants_with_different_variables_warns(admin_client, tenant):
     response = admin_client.post(reverse("admin:templates_messagetemplate_add"), {
         "tenant": tenant.pk, "code": "promo", "name": "", "is_active": "on",
-        "variants-TOTAL_FORMS": "2", "variants-INITIAL_FORMS": "0",
+        **AB_FIXED, "variants-TOTAL_FORMS": "2", "variants-INITIAL_FORMS": "0",
         "variants-0-label": "A", "variants-0-body": "Oi {name}: {URL}", "variants-0-weight": "1",
         "variants-1-label": "B", "variants-1-body": "Oi {nome}", "variants-1-weight": "1",
     }, follow=True)
@@ -113,7 +116,7 @@ def test_saving_variants_with_different_variables_warns(admin_client, tenant):
 def test_a_bad_variant_is_a_form_error(admin_client, tenant, label, body, error):
     response = admin_client.post(reverse("admin:templates_messagetemplate_add"), {
         "tenant": tenant.pk, "code": "promo", "name": "", "is_active": "on",
-        "variants-TOTAL_FORMS": "1", "variants-INITIAL_FORMS": "0",
+        **AB_FIXED, "variants-TOTAL_FORMS": "1", "variants-INITIAL_FORMS": "0",
         "variants-0-label": label, "variants-0-body": body, "variants-0-weight": "1",
     })
     assert response.status_code == 200 and not MessageTemplate.objects.filter(code="promo").exists()
@@ -146,7 +149,7 @@ def test_a_journeys_text_warns_of_variables_its_journey_does_not_give(admin_clie
     variant = template.variants.get()
     response = admin_client.post(reverse("admin:templates_messagetemplate_change", args=[template.pk]), {
         "tenant": tenant.pk, "code": "lead-code", "name": template.name, "is_active": "on",
-        "variants-TOTAL_FORMS": "2", "variants-INITIAL_FORMS": "1",
+        **AB_FIXED, "variants-TOTAL_FORMS": "2", "variants-INITIAL_FORMS": "1",
         "variants-0-id": variant.pk, "variants-0-template": template.pk, "variants-0-label": "A",
         "variants-0-body": "Codigo {code} para {name}", "variants-0-weight": "1",
         "variants-1-label": "B", "variants-1-body": "Seu codigo: {code}", "variants-1-weight": "1",

@@ -30,3 +30,12 @@ def recovery_funnel(tenant: Tenant | None = None) -> dict:
     )
     funnel["recovered_revenue"] = format_brl(funnel["recovered_revenue_cents"])
     return funnel
+
+
+def recovered_by_variant(variant_ids: list[int], since) -> dict[int, int]:
+    """Per variant of the recovery text, the payments made after their recovery SMS, of SMS written since `since`
+    (or ever): the conversions of an A/B test whose goal is payments (templates.ab)."""
+    payments = Payment.objects.filter(recovered_at__isnull=False, recovery_message__variant__in=variant_ids)
+    if since is not None:
+        payments = payments.filter(recovery_message__created_at__gte=since)
+    return dict(payments.values_list("recovery_message__variant").annotate(n=Count("pk")).order_by())
