@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from smsgate.console.periods import EARLIEST, LATEST, SUPPORTED_YEARS_PATTERN, supported_day
-from smsgate.models import Message, MessageEvent, MessageType
+from smsgate.models import MEDIA_URL_MAX_LENGTH, Message, MessageEvent, MessageType
 from smsgate.phones import NOT_WRITTEN_AS_A_NUMBER, PHONE_PATTERN
 
 # A send_at further back than this is a client bug (a stale retry, a wrong year), not "send now".
@@ -98,9 +98,29 @@ def smart_encoding_field(otherwise: str = "the tenant's setting") -> serializers
         f"Absent or null: {otherwise}."))
 
 
+class StrictUrlText(serializers.CharField):
+    """A string as sent: DRF's CharField would take 5 for "5"."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+def media_urls_field(otherwise: str = "") -> serializers.ListField:
+    """`otherwise`: what an absent or null list means (a bulk entry: the request's media_urls)."""
+    return serializers.ListField(
+        child=StrictUrlText(max_length=MEDIA_URL_MAX_LENGTH), required=False, default=None if otherwise else list,
+        allow_null=bool(otherwise), max_length=settings.MMS_MAX_MEDIA, help_text=(
+            f"MMS: up to {settings.MMS_MAX_MEDIA} absolute http(s) URLs of media the carrier fetches (JPEG, PNG and "
+            "GIF are fully supported by Twilio), e.g. the `url` of an upload to /api/v1/sms/media. With media the "
+            "text is optional. Refused when no carrier of the account sends MMS."
+            + (f" Absent or null: {otherwise}." if otherwise else "")))
+
+
 class SendSmsInput(FieldsBuiltOnce, JsonInput):
     phone = PhoneField()
-    message = serializers.CharField(max_length=settings.SMS_MAX_BODY_CHARS, required=False)
+    message = serializers.CharField(max_length=settings.SMS_MAX_BODY_CHARS, required=False, allow_blank=True)
     template_code = serializers.SlugField(max_length=64, required=False)
     template_data = serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=1000),
                                           required=False, default=dict)
@@ -108,10 +128,13 @@ class SendSmsInput(FieldsBuiltOnce, JsonInput):
     send_at = SendAtField()
     custom_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     smart_encoding = smart_encoding_field()
+    media_urls = media_urls_field()
 
     def validate(self, attrs):
-        if ("message" in attrs) == ("template_code" in attrs):
+        if "message" in attrs and "template_code" in attrs:
             raise serializers.ValidationError({"message": ["Send either message or template_code, not both."]})
+        if "message" not in attrs and "template_code" not in attrs and not attrs.get("media_urls"):
+            raise serializers.ValidationError({"message": ["Send message or template_code (or media_urls)."]})
         return attrs
 
 
@@ -124,6 +147,13 @@ class BulkItemInput(SendSmsInput):
     message_type = None
     send_at = None
     smart_encoding = smart_encoding_field("the bulk request's smart_encoding")
+    media_urls = media_urls_field("the bulk request's media_urls")
+
+    def validate(self, attrs):
+        # Without a text, the entry may still carry the request's media: submit says if it has neither.
+        if "message" in attrs and "template_code" in attrs:
+            raise serializers.ValidationError({"message": ["Send either message or template_code, not both."]})
+        return attrs
 
 
 class BulkSmsInput(FieldsBuiltOnce, JsonInput):
@@ -134,6 +164,7 @@ class BulkSmsInput(FieldsBuiltOnce, JsonInput):
     message_type = serializers.ChoiceField(choices=MessageType.choices, default=MessageType.TRANSACTIONAL)
     send_at = SendAtField()
     smart_encoding = smart_encoding_field()
+    media_urls = media_urls_field()
 
 
 class MessageOutput(FieldsBuiltOnce, serializers.ModelSerializer):
@@ -145,8 +176,8 @@ class MessageOutput(FieldsBuiltOnce, serializers.ModelSerializer):
         model = Message
         fields = [
             "id", "to", "body", "status", "status_code", "status_reason", "message_type", "encoding", "segments",
-            "segments_saved", "send_at", "custom_id", "variant_label", "provider", "provider_message_id", "price",
-            "price_unit", "error_code", "error_message", "attempts", "created_at", "sent_at", "delivered_at",
+            "segments_saved", "media_urls", "send_at", "custom_id", "variant_label", "provider", "provider_message_id",
+            "price", "price_unit", "error_code", "error_message", "attempts", "created_at", "sent_at", "delivered_at",
         ]
 
 
@@ -161,6 +192,20 @@ class MessageDetailOutput(MessageOutput):
 
     class Meta(MessageOutput.Meta):
         fields = [*MessageOutput.Meta.fields, "events"]
+
+
+class MediaUploadInput(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=True, help_text=(
+        f"A JPEG, PNG or GIF image (judged by its content), at most MMS_MAX_FILE_BYTES "
+        f"({settings.MMS_MAX_FILE_BYTES} bytes)."))
+
+
+class MediaUploadOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.URLField(help_text="Signed URL to put in media_urls; carriers fetch it without credentials.")
+    expires_at = serializers.DateTimeField(help_text="The URL works until then (MMS_MEDIA_URL_DAYS).")
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
 
 
 class BulkSmsOutput(FieldsBuiltOnce, serializers.Serializer):

@@ -24,7 +24,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from providers.segments import SmartEncoded, count_segments, smart_encode
+from providers.registry import PROVIDERS, chain_for, provider_class
+from providers.segments import SegmentInfo, SmartEncoded, count_segments, smart_encode
+from smsgate.media import validated_media_urls
 from smsgate.models import Message, MessageEvent, MessageType, Tenant
 from smsgate.phones import E164, validated_phone
 from smsgate.publish import publish_on_commit
@@ -60,6 +62,8 @@ class SmsRequest:
     # The template variant `body` was rendered from, when the caller rendered it (a campaign renders its text once).
     variant_id: int | None = None
     smart_encoding: bool | None = None  # None: the submit's smart_encoding
+    # MMS attachments: absolute http(s) URLs (ours signed, smsgate.media). With media the text may be empty.
+    media_urls: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -124,8 +128,8 @@ def submit(
     now = timezone.now()
     result = SubmitResult(ids=[None] * len(requests), phones=[None] * len(requests))
     smart = tenant.smart_encoding if smart_encoding is None else smart_encoding
-    prepared = _prepared(tenant, requests, result, smart=smart)
     common = _Common(tenant, message_type, send_at, source_type, str(source_id), meta, now)
+    prepared = _prepared(tenant, requests, result, smart=smart, due_at=common.due_at)
     fingerprint = _fingerprint(prepared[0], common) if idempotency_key and prepared else ""
     if fingerprint:
         if existing := _replay(tenant, idempotency_key, fingerprint):
@@ -156,6 +160,7 @@ class _Prepared:
     encoded: SmartEncoded  # the text to send (smart-encoded or as written) and its segments
     request: SmsRequest
     variant_id: int | None
+    media_urls: list[str]
 
     @property
     def body(self) -> str:
@@ -178,10 +183,11 @@ class _Common:
 
 
 def _prepared(tenant: Tenant, requests: Sequence[SmsRequest], result: SubmitResult, *,
-              smart: bool) -> list[_Prepared]:
-    """The requests whose number, template and text are valid, with the number in E.164 and the text rendered
-    (and smart-encoded if `smart`, or as the request's own flag says)."""
+              smart: bool, due_at: datetime) -> list[_Prepared]:
+    """The requests whose number, template, text and media are valid, with the number in E.164 and the text
+    rendered (and smart-encoded if `smart`, or as the request's own flag says)."""
     prepared = []
+    mms_problem = _MmsProblem(tenant)
     for index, request in enumerate(requests):
         try:
             phone = request.to if isinstance(request.to, E164) else validated_phone(request.to, tenant.default_region)
@@ -190,12 +196,48 @@ def _prepared(tenant: Tenant, requests: Sequence[SmsRequest], result: SubmitResu
             if request.template_code:
                 rendered = render_for(tenant, request.template_code, dict(request.template_data), recipient=phone)
                 body, variant_id = rendered.body, rendered.variant.pk
-            written = _non_blank(body)
+            media = _media(tenant, request.media_urls, due_at, mms_problem)
+            written = (body or "").strip() if media else _non_blank(body)
             smart_here = smart if request.smart_encoding is None else request.smart_encoding
-            prepared.append(_Prepared(index, phone, written, _encoded(written, smart_here), request, variant_id))
+            encoded = _mms_encoded(written) if media else _encoded(written, smart_here)
+            prepared.append(_Prepared(index, phone, written, encoded, request, variant_id, media))
         except ValidationError as exc:
             result.errors[index] = exc.message_dict
     return prepared
+
+
+class _MmsProblem:
+    """Why the tenant's chain cannot send MMS ("" if a carrier in it can), asked once per submit."""
+
+    def __init__(self, tenant: Tenant):
+        self.tenant = tenant
+        self._answer: str | None = None
+
+    def __call__(self) -> str:
+        if self._answer is None:
+            chain = chain_for(self.tenant)
+            if any(name in PROVIDERS and provider_class(name).supports_mms for name in chain):
+                self._answer = ""
+            else:
+                able = ", ".join(sorted(n for n in PROVIDERS if provider_class(n).supports_mms and n != "memory"))
+                self._answer = (f"No carrier of this account sends MMS (its chain: {', '.join(chain) or 'none'}); "
+                                f"MMS go through {able}.")
+        return self._answer
+
+
+def _media(tenant: Tenant, urls, due_at: datetime, mms_problem: _MmsProblem) -> list[str]:
+    if isinstance(urls, list | tuple) and not urls:
+        return []
+    media = validated_media_urls(tenant, urls, due_at=due_at)
+    if problem := mms_problem():
+        raise ValidationError({"media_urls": [problem]}, code="no_mms_carrier")
+    return media
+
+
+def _mms_encoded(written: str) -> SmartEncoded:
+    """An MMS is one message whatever its text's length (carriers bill it as one): one segment, nothing saved."""
+    info = count_segments(written)
+    return SmartEncoded(written, SegmentInfo(info.encoding, info.units, 1), 0)
 
 
 def _encoded(written: str, smart: bool) -> SmartEncoded:
@@ -216,6 +258,7 @@ def _row(item: _Prepared, decision: Decision, common: _Common) -> dict:
         "encoding": info.encoding,
         "segments": info.segments,
         "segments_saved": item.encoded.saved,
+        "media_urls": item.media_urls,
         "message_type": common.message_type,
         "send_at": common.send_at,
         "due_at": due_at,
@@ -321,7 +364,7 @@ def resend_message(message: Message, *, by: str) -> Message:
     if message.status in NOT_RESENDABLE:
         raise ActionRefused(f"message #{message.pk} is still {message.status}; use Retry now to send it now")
     _refuse_if_policy_forbids(message)
-    copy = submit(message.tenant, [SmsRequest(to=message.to, body=message.body)],
+    copy = submit(message.tenant, [SmsRequest(to=message.to, body=message.body, media_urls=message.media_urls)],
                   message_type=message.message_type, source_type="resend", source_id=message.pk).one()
     MessageEvent.objects.create(message=message, kind=MessageEvent.Kind.STATUS, status=message.status,
                                 error_message=f"resent as #{copy.pk} by {by}"[:500])
@@ -366,7 +409,10 @@ def _initial_status(due_at: datetime, now: datetime, refusal: str) -> str:
 def _fingerprint(item: _Prepared, common: _Common) -> str:
     send_at = common.send_at.isoformat() if common.send_at else None
     # The text as written: a repeat is the same request whatever smart encoding made of it.
-    canonical = json.dumps([item.phone, item.written, common.message_type, send_at, item.request.custom_id])
+    fields = [item.phone, item.written, common.message_type, send_at, item.request.custom_id]
+    if item.media_urls:  # only then: the fingerprints of requests without media stay as they were
+        fields.append(item.media_urls)
+    canonical = json.dumps(fields)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
