@@ -120,7 +120,7 @@ def media_urls_field(otherwise: str = "") -> serializers.ListField:
 
 class SendSmsInput(FieldsBuiltOnce, JsonInput):
     phone = PhoneField()
-    message = serializers.CharField(max_length=settings.SMS_MAX_BODY_CHARS, required=False, allow_blank=True)
+    message = serializers.CharField(max_length=settings.SMS_MAX_BODY_CHARS, required=False)
     template_code = serializers.SlugField(max_length=64, required=False)
     template_data = serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=1000),
                                           required=False, default=dict)
