@@ -37,6 +37,7 @@ SIGNATURES = (
     (b"GIF89a", "image/gif"),
 )
 SNIFF_BYTES = 16
+PREVIEW_SECONDS = 3600  # how long the console's preview of an upload works
 
 
 def sniffed_type(head: bytes) -> str | None:
@@ -72,9 +73,14 @@ def signed_url(media: MediaFile, *, base_url: str = "") -> SignedUrl:
     `base_url` is used when PUBLIC_BASE_URL is not set (development: the request's own address).
     """
     expires = int(time.time()) + settings.MMS_MEDIA_URL_DAYS * 86400
-    token = signing.dumps({"m": media.pk, "t": media.tenant_id, "e": expires}, salt=SALT, compress=False)
     base = settings.PUBLIC_BASE_URL or base_url.rstrip("/")
-    return SignedUrl(base + reverse("media-file", args=[token]), datetime.fromtimestamp(expires).astimezone())
+    return SignedUrl(base + signed_path(media, expires), datetime.fromtimestamp(expires).astimezone())
+
+
+def signed_path(media: MediaFile, expires: int) -> str:
+    """The path, on this gateway, serving `media` until `expires` (Unix time)."""
+    token = signing.dumps({"m": media.pk, "t": media.tenant_id, "e": expires}, salt=SALT, compress=False)
+    return reverse("media-file", args=[token])
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,29 @@ def media_for_token(token: str) -> MediaFile | None:
     if read is None or read.expires < time.time():
         return None
     return MediaFile.objects.filter(pk=read.media_id, tenant_id=read.tenant_id).first()
+
+
+@dataclass(frozen=True)
+class ShownMedia:
+    """One media URL of a message as the console shows it: our own upload gets a preview."""
+
+    url: str
+    file: MediaFile | None = None
+    preview_path: str = ""  # a freshly signed path on this host (the message's own URL may have expired)
+
+
+def shown_media(message) -> list[ShownMedia]:
+    """`message`'s media: our uploads (of its tenant, even if their URL expired) with a preview, others as links."""
+    shown = []
+    for url in message.media_urls:
+        token = _own_token(url)
+        read = read_token(token) if token is not None else None
+        media = None
+        if read is not None and read.tenant_id == message.tenant_id:
+            media = MediaFile.objects.filter(pk=read.media_id, tenant_id=message.tenant_id).first()
+        preview = signed_path(media, int(time.time()) + PREVIEW_SECONDS) if media else ""
+        shown.append(ShownMedia(url, media, preview))
+    return shown
 
 
 def validated_media_urls(tenant: Tenant, urls, *, due_at: datetime) -> list[str]:

@@ -269,7 +269,7 @@ def test_a_bulk_of_mms_goes_through_copy_with_request_and_entry_media(api):
     assert (messages["+14155559999"].media_urls, messages["+14155559999"].body) == ([PICTURE], "")
     assert messages["+14155550042"].media_urls == [PICTURE]
     assert all(m.status == "sent" for m in messages.values())
-    sent = {m["to"]: m["media_urls"] for m in MemoryProvider.outbox}
+    sent = {m["to"]: m.get("media_urls", []) for m in MemoryProvider.outbox}
     assert sent["+14155550003"] == [own] and sent["+14155550042"] == [PICTURE] and sent["+14155550004"] == []
 
 
@@ -286,4 +286,30 @@ def test_a_bulk_entry_with_bad_media_names_the_entry(api):
 def test_a_bulk_entry_with_neither_text_nor_media_is_refused(api):
     response = api.post(BULK, {"messages": [{"phone": "+14155550001"}]}, format="json")
     assert response.status_code == 400
-    assert response.data["messages"][0]["message"] == ["The message must not be empty."]
+    assert response.data["messages"][0]["message"] == ["Send message or template_code (or media_urls)."]
+
+
+def test_aircall_sends_media_in_its_native_send(tenant, aircall, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        message = submit_one(tenant=tenant, to="+33612345678", body="Voici le plan", media_urls=[PICTURE])
+    message.refresh_from_db()
+    assert (message.status, message.provider) == ("sent", "aircall")
+    [request] = aircall.requests
+    assert request.json() == {"to": "+33612345678", "body": "Voici le plan", "mediaUrl": [PICTURE]}
+    assert aircall.messages[message.provider_message_id]["media_url"] == [PICTURE]
+
+
+def test_aircall_is_not_given_media_without_a_text(tenant, aircall, twilio, django_capture_on_commit_callbacks):
+    tenant.primary_provider, tenant.fallback_providers = "aircall", "twilio"
+    tenant.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        message = submit_one(tenant=tenant, to="+14155550123", media_urls=[PICTURE])
+    message.refresh_from_db()
+    assert (message.status, message.provider) == ("sent", "twilio")
+    assert not aircall.requests
+
+
+def test_an_sms_to_aircall_has_no_media_field(tenant, aircall, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        submit_one(tenant=tenant, to="+33612345678", body="Bonjour")
+    assert aircall.requests[0].json() == {"to": "+33612345678", "body": "Bonjour"}

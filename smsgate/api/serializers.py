@@ -98,6 +98,9 @@ def smart_encoding_field(otherwise: str = "the tenant's setting") -> serializers
         f"Absent or null: {otherwise}."))
 
 
+NOTHING_TO_SEND = "Send message or template_code (or media_urls)."
+
+
 class StrictUrlText(serializers.CharField):
     """A string as sent: DRF's CharField would take 5 for "5"."""
 
@@ -134,7 +137,7 @@ class SendSmsInput(FieldsBuiltOnce, JsonInput):
         if "message" in attrs and "template_code" in attrs:
             raise serializers.ValidationError({"message": ["Send either message or template_code, not both."]})
         if "message" not in attrs and "template_code" not in attrs and not attrs.get("media_urls"):
-            raise serializers.ValidationError({"message": ["Send message or template_code (or media_urls)."]})
+            raise serializers.ValidationError({"message": [NOTHING_TO_SEND]})
         return attrs
 
 
@@ -150,7 +153,7 @@ class BulkItemInput(SendSmsInput):
     media_urls = media_urls_field("the bulk request's media_urls")
 
     def validate(self, attrs):
-        # Without a text, the entry may still carry the request's media: submit says if it has neither.
+        # Without a text, the entry may still carry the request's media: BulkSmsInput checks it has something.
         if "message" in attrs and "template_code" in attrs:
             raise serializers.ValidationError({"message": ["Send either message or template_code, not both."]})
         return attrs
@@ -165,6 +168,34 @@ class BulkSmsInput(FieldsBuiltOnce, JsonInput):
     send_at = SendAtField()
     smart_encoding = smart_encoding_field()
     media_urls = media_urls_field()
+
+    def to_internal_value(self, data):
+        """Also: an entry with no text and no media (its own, else the request's) is an error on its `message`,
+        reported with the entries' other errors (DRF runs `validate` only when every field is valid)."""
+        empty = _nothing_to_send(data)
+        try:
+            attrs = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            entries = exc.detail.get("messages") if isinstance(exc.detail, dict) else None
+            if empty and isinstance(entries, dict):
+                for index in empty:
+                    entries.setdefault(index, {}).setdefault("message", [NOTHING_TO_SEND])
+            raise
+        if empty:
+            raise serializers.ValidationError({"messages": {index: {"message": [NOTHING_TO_SEND]} for index in empty}})
+        return attrs
+
+
+def _nothing_to_send(data) -> list[int]:
+    """The indexes of bulk entries (as sent) with neither a text nor media, their own or the request's."""
+    if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
+        return []
+    request_media = data.get("media_urls")
+    return [
+        index for index, entry in enumerate(data["messages"])
+        if isinstance(entry, dict) and "message" not in entry and "template_code" not in entry
+        and not (request_media if entry.get("media_urls") is None else entry["media_urls"])
+    ]
 
 
 class MessageOutput(FieldsBuiltOnce, serializers.ModelSerializer):
