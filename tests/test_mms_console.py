@@ -114,3 +114,21 @@ def test_the_log_filtered_to_mms_fits_in_chromium(live_server, admin_user, tenan
                      expect=[".mms-badge", "#changelist-filter"])
     assert page.missing == []
     page.assert_fits()
+
+
+def test_resending_an_mms_whose_signed_url_expired_says_why(admin_client, tenant, settings):
+    picture = store_upload(tenant, SimpleUploadedFile("flyer.png", png(), content_type="image/png"))
+    message = submit_one(tenant=tenant, to="+14155550147", body="hi", media_urls=[signed_url(picture).url])
+    Message.objects.filter(pk=message.pk).update(status="delivered")
+    settings.MMS_MEDIA_URL_MARGIN_SECONDS = 8 * 86400  # as if the URL were about to expire
+    response = admin_client.post(reverse("admin:smsgate_message_resend", args=[message.pk]), follow=True)
+    assert response.status_code == 200
+    assert "expires before the message is due" in response.content.decode()
+    assert Message.objects.count() == 1
+
+
+def test_resending_an_mms_copies_its_media(admin_client, tenant):
+    message = submit_one(tenant=tenant, to="+14155550148", body="hi", media_urls=[EXTERNAL])
+    Message.objects.filter(pk=message.pk).update(status="delivered")
+    admin_client.post(reverse("admin:smsgate_message_resend", args=[message.pk]))
+    assert Message.objects.get(source_type="resend").media_urls == [EXTERNAL]

@@ -364,8 +364,12 @@ def resend_message(message: Message, *, by: str) -> Message:
     if message.status in NOT_RESENDABLE:
         raise ActionRefused(f"message #{message.pk} is still {message.status}; use Retry now to send it now")
     _refuse_if_policy_forbids(message)
-    copy = submit(message.tenant, [SmsRequest(to=message.to, body=message.body, media_urls=message.media_urls)],
-                  message_type=message.message_type, source_type="resend", source_id=message.pk).one()
+    request = SmsRequest(to=message.to, body=message.body, media_urls=message.media_urls)
+    try:
+        copy = submit(message.tenant, [request], message_type=message.message_type, source_type="resend",
+                      source_id=message.pk).one()
+    except ValidationError as exc:  # e.g. an MMS whose signed media URL expired since
+        raise ActionRefused(f"message #{message.pk} cannot be sent again: {'; '.join(exc.messages)}") from None
     MessageEvent.objects.create(message=message, kind=MessageEvent.Kind.STATUS, status=message.status,
                                 error_message=f"resent as #{copy.pk} by {by}"[:500])
     return copy
