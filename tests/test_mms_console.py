@@ -132,3 +132,12 @@ def test_resending_an_mms_copies_its_media(admin_client, tenant):
     Message.objects.filter(pk=message.pk).update(status="delivered")
     admin_client.post(reverse("admin:smsgate_message_resend", args=[message.pk]))
     assert Message.objects.get(source_type="resend").media_urls == [EXTERNAL]
+
+
+def test_uploads_are_listed_read_only_with_a_preview_and_a_fresh_url(admin_client, tenant):
+    picture = store_upload(tenant, SimpleUploadedFile("flyer.png", png(), content_type="image/png"))
+    listing = admin_client.get(reverse("admin:smsgate_mediafile_changelist")).content.decode()
+    assert 'class="media-thumbnail" src="/m/' in listing
+    page = admin_client.get(reverse("admin:smsgate_mediafile_change", args=[picture.pk])).content.decode()
+    assert "https://gateway.example.com/m/" in page and "works until" in page
+    assert admin_client.get(reverse("admin:smsgate_mediafile_add")).status_code == 403
