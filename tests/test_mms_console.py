@@ -141,3 +141,13 @@ def test_uploads_are_listed_read_only_with_a_preview_and_a_fresh_url(admin_clien
     page = admin_client.get(reverse("admin:smsgate_mediafile_change", args=[picture.pk])).content.decode()
     assert "https://gateway.example.com/m/" in page and "works until" in page
     assert admin_client.get(reverse("admin:smsgate_mediafile_add")).status_code == 403
+
+
+def test_the_test_sms_api_sends_an_mms(api):
+    response = api.post("/api/webhooks/test-sms/", {"phone_number": "+14155550149", "message": "test",
+                                                    "media_urls": [EXTERNAL]}, format="json")
+    assert response.status_code == 202, response.content
+    assert Message.objects.get(pk=response.data["id"]).media_urls == [EXTERNAL]
+    refused = api.post("/api/webhooks/test-sms/", {"phone_number": "+14155550149", "message": "test",
+                                                   "media_urls": ["file:///etc/passwd"]}, format="json")
+    assert refused.status_code == 400 and "media_urls" in refused.data

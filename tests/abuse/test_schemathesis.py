@@ -129,6 +129,7 @@ def follow_the_rules_a_schema_cannot_state(case) -> None:
             a_valid_lead(body)
         elif path == "/api/webhooks/test-sms/":
             body["phone_number"] = next(PHONES)
+            valid_media(body)
     if path in EXISTING_IDS:
         case.path_parameters["id"] = EXISTING_IDS[path]
     if query:
