@@ -261,10 +261,6 @@ class Message(models.Model):
     def status_code(self) -> int:
         return legacy_code(self.status)
 
-    @property
-    def is_mms(self) -> bool:
-        return bool(self.media_urls)
-
 
 def media_file_name(instance: "MediaFile", filename: str) -> str:
     """A random name under the tenant's folder: the uploader's file name is never used."""
