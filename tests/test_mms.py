@@ -313,3 +313,12 @@ def test_an_sms_to_aircall_has_no_media_field(tenant, aircall, django_capture_on
     with django_capture_on_commit_callbacks(execute=True):
         submit_one(tenant=tenant, to="+33612345678", body="Bonjour")
     assert aircall.requests[0].json() == {"to": "+33612345678", "body": "Bonjour"}
+
+
+def test_a_bulk_sharing_one_uploaded_picture_checks_it_once(api, django_assert_max_num_queries):
+    own = uploaded_url(api)
+    entries = [{"phone": f"+1415555{n:04d}", "message": f"offer {n}"} for n in range(40)]
+    with django_assert_max_num_queries(60) as queries:
+        response = api.post(BULK, {"messages": entries, "media_urls": [own]}, format="json")
+    assert response.status_code == 202, response.content
+    assert sum("smsgate_mediafile" in q["sql"] for q in queries.captured_queries) == 1

@@ -11,6 +11,7 @@ transaction commits: one message is published to a worker, a batch wakes the
 sweeper once.
 """
 
+import functools
 import hashlib
 import json
 import logging
@@ -187,7 +188,7 @@ def _prepared(tenant: Tenant, requests: Sequence[SmsRequest], result: SubmitResu
     """The requests whose number, template, text and media are valid, with the number in E.164 and the text
     rendered (and smart-encoded if `smart`, or as the request's own flag says)."""
     prepared = []
-    mms_problem = _MmsProblem(tenant)
+    media_check = _MediaCheck(tenant, due_at)
     for index, request in enumerate(requests):
         try:
             phone = request.to if isinstance(request.to, E164) else validated_phone(request.to, tenant.default_region)
@@ -196,7 +197,7 @@ def _prepared(tenant: Tenant, requests: Sequence[SmsRequest], result: SubmitResu
             if request.template_code:
                 rendered = render_for(tenant, request.template_code, dict(request.template_data), recipient=phone)
                 body, variant_id = rendered.body, rendered.variant.pk
-            media = _media(tenant, request.media_urls, due_at, mms_problem)
+            media = media_check(request.media_urls)
             written = (body or "").strip() if media else _non_blank(body)
             smart_here = smart if request.smart_encoding is None else request.smart_encoding
             encoded = _mms_encoded(written) if media else _encoded(written, smart_here)
@@ -206,32 +207,43 @@ def _prepared(tenant: Tenant, requests: Sequence[SmsRequest], result: SubmitResu
     return prepared
 
 
-class _MmsProblem:
-    """Why the tenant's chain cannot send MMS ("" if a carrier in it can), asked once per submit."""
+class _MediaCheck:
+    """A request's media checked (smsgate.media) for this submit's tenant and time; each distinct list once, so a
+    bulk whose entries share the request's media costs one check."""
 
-    def __init__(self, tenant: Tenant):
-        self.tenant = tenant
-        self._answer: str | None = None
+    def __init__(self, tenant: Tenant, due_at: datetime):
+        self.tenant, self.due_at = tenant, due_at
+        self._checked: dict[tuple, list[str] | ValidationError] = {}
 
-    def __call__(self) -> str:
-        if self._answer is None:
-            chain = chain_for(self.tenant)
-            if any(name in PROVIDERS and provider_class(name).supports_mms for name in chain):
-                self._answer = ""
-            else:
-                able = ", ".join(sorted(n for n in PROVIDERS if provider_class(n).supports_mms and n != "memory"))
-                self._answer = (f"No carrier of this account sends MMS (its chain: {', '.join(chain) or 'none'}); "
-                                f"MMS go through {able}.")
-        return self._answer
+    def __call__(self, urls) -> list[str]:
+        if isinstance(urls, list | tuple) and not urls:
+            return []
+        key = tuple(urls) if isinstance(urls, list | tuple) and all(isinstance(u, str) for u in urls) else None
+        if key is None:
+            return self._check(urls)  # malformed: refused, nothing worth remembering
+        if key not in self._checked:
+            try:
+                self._checked[key] = self._check(urls)
+            except ValidationError as exc:
+                self._checked[key] = exc
+        if isinstance(self._checked[key], ValidationError):
+            raise self._checked[key]
+        return list(self._checked[key])
 
+    def _check(self, urls) -> list[str]:
+        media = validated_media_urls(self.tenant, urls, due_at=self.due_at)
+        if problem := self._mms_problem:
+            raise ValidationError({"media_urls": [problem]}, code="no_mms_carrier")
+        return media
 
-def _media(tenant: Tenant, urls, due_at: datetime, mms_problem: _MmsProblem) -> list[str]:
-    if isinstance(urls, list | tuple) and not urls:
-        return []
-    media = validated_media_urls(tenant, urls, due_at=due_at)
-    if problem := mms_problem():
-        raise ValidationError({"media_urls": [problem]}, code="no_mms_carrier")
-    return media
+    @functools.cached_property
+    def _mms_problem(self) -> str:
+        """Why the tenant's chain cannot send MMS, or "" when a carrier in it can."""
+        chain = chain_for(self.tenant)
+        if any(name in PROVIDERS and provider_class(name).supports_mms for name in chain):
+            return ""
+        able = ", ".join(sorted(n for n in PROVIDERS if provider_class(n).supports_mms and n != "memory"))
+        return f"No carrier of this account sends MMS (its chain: {', '.join(chain) or 'none'}); MMS go through {able}."
 
 
 def _mms_encoded(written: str) -> SmartEncoded:
