@@ -322,3 +322,11 @@ def test_a_bulk_sharing_one_uploaded_picture_checks_it_once(api, django_assert_m
         response = api.post(BULK, {"messages": entries, "media_urls": [own]}, format="json")
     assert response.status_code == 202, response.content
     assert sum("smsgate_mediafile" in q["sql"] for q in queries.captured_queries) == 1
+
+
+def test_the_logs_are_filtered_by_kind(api, tenant):
+    sms = submit_one(tenant=tenant, to="+14155550150", body="plain")
+    mms = submit_one(tenant=tenant, to="+14155550151", body="look", media_urls=[PICTURE])
+    assert [m["id"] for m in api.get("/api/v1/sms/logs", {"kind": "mms"}).data["results"]] == [mms.pk]
+    assert [m["id"] for m in api.get("/api/v1/sms/logs", {"kind": "sms"}).data["results"]] == [sms.pk]
+    assert api.get("/api/v1/sms/logs", {"kind": "fax"}).status_code == 400

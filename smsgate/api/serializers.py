@@ -269,3 +269,5 @@ class PeriodQuery(serializers.Serializer):
 class LogQuery(PeriodQuery):
     status = serializers.CharField(required=False)
     phone = serializers.CharField(required=False)
+    kind = serializers.ChoiceField(choices=[("sms", "SMS"), ("mms", "MMS (with media)")], required=False,
+                                   help_text="sms: messages without media; mms: with media.")

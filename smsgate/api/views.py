@@ -179,6 +179,10 @@ class SmsLogListApi(ListAPIView):
             messages = messages.filter(status=filters["status"])
         if "phone" in filters:
             messages = messages.filter(to=filters["phone"])
+        if filters.get("kind") == "mms":
+            messages = messages.exclude(media_urls=[])
+        elif filters.get("kind") == "sms":
+            messages = messages.filter(media_urls=[])
         return messages
 
 
