@@ -11,6 +11,10 @@ AIRCALL_WEBHOOK_TOKEN. One Aircall webhook has one token and Aircall posts
 every subscribed event to one URL, so the usual set-up is two webhooks
 (status events -> /delivery/aircall, message.received -> /inbound/aircall);
 AIRCALL_WEBHOOK_TOKEN takes a comma-separated list of their tokens.
+
+MMS: the native send takes an optional `mediaUrl` list (shared/PROVIDERS.md §5, from the
+aircall-api client [3P]). Whether Aircall accepts media without a text is not documented, so
+an MMS without text is not given to Aircall (`cannot_send`): the chain moves on.
 """
 
 from providers.base import (
@@ -48,6 +52,7 @@ class AircallProvider(HttpProvider):
     # Aircall retries a webhook that does not answer 2xx and disables it after sustained failures.
     retries_refused_callbacks = True
     max_length = 1600
+    supports_mms = True
     settings_prefix = "AIRCALL_"
     required_credentials = ("api_id", "api_token", "number_id")
     optional_settings = {"webhook_token": ""}
@@ -57,11 +62,19 @@ class AircallProvider(HttpProvider):
         """AIRCALL_WEBHOOK_TOKEN is a comma-separated list: one token per Aircall webhook."""
         return [token.strip() for token in self.webhook_token.split(",") if token.strip()]
 
+    def cannot_send(self, message) -> str:
+        if getattr(message, "media_urls", None) and not message.body:
+            return f"{self.name} sends media only with a text"
+        return super().cannot_send(message)
+
     def send(self, message) -> SendResult:
         if reason := self.cannot_send(message):
             raise PermanentProviderError(reason, code="length")
+        payload = {"to": message.to, "body": message.body}
+        if media := getattr(message, "media_urls", None):
+            payload["mediaUrl"] = list(media)
         data = self.request("POST", f"/v1/numbers/{self.number_id}/messages/native/send",
-                            json={"to": message.to, "body": message.body}, auth=(self.api_id, self.api_token)).data
+                            json=payload, auth=(self.api_id, self.api_token)).data
         if not isinstance(data, dict) or not data.get("id"):
             raise TransientProviderError(f"Aircall answered without a message id: {data!r:.200}")
         return SendResult(provider_message_id=str(data["id"]), status=STATUS_MAP.get(data.get("status"), "sent"),

@@ -117,6 +117,7 @@ class Provider:
 
     name: str = ""
     max_length: int | None = None  # characters, if the carrier limits the body
+    supports_mms = False  # True: send() carries a message's media_urls (MMS)
     sender_key: str | None = None  # the configuration key a tenant's own sender number replaces
     # The callbacks this carrier pushes ("delivery", "inbound"); any other kind is 404 before anything is read.
     callback_kinds: tuple[str, ...] = ()
@@ -193,6 +194,8 @@ class Provider:
         """
         if self.max_length and len(message.body) > self.max_length:
             return f"{self.name} accepts at most {self.max_length} characters"
+        if getattr(message, "media_urls", None) and not self.supports_mms:
+            return f"{self.name} does not send MMS"
         return ""
 
     def send(self, message) -> SendResult:

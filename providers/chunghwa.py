@@ -87,6 +87,8 @@ class ChunghwaProvider(HttpProvider):
     optional_settings = {"from_addr": ""}
 
     def cannot_send(self, message) -> str:
+        if reason := super().cannot_send(message):  # MMS
+            return reason
         if not _TAIWAN_MOBILE.match(message.to):
             return f"CHT emome sends only to Taiwan mobile numbers, not {message.to}"
         limit = single_sms_limit(message.body)

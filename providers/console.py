@@ -31,12 +31,16 @@ UNDELIVERED_ERROR = ("SIM-UNREACHABLE", "Simulated: the handset could not be rea
 
 class ConsoleProvider(Provider):
     name = "console"
+    supports_mms = True  # logs the media URLs with the text
 
     def send(self, message) -> SendResult:
         if message.to.endswith(REFUSED_SUFFIX):
             logger.info("SMS to %s refused (simulated: numbers ending in %s)", message.to, REFUSED_SUFFIX)
             raise PermanentProviderError("Simulated: the number does not exist", code="SIM-INVALID")
-        logger.info("SMS to %s (%s segment(s)): %s", message.to, message.segments, message.body)
+        if media := getattr(message, "media_urls", None):
+            logger.info("MMS to %s with %s media (%s): %s", message.to, len(media), " ".join(media), message.body)
+        else:
+            logger.info("SMS to %s (%s segment(s)): %s", message.to, message.segments, message.body)
         provider_message_id = f"console-{uuid.uuid4().hex}"
         if message.to.endswith(UNDELIVERED_SUFFIX):
             receipt = ("undelivered", *UNDELIVERED_ERROR)

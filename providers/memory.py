@@ -11,6 +11,7 @@ from providers.base import Provider, ProviderError, SendResult
 
 class MemoryProvider(Provider):
     name = "memory"
+    supports_mms = True
     outbox: list = []
     _failures: deque = deque()
 
@@ -28,5 +29,8 @@ class MemoryProvider(Provider):
         if self._failures:
             raise self._failures.popleft()
         provider_message_id = f"mem-{uuid.uuid4().hex}"
-        self.outbox.append({"id": provider_message_id, "to": message.to, "body": message.body})
+        sent = {"id": provider_message_id, "to": message.to, "body": message.body}
+        if media := getattr(message, "media_urls", None):
+            sent["media_urls"] = list(media)
+        self.outbox.append(sent)
         return SendResult(provider_message_id=provider_message_id, status="sent", segments=message.segments)

@@ -57,6 +57,8 @@ ERROR_CODES = {
     **dict.fromkeys({20429, 21611}, RateLimitedError),  # too many requests; the queue of a number is full
     # The same message can never succeed (invalid or unreachable number, region not enabled, body, ...).
     **dict.fromkeys({21211, 21408, 21602, 21606, 21612, 21614, 21617, 21635}, PermanentProviderError),
+    # MMS: invalid media URL, too many media, unusable content type, media too large.
+    **dict.fromkeys({21620, 21623, 12300, 11751}, PermanentProviderError),
 }
 
 
@@ -77,6 +79,7 @@ class TwilioProvider(Provider):
     callback_url_keys = ("status_callback",)
     callback_kinds = ("delivery", "inbound")
     max_length = 1600
+    supports_mms = True  # MediaUrl, repeated: up to 10 media, 5 MB in all
     settings_prefix = "TWILIO_"
     required_credentials = ("account_sid", "auth_token")
     optional_settings = {"from_number": "", "base_url": "https://api.twilio.com", "status_callback": "",
@@ -116,7 +119,11 @@ class TwilioProvider(Provider):
         return config
 
     def send(self, message) -> SendResult:
-        params = {"to": message.to, "from_": self.from_number, "body": message.body}
+        params = {"to": message.to, "from_": self.from_number}
+        if message.body:  # Twilio needs Body or MediaUrl: an MMS may have no text
+            params["body"] = message.body
+        if media := getattr(message, "media_urls", None):
+            params["media_url"] = list(media)  # the SDK repeats the MediaUrl form field
         if self.status_callback:
             params["status_callback"] = self.status_callback
         with _carrier_errors():

@@ -6,11 +6,22 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path
 from django.utils import timezone
+from django.utils.html import format_html
 
 from providers.registry import chain_for
 from smsgate.console.balances import provider_balances
 from smsgate.console.message_admin import MessageAdmin
-from smsgate.models import ApiKey, MarketingConsent, Message, OptOut, ProviderAccount, ProviderCallback, Tenant
+from smsgate.media import PREVIEW_SECONDS, signed_path, signed_url
+from smsgate.models import (
+    ApiKey,
+    MarketingConsent,
+    MediaFile,
+    Message,
+    OptOut,
+    ProviderAccount,
+    ProviderCallback,
+    Tenant,
+)
 from smsgate.phones import validated_phone
 
 
@@ -196,3 +207,31 @@ class ProviderCallbackAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(MediaFile)
+class MediaFileAdmin(admin.ModelAdmin):
+    """Images tenants uploaded for MMS (POST /api/v1/sms/media): read-only, with a preview and a fresh signed URL."""
+
+    list_display = ["id", "created_at", "tenant", "thumbnail", "content_type", "size"]
+    list_filter = ["content_type", "tenant"]
+    list_select_related = ["tenant"]
+    readonly_fields = ["tenant", "content_type", "size", "created_at", "thumbnail", "fresh_url"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False  # uploads come through the API, which checks the content
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="preview")
+    def thumbnail(self, obj: MediaFile):
+        path = signed_path(obj, int(timezone.now().timestamp()) + PREVIEW_SECONDS)
+        return format_html('<img class="media-thumbnail" src="{}" alt="upload #{}" style="max-height:60px">', path,
+                           obj.pk)
+
+    @admin.display(description="signed URL (new, for media_urls)")
+    def fresh_url(self, obj: MediaFile) -> str:
+        signed = signed_url(obj)
+        return f"{signed.url} (works until {signed.expires_at:%d %b %Y %H:%M})"

@@ -3,6 +3,7 @@
 import hashlib
 import secrets
 
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -150,6 +151,9 @@ class Encoding(models.TextChoices):
     UCS2 = "ucs2", "UCS-2"
 
 
+MEDIA_URL_MAX_LENGTH = 2000  # a URL longer than this is refused at submit
+
+
 class Message(models.Model):
     """One SMS to one recipient. Written before anything is sent.
 
@@ -166,6 +170,9 @@ class Message(models.Model):
     segments_saved = models.PositiveSmallIntegerField(
         default=0, help_text="Segments smart encoding saved (the body is the replaced text).",
     )
+    # An MMS's attachments: absolute http(s) URLs the carrier fetches (ours are signed, smsgate.media).
+    media_urls = ArrayField(models.CharField(max_length=MEDIA_URL_MAX_LENGTH), default=list, blank=True,
+                            help_text="Media attachments (MMS): URLs the carrier fetches.")
     message_type = models.CharField(max_length=20, choices=MessageType.choices, default=MessageType.TRANSACTIONAL)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     status_reason = models.CharField(max_length=255, blank=True)
@@ -243,6 +250,8 @@ class Message(models.Model):
             models.Index(fields=["send_at"], condition=models.Q(send_at__isnull=False), name="message_send_at"),
             # Delivery latency and SLOs of the last hour: messages by when a carrier accepted them.
             models.Index(fields=["sent_at"], condition=models.Q(sent_at__isnull=False), name="message_sent_at"),
+            # The console's MMS filter: the few messages with media, newest first.
+            models.Index(fields=["created_at"], condition=~models.Q(media_urls=[]), name="message_mms_created"),
         ]
 
     def __str__(self) -> str:
@@ -251,6 +260,27 @@ class Message(models.Model):
     @property
     def status_code(self) -> int:
         return legacy_code(self.status)
+
+
+def media_file_name(instance: "MediaFile", filename: str) -> str:
+    """A random name under the tenant's folder: the uploader's file name is never used."""
+    return f"mms/{instance.tenant_id}/{secrets.token_hex(16)}"
+
+
+class MediaFile(models.Model):
+    """A file a tenant uploaded to attach to MMS, served to carriers on a signed URL (smsgate.media)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="media_files")
+    file = models.FileField(upload_to=media_file_name, max_length=200)
+    content_type = models.CharField(max_length=100, help_text="Sniffed from the file's first bytes, never trusted.")
+    size = models.PositiveIntegerField(help_text="Bytes.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"media #{self.pk} ({self.content_type}, {self.size} bytes)"
 
 
 class MessageEvent(models.Model):

@@ -127,6 +127,11 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
+# Uploaded files (MMS media, smsgate.media) are kept in the default storage: a folder here. With several web
+# machines it must be shared (a network volume) or STORAGES["default"] another backend (e.g. django-storages' S3).
+MEDIA_ROOT = env_str("MEDIA_ROOT", str(VAR_DIR / "media"))
+MEDIA_URL = "media/"  # never served as is: media are served on signed URLs only (/m/<token>)
+
 # Largest request body accepted; larger ones get 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024)
 # Largest recipients CSV uploaded with a campaign in the admin (its request may be that much larger).
@@ -238,6 +243,13 @@ SMS_BREAKER_COOLDOWN_SECONDS = env_int("SMS_BREAKER_COOLDOWN_SECONDS", 60)
 SMS_MAX_BODY_CHARS = env_int("SMS_MAX_BODY_CHARS", 1600)
 # How far ahead an API request may schedule a message (send_at).
 SMS_MAX_SCHEDULE_DAYS = env_int("SMS_MAX_SCHEDULE_DAYS", 365)
+# MMS (smsgate.media): Twilio's limits are 10 media and 5 MB per message.
+MMS_MAX_MEDIA = env_int("MMS_MAX_MEDIA", 10)
+MMS_MAX_FILE_BYTES = env_int("MMS_MAX_FILE_BYTES", 5 * 1024 * 1024)  # per uploaded file
+MMS_MAX_MESSAGE_BYTES = env_int("MMS_MAX_MESSAGE_BYTES", 5 * 1024 * 1024)  # our uploaded files of one message
+MMS_MEDIA_URL_DAYS = env_int("MMS_MEDIA_URL_DAYS", 7)  # how long a signed media URL works
+# A signed URL must still work this long after its message is due (the carrier fetches it then, retries later).
+MMS_MEDIA_URL_MARGIN_SECONDS = env_int("MMS_MEDIA_URL_MARGIN_SECONDS", 3600)
 SMS_MAX_ATTEMPTS = env_int("SMS_MAX_ATTEMPTS", 6)
 SMS_RETRY_BASE_SECONDS = env_int("SMS_RETRY_BASE_SECONDS", 30)
 SMS_RETRY_MAX_SECONDS = env_int("SMS_RETRY_MAX_SECONDS", 3600)

@@ -6,7 +6,7 @@ from smsgate.sending import dispatch
 from smsgate.sending.submit import SmsRequest, submit
 
 BODY = "Hello from smsgate"
-_REQUEST_FIELDS = {"body", "template_code", "template_data", "custom_id"}
+_REQUEST_FIELDS = {"body", "template_code", "template_data", "custom_id", "media_urls"}
 
 
 def submit_one(*, tenant: Tenant, to: str, **options) -> Message:

@@ -88,6 +88,14 @@ SENT_AT_INDEX = (
     "CREATE INDEX message_sent_at ON smsgate_message USING btree (sent_at) WHERE (sent_at IS NOT NULL)",
 )
 AFTER_0011 = sorted([*AFTER_0008, SENT_AT_INDEX])
+# smsgate 0012 (MMS): the console's MMS filter, over the few messages with media.
+MMS_INDEX = (
+    "message_mms_created",
+    "CREATE INDEX message_mms_created ON smsgate_message USING btree (created_at) "
+    "WHERE (NOT (media_urls = '{}'::character varying(2000)[]))",
+)
+AFTER_0012 = sorted([*AFTER_0011, MMS_INDEX])
+LATEST = AFTER_0012
 WEBHOOK_EVENT_TENANT_INDEX = (
     "webhooks_webhookevent_tenant_id_2052c19f",
     "CREATE INDEX webhooks_webhookevent_tenant_id_2052c19f ON webhooks_webhookevent USING btree (tenant_id)",
@@ -134,13 +142,13 @@ def has_webhook_event_tenant_index(url: str) -> bool:
 
 def test_indexes_forwards_backwards_and_forwards_again(scratch_database_url):
     migrate(scratch_database_url)
-    assert message_indexes(scratch_database_url) == AFTER_0011
+    assert message_indexes(scratch_database_url) == LATEST
     for _ in range(2):
         migrate(scratch_database_url, "smsgate", "0004")  # also takes webhooks back before 0003
         assert message_indexes(scratch_database_url) == BEFORE_0005
         assert has_webhook_event_tenant_index(scratch_database_url)
         migrate(scratch_database_url)
-        assert message_indexes(scratch_database_url) == AFTER_0011
+        assert message_indexes(scratch_database_url) == LATEST
         assert not has_webhook_event_tenant_index(scratch_database_url)
 
 
@@ -151,7 +159,7 @@ def test_dashboard_indexes_forwards_and_backwards(scratch_database_url):
     assert message_indexes(scratch_database_url) == AFTER_0005
     assert ATTEMPT_INDEX not in indexes(scratch_database_url, "smsgate_messageevent")
     migrate(scratch_database_url)
-    assert message_indexes(scratch_database_url) == AFTER_0011
+    assert message_indexes(scratch_database_url) == LATEST
     assert ATTEMPT_INDEX in indexes(scratch_database_url, "smsgate_messageevent")
 
 
@@ -160,7 +168,15 @@ def test_delivery_slo_index_forwards_and_backwards(scratch_database_url):
     migrate(scratch_database_url, "smsgate", "0010")
     assert message_indexes(scratch_database_url) == AFTER_0008
     migrate(scratch_database_url)
+    assert message_indexes(scratch_database_url) == LATEST
+
+
+def test_mms_index_forwards_and_backwards(scratch_database_url):
+    migrate(scratch_database_url)
+    migrate(scratch_database_url, "smsgate", "0011")
     assert message_indexes(scratch_database_url) == AFTER_0011
+    migrate(scratch_database_url)
+    assert message_indexes(scratch_database_url) == AFTER_0012
 
 
 def test_concurrent_index_changes_refuse_to_run_in_a_transaction(db):

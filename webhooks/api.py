@@ -61,6 +61,7 @@ class TestSmsApi(APIView):
             message = send_test_sms(
                 tenant=request.user.tenant, phone=data.validated_data["phone_number"],
                 body=data.validated_data["message"], meta=request_meta(request),
+                media_urls=data.validated_data["media_urls"],
             )
         except DjangoValidationError as exc:
             raise _with_input_names(to_validation_error(exc)) from None

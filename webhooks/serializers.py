@@ -1,7 +1,7 @@
 from django.conf import settings
 from rest_framework import serializers
 
-from smsgate.api.serializers import JsonInput, MessageOutput
+from smsgate.api.serializers import JsonInput, MessageOutput, media_urls_field
 from webhooks.models import Payment, WebhookEvent
 
 
@@ -39,6 +39,7 @@ class SmsLogOutput(MessageOutput):
 class TestSmsInput(JsonInput):
     phone_number = serializers.CharField(max_length=32)
     message = serializers.CharField(max_length=settings.SMS_MAX_BODY_CHARS)
+    media_urls = media_urls_field()
 
 
 class EventQuery(serializers.Serializer):

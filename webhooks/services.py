@@ -11,6 +11,7 @@ conditional UPDATE on the message, so exactly one of "cancel" and "send" wins.
 """
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -123,9 +124,11 @@ def process_event(event_id: int) -> None:
     logger.info("TriboPay %s %s: %s (%s)", event.tribopay_id, event.status, outcome, detail)
 
 
-def send_test_sms(*, tenant: Tenant, phone: str, body: str, meta: RequestMeta = NO_META) -> Message:
-    """An operator's test SMS, sent now; shows in the webhooks SMS log."""
-    return submit(tenant, [SmsRequest(to=phone, body=body)], source_type=TEST_SOURCE, meta=meta).one()
+def send_test_sms(*, tenant: Tenant, phone: str, body: str, meta: RequestMeta = NO_META,
+                  media_urls: Sequence[str] = ()) -> Message:
+    """An operator's test SMS (an MMS with `media_urls`), sent now; shows in the webhooks SMS log."""
+    return submit(tenant, [SmsRequest(to=phone, body=body, media_urls=media_urls)], source_type=TEST_SOURCE,
+                  meta=meta).one()
 
 
 def recovery_text(*, tenant: Tenant, name: str, amount_cents: int | None, payment_link: str = "",

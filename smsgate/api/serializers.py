@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from smsgate.console.periods import EARLIEST, LATEST, SUPPORTED_YEARS_PATTERN, supported_day
-from smsgate.models import Message, MessageEvent, MessageType
+from smsgate.models import MEDIA_URL_MAX_LENGTH, Message, MessageEvent, MessageType
 from smsgate.phones import NOT_WRITTEN_AS_A_NUMBER, PHONE_PATTERN
 
 # A send_at further back than this is a client bug (a stale retry, a wrong year), not "send now".
@@ -98,6 +98,29 @@ def smart_encoding_field(otherwise: str = "the tenant's setting") -> serializers
         f"Absent or null: {otherwise}."))
 
 
+NOTHING_TO_SEND = "Send message or template_code (or media_urls)."
+
+
+class StrictUrlText(serializers.CharField):
+    """A string as sent: DRF's CharField would take 5 for "5"."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+def media_urls_field(otherwise: str = "") -> serializers.ListField:
+    """`otherwise`: what an absent or null list means (a bulk entry: the request's media_urls)."""
+    return serializers.ListField(
+        child=StrictUrlText(max_length=MEDIA_URL_MAX_LENGTH), required=False, default=None if otherwise else list,
+        allow_null=bool(otherwise), max_length=settings.MMS_MAX_MEDIA, help_text=(
+            f"MMS: up to {settings.MMS_MAX_MEDIA} absolute http(s) URLs of media the carrier fetches (JPEG, PNG and "
+            "GIF are fully supported by Twilio), e.g. the `url` of an upload to /api/v1/sms/media. With media the "
+            "text is optional. Refused when no carrier of the account sends MMS."
+            + (f" Absent or null: {otherwise}." if otherwise else "")))
+
+
 class SendSmsInput(FieldsBuiltOnce, JsonInput):
     phone = PhoneField()
     message = serializers.CharField(max_length=settings.SMS_MAX_BODY_CHARS, required=False)
@@ -108,10 +131,13 @@ class SendSmsInput(FieldsBuiltOnce, JsonInput):
     send_at = SendAtField()
     custom_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     smart_encoding = smart_encoding_field()
+    media_urls = media_urls_field()
 
     def validate(self, attrs):
-        if ("message" in attrs) == ("template_code" in attrs):
+        if "message" in attrs and "template_code" in attrs:
             raise serializers.ValidationError({"message": ["Send either message or template_code, not both."]})
+        if "message" not in attrs and "template_code" not in attrs and not attrs.get("media_urls"):
+            raise serializers.ValidationError({"message": [NOTHING_TO_SEND]})
         return attrs
 
 
@@ -124,6 +150,13 @@ class BulkItemInput(SendSmsInput):
     message_type = None
     send_at = None
     smart_encoding = smart_encoding_field("the bulk request's smart_encoding")
+    media_urls = media_urls_field("the bulk request's media_urls")
+
+    def validate(self, attrs):
+        # Without a text, the entry may still carry the request's media: BulkSmsInput checks it has something.
+        if "message" in attrs and "template_code" in attrs:
+            raise serializers.ValidationError({"message": ["Send either message or template_code, not both."]})
+        return attrs
 
 
 class BulkSmsInput(FieldsBuiltOnce, JsonInput):
@@ -134,6 +167,35 @@ class BulkSmsInput(FieldsBuiltOnce, JsonInput):
     message_type = serializers.ChoiceField(choices=MessageType.choices, default=MessageType.TRANSACTIONAL)
     send_at = SendAtField()
     smart_encoding = smart_encoding_field()
+    media_urls = media_urls_field()
+
+    def to_internal_value(self, data):
+        """Also: an entry with no text and no media (its own, else the request's) is an error on its `message`,
+        reported with the entries' other errors (DRF runs `validate` only when every field is valid)."""
+        empty = _nothing_to_send(data)
+        try:
+            attrs = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            entries = exc.detail.get("messages") if isinstance(exc.detail, dict) else None
+            if empty and isinstance(entries, dict):
+                for index in empty:
+                    entries.setdefault(index, {}).setdefault("message", [NOTHING_TO_SEND])
+            raise
+        if empty:
+            raise serializers.ValidationError({"messages": {index: {"message": [NOTHING_TO_SEND]} for index in empty}})
+        return attrs
+
+
+def _nothing_to_send(data) -> list[int]:
+    """The indexes of bulk entries (as sent) with neither a text nor media, their own or the request's."""
+    if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
+        return []
+    request_media = data.get("media_urls")
+    return [
+        index for index, entry in enumerate(data["messages"])
+        if isinstance(entry, dict) and "message" not in entry and "template_code" not in entry
+        and not (request_media if entry.get("media_urls") is None else entry["media_urls"])
+    ]
 
 
 class MessageOutput(FieldsBuiltOnce, serializers.ModelSerializer):
@@ -145,8 +207,8 @@ class MessageOutput(FieldsBuiltOnce, serializers.ModelSerializer):
         model = Message
         fields = [
             "id", "to", "body", "status", "status_code", "status_reason", "message_type", "encoding", "segments",
-            "segments_saved", "send_at", "custom_id", "variant_label", "provider", "provider_message_id", "price",
-            "price_unit", "error_code", "error_message", "attempts", "created_at", "sent_at", "delivered_at",
+            "segments_saved", "media_urls", "send_at", "custom_id", "variant_label", "provider", "provider_message_id",
+            "price", "price_unit", "error_code", "error_message", "attempts", "created_at", "sent_at", "delivered_at",
         ]
 
 
@@ -161,6 +223,20 @@ class MessageDetailOutput(MessageOutput):
 
     class Meta(MessageOutput.Meta):
         fields = [*MessageOutput.Meta.fields, "events"]
+
+
+class MediaUploadInput(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=True, help_text=(
+        f"A JPEG, PNG or GIF image (judged by its content), at most MMS_MAX_FILE_BYTES "
+        f"({settings.MMS_MAX_FILE_BYTES} bytes)."))
+
+
+class MediaUploadOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.URLField(help_text="Signed URL to put in media_urls; carriers fetch it without credentials.")
+    expires_at = serializers.DateTimeField(help_text="The URL works until then (MMS_MEDIA_URL_DAYS).")
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
 
 
 class BulkSmsOutput(FieldsBuiltOnce, serializers.Serializer):
@@ -193,3 +269,5 @@ class PeriodQuery(serializers.Serializer):
 class LogQuery(PeriodQuery):
     status = serializers.CharField(required=False)
     phone = serializers.CharField(required=False)
+    kind = serializers.ChoiceField(choices=[("sms", "SMS"), ("mms", "MMS (with media)")], required=False,
+                                   help_text="sms: messages without media; mms: with media.")

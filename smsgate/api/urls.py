@@ -5,6 +5,7 @@ from smsgate.api import callbacks, views
 urlpatterns = [
     path("send", views.SmsSendApi.as_view(), name="sms-send"),
     path("bulk", views.SmsBulkApi.as_view(), name="sms-bulk"),
+    path("media", views.MediaUploadApi.as_view(), name="sms-media"),
     path("stats", views.SmsStatsApi.as_view(), name="sms-stats"),
     path("balance", views.SmsBalanceApi.as_view(), name="sms-balance"),
     path("logs", views.SmsLogListApi.as_view(), name="sms-logs"),

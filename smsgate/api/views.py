@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 from rest_framework.generics import ListAPIView
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -15,6 +16,8 @@ from smsgate.api.serializers import (
     BulkSmsInput,
     BulkSmsOutput,
     LogQuery,
+    MediaUploadInput,
+    MediaUploadOutput,
     MessageDetailOutput,
     MessageOutput,
     PeriodQuery,
@@ -24,6 +27,7 @@ from smsgate.api.source_ip import request_meta
 from smsgate.console.balances import provider_balances
 from smsgate.console.periods import day_end, day_start, period
 from smsgate.console.stats import message_stats
+from smsgate.media import signed_url, store_upload
 from smsgate.models import Message
 from smsgate.sending.submit import IdempotencyConflict, SmsRequest, SubmitResult, submit
 
@@ -54,7 +58,7 @@ class SmsSendApi(APIView):
         values = data.validated_data
         request_sms = SmsRequest(to=values["phone"], body=values.get("message", ""),
                                  template_code=values.get("template_code", ""), template_data=values["template_data"],
-                                 custom_id=values["custom_id"])
+                                 custom_id=values["custom_id"], media_urls=values["media_urls"])
         try:
             message = submit(request.user.tenant, [request_sms], message_type=values["message_type"],
                              send_at=values.get("send_at"), source_type="api", idempotency_key=key,
@@ -78,10 +82,12 @@ class SmsBulkApi(APIView):
     def post(self, request):
         data = BulkSmsInput(data=request.data)
         data.is_valid(raise_exception=True)
+        media = data.validated_data["media_urls"]
         requests = [
             SmsRequest(to=entry["phone"], body=entry.get("message", ""), template_code=entry.get("template_code", ""),
                        template_data=entry["template_data"], custom_id=entry["custom_id"],
-                       smart_encoding=entry["smart_encoding"])
+                       smart_encoding=entry["smart_encoding"],
+                       media_urls=media if entry["media_urls"] is None else entry["media_urls"])
             for entry in data.validated_data["messages"]
         ]
         with transaction.atomic():
@@ -102,11 +108,33 @@ def _repeats(requests: list[SmsRequest], result: SubmitResult) -> dict[int, dict
     for index, (request, phone) in enumerate(zip(requests, result.phones, strict=True)):
         if phone is None:
             continue
-        first = first_index.setdefault((phone, request.body, request.template_code, repr(request.template_data)),
-                                       index)
+        key = (phone, request.body, request.template_code, repr(request.template_data), tuple(request.media_urls))
+        first = first_index.setdefault(key, index)
         if first != index:
             repeats[index] = {"phone": [f"Same number and text as message {first}: send it once."]}
     return repeats
+
+
+class MediaUploadApi(APIView):
+    """Upload an image for MMS: the answer's `url` (signed, no credentials needed) goes in `media_urls`.
+
+    The content type is judged from the file's bytes (JPEG, PNG, GIF), never from its name or declared type.
+    """
+
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(request={"multipart/form-data": MediaUploadInput}, responses={201: MediaUploadOutput})
+    def post(self, request):
+        data = MediaUploadInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            media = store_upload(request.user.tenant, data.validated_data["file"])
+        except DjangoValidationError as exc:
+            raise to_validation_error(exc) from None
+        signed = signed_url(media, base_url=request.build_absolute_uri("/"))
+        output = MediaUploadOutput({"id": media.pk, "url": signed.url, "expires_at": signed.expires_at,
+                                    "content_type": media.content_type, "size": media.size})
+        return Response(output.data, status=status.HTTP_201_CREATED)
 
 
 class SmsStatsApi(APIView):
@@ -151,6 +179,10 @@ class SmsLogListApi(ListAPIView):
             messages = messages.filter(status=filters["status"])
         if "phone" in filters:
             messages = messages.filter(to=filters["phone"])
+        if filters.get("kind") == "mms":
+            messages = messages.exclude(media_urls=[])
+        elif filters.get("kind") == "sms":
+            messages = messages.filter(media_urls=[])
         return messages
 
 

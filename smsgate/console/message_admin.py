@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from providers.registry import provider_choices
 from smsgate.console.admin_filters import DASHBOARD_FILTERS
+from smsgate.media import shown_media
 from smsgate.models import Message, MessageEvent, Tenant
 from smsgate.phones import InvalidPhoneNumber, normalize_phone
 from smsgate.sending.submit import (
@@ -101,13 +102,31 @@ class CarrierFilter(admin.SimpleListFilter):
         return queryset.filter(last_carrier=self.value()) if self.value() else queryset
 
 
+class KindFilter(admin.SimpleListFilter):
+    """SMS or MMS (a message with media); MMS are found by a partial index (message_mms_created)."""
+
+    title = "kind"
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return [("sms", "SMS"), ("mms", "MMS (with media)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "mms":
+            return queryset.exclude(media_urls=[])
+        if self.value() == "sms":
+            return queryset.filter(media_urls=[])
+        return queryset
+
+
 class MessageAdmin(admin.ModelAdmin):
     """The message log: read-only; operators act on messages only through Retry now, Resend and Cancel."""
 
     list_display = ["id", "created", "tenant", "to", "status_badge", "carrier", "attempts_used", "problem",
                     "next_try", "parts", "short_body"]
     list_display_links = ["id", "to"]
-    list_filter = [CreatedSinceFilter, "status", CarrierFilter, "message_type", "tenant", *DASHBOARD_FILTERS]
+    list_filter = [CreatedSinceFilter, "status", CarrierFilter, KindFilter, "message_type", "tenant",
+                   *DASHBOARD_FILTERS]
     search_fields = ["to", "provider_message_id", "custom_id", "body", "error_code"]
     search_help_text = "Phone (international, or national in the tenant's region), carrier id, your id, text, code."
     list_select_related = ["tenant"]
@@ -178,6 +197,9 @@ class MessageAdmin(admin.ModelAdmin):
 
     @admin.display(description="segments", ordering="segments")
     def parts(self, obj: Message) -> str:
+        if obj.media_urls:
+            return format_html('<span class="mms-badge" title="{} media">MMS ({})</span>', len(obj.media_urls),
+                               len(obj.media_urls))
         if not obj.segments_saved:
             return str(obj.segments)
         return format_html('{} <small title="saved by smart encoding">({} saved)</small>', obj.segments,
@@ -255,6 +277,7 @@ class MessageAdmin(admin.ModelAdmin):
             "attempts_text": self.attempts_used(message),
             "next_try": self.next_try(message),
             "events": events,
+            "mms_media": shown_media(message),  # not "media": the admin's own context has its form media
             "resent_from": resent_from,
             "resends": Message.objects.filter(source_type="resend", source_id=str(message.pk)).values_list("pk",
                                                                                                          flat=True),

@@ -11,6 +11,7 @@ transaction commits: one message is published to a worker, a batch wakes the
 sweeper once.
 """
 
+import functools
 import hashlib
 import json
 import logging
@@ -26,7 +27,9 @@ from django.db.models import Case, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from providers.segments import SmartEncoded, count_segments, smart_encode
+from providers.registry import PROVIDERS, chain_for, provider_class
+from providers.segments import SegmentInfo, SmartEncoded, count_segments, smart_encode
+from smsgate.media import validated_media_urls
 from smsgate.models import Message, MessageEvent, MessageType, Tenant
 from smsgate.phones import E164, validated_phone
 from smsgate.publish import publish_on_commit
@@ -64,6 +67,8 @@ class SmsRequest:
     # The template variant `body` was rendered from, when the caller rendered it (a campaign renders its text once).
     variant_id: int | None = None
     smart_encoding: bool | None = None  # None: the submit's smart_encoding
+    # MMS attachments: absolute http(s) URLs (ours signed, smsgate.media). With media the text may be empty.
+    media_urls: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -128,8 +133,8 @@ def submit(
     now = timezone.now()
     result = SubmitResult(ids=[None] * len(requests), phones=[None] * len(requests))
     smart = tenant.smart_encoding if smart_encoding is None else smart_encoding
-    prepared = _prepared(tenant, requests, result, smart=smart)
     common = _Common(tenant, message_type, send_at, source_type, str(source_id), meta, now)
+    prepared = _prepared(tenant, requests, result, smart=smart, due_at=common.due_at)
     fingerprint = _fingerprint(prepared[0], common) if idempotency_key and prepared else ""
     if fingerprint:
         if existing := _replay(tenant, idempotency_key, fingerprint):
@@ -160,6 +165,7 @@ class _Prepared:
     encoded: SmartEncoded  # the text to send (smart-encoded or as written) and its segments
     request: SmsRequest
     variant_id: int | None
+    media_urls: list[str]
 
     @property
     def body(self) -> str:
@@ -182,10 +188,11 @@ class _Common:
 
 
 def _prepared(tenant: Tenant, requests: Sequence[SmsRequest], result: SubmitResult, *,
-              smart: bool) -> list[_Prepared]:
-    """The requests whose number, template and text are valid, with the number in E.164 and the text rendered
-    (and smart-encoded if `smart`, or as the request's own flag says)."""
+              smart: bool, due_at: datetime) -> list[_Prepared]:
+    """The requests whose number, template, text and media are valid, with the number in E.164 and the text
+    rendered (and smart-encoded if `smart`, or as the request's own flag says)."""
     prepared = []
+    media_check = _MediaCheck(tenant, due_at)
     for index, request in enumerate(requests):
         try:
             phone = request.to if isinstance(request.to, E164) else validated_phone(request.to, tenant.default_region)
@@ -194,12 +201,59 @@ def _prepared(tenant: Tenant, requests: Sequence[SmsRequest], result: SubmitResu
             if request.template_code:
                 rendered = render_for(tenant, request.template_code, dict(request.template_data), recipient=phone)
                 body, variant_id = rendered.body, rendered.variant.pk
-            written = _non_blank(body)
+            media = media_check(request.media_urls)
+            written = (body or "").strip() if media else _non_blank(body)
             smart_here = smart if request.smart_encoding is None else request.smart_encoding
-            prepared.append(_Prepared(index, phone, written, _encoded(written, smart_here), request, variant_id))
+            encoded = _mms_encoded(written) if media else _encoded(written, smart_here)
+            prepared.append(_Prepared(index, phone, written, encoded, request, variant_id, media))
         except ValidationError as exc:
             result.errors[index] = exc.message_dict
     return prepared
+
+
+class _MediaCheck:
+    """A request's media checked (smsgate.media) for this submit's tenant and time; each distinct list once, so a
+    bulk whose entries share the request's media costs one check."""
+
+    def __init__(self, tenant: Tenant, due_at: datetime):
+        self.tenant, self.due_at = tenant, due_at
+        self._checked: dict[tuple, list[str] | ValidationError] = {}
+
+    def __call__(self, urls) -> list[str]:
+        if isinstance(urls, list | tuple) and not urls:
+            return []
+        key = tuple(urls) if isinstance(urls, list | tuple) and all(isinstance(u, str) for u in urls) else None
+        if key is None:
+            return self._check(urls)  # malformed: refused, nothing worth remembering
+        if key not in self._checked:
+            try:
+                self._checked[key] = self._check(urls)
+            except ValidationError as exc:
+                self._checked[key] = exc
+        if isinstance(self._checked[key], ValidationError):
+            raise self._checked[key]
+        return list(self._checked[key])
+
+    def _check(self, urls) -> list[str]:
+        media = validated_media_urls(self.tenant, urls, due_at=self.due_at)
+        if problem := self._mms_problem:
+            raise ValidationError({"media_urls": [problem]}, code="no_mms_carrier")
+        return media
+
+    @functools.cached_property
+    def _mms_problem(self) -> str:
+        """Why the tenant's chain cannot send MMS, or "" when a carrier in it can."""
+        chain = chain_for(self.tenant)
+        if any(name in PROVIDERS and provider_class(name).supports_mms for name in chain):
+            return ""
+        able = ", ".join(sorted(n for n in PROVIDERS if provider_class(n).supports_mms and n != "memory"))
+        return f"No carrier of this account sends MMS (its chain: {', '.join(chain) or 'none'}); MMS go through {able}."
+
+
+def _mms_encoded(written: str) -> SmartEncoded:
+    """An MMS is one message whatever its text's length (carriers bill it as one): one segment, nothing saved."""
+    info = count_segments(written)
+    return SmartEncoded(written, SegmentInfo(info.encoding, info.units, 1), 0)
 
 
 def _encoded(written: str, smart: bool) -> SmartEncoded:
@@ -220,6 +274,7 @@ def _row(item: _Prepared, decision: Decision, common: _Common) -> dict:
         "encoding": info.encoding,
         "segments": info.segments,
         "segments_saved": item.encoded.saved,
+        "media_urls": item.media_urls,
         "message_type": common.message_type,
         "send_at": common.send_at,
         "due_at": due_at,
@@ -325,8 +380,12 @@ def resend_message(message: Message, *, by: str) -> Message:
     if message.status in NOT_RESENDABLE:
         raise ActionRefused(f"message #{message.pk} is still {message.status}; use Retry now to send it now")
     _refuse_if_policy_forbids(message)
-    copy = submit(message.tenant, [SmsRequest(to=message.to, body=message.body)],
-                  message_type=message.message_type, source_type="resend", source_id=message.pk).one()
+    request = SmsRequest(to=message.to, body=message.body, media_urls=message.media_urls)
+    try:
+        copy = submit(message.tenant, [request], message_type=message.message_type, source_type="resend",
+                      source_id=message.pk).one()
+    except ValidationError as exc:  # e.g. an MMS whose signed media URL expired since
+        raise ActionRefused(f"message #{message.pk} cannot be sent again: {'; '.join(exc.messages)}") from None
     MessageEvent.objects.create(message=message, kind=MessageEvent.Kind.STATUS, status=message.status,
                                 error_message=f"resent as #{copy.pk} by {by}"[:500])
     return copy
@@ -397,7 +456,10 @@ def _initial_status(due_at: datetime, now: datetime, refusal: str) -> str:
 def _fingerprint(item: _Prepared, common: _Common) -> str:
     send_at = common.send_at.isoformat() if common.send_at else None
     # The text as written: a repeat is the same request whatever smart encoding made of it.
-    canonical = json.dumps([item.phone, item.written, common.message_type, send_at, item.request.custom_id])
+    fields = [item.phone, item.written, common.message_type, send_at, item.request.custom_id]
+    if item.media_urls:  # only then: the fingerprints of requests without media stay as they were
+        fields.append(item.media_urls)
+    canonical = json.dumps(fields)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -31,7 +31,9 @@ from webhooks.models import WebhookEvent
 # NUL characters are refused by the API (Postgres text cannot hold them): the fuzzer is told so. The API key
 # is the fixture's (auth_headers); missing or bad keys are tested in tests/test_api_send.py.
 CONFIG = SchemathesisConfig.from_dict({"generation": {"allow-x00": False, "with-security-parameters": False}})
-schema = schemathesis.openapi.from_wsgi("/api/schema/", application, config=CONFIG)
+# The MMS media upload is left out: the fuzzer sends a multipart field without a file name, which is no file
+# upload at all (Django reads it as text). tests/test_mms_uploads.py tries it with hostile files instead.
+schema = schemathesis.openapi.from_wsgi("/api/schema/", application, config=CONFIG).exclude(path="/api/v1/sms/media")
 
 TEMPLATE_CODE = "fuzz"
 NUMBERS = [f"+55119876{n:05d}" for n in range(2_000)]  # valid Brazilian mobiles
@@ -74,13 +76,20 @@ def auth_headers(tenant) -> dict[str, str]:
 
 
 def a_valid_send(entry: dict) -> None:
-    """A real number; one of message or an existing template_code."""
+    """A real number; one of message or an existing template_code; media the carrier can fetch."""
     entry["phone"] = next(PHONES)
+    valid_media(entry)
     if "template_code" in entry:
         entry["template_code"] = TEMPLATE_CODE
         entry.pop("message", None)
     else:
         entry.setdefault("message", "hello")
+
+
+def valid_media(body: dict) -> None:
+    """Absolute http(s) URLs: the schema says strings (the core checks the scheme and the host)."""
+    if body.get("media_urls"):
+        body["media_urls"] = [f"https://cdn.example.org/{n}.png" for n in range(len(body["media_urls"]))]
 
 
 def a_valid_schedule(body: dict) -> None:
@@ -112,6 +121,7 @@ def follow_the_rules_a_schema_cannot_state(case) -> None:
         elif path == "/api/v1/sms/bulk":
             for entry in body["messages"]:
                 a_valid_send(entry)
+            valid_media(body)
             a_valid_schedule(body)
         elif path == "/api/v1/sms/templates":
             a_valid_template(body)
@@ -119,6 +129,7 @@ def follow_the_rules_a_schema_cannot_state(case) -> None:
             a_valid_lead(body)
         elif path == "/api/webhooks/test-sms/":
             body["phone_number"] = next(PHONES)
+            valid_media(body)
     if path in EXISTING_IDS:
         case.path_parameters["id"] = EXISTING_IDS[path]
     if query:

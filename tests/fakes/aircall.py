@@ -3,6 +3,7 @@
 Basic auth api_id:api_token, JSON in and out, real HTTP error statuses with
 `error`/`troubleshoot`, the created message object at top level; webhooks are
 the {resource, event, timestamp, token, data} envelope carrying the webhook's token.
+An MMS's `mediaUrl` (a list of http(s) URLs, with a text) comes back as the message's `media_url`.
 """
 
 import base64
@@ -52,14 +53,16 @@ class FakeAircall(FakeServer):
         return self._send(payload)
 
     def _send(self, payload) -> Reply:
-        to, body = payload.get("to", ""), payload.get("body", "")
+        to, body, media = payload.get("to", ""), payload.get("body", ""), payload.get("mediaUrl", [])
         if not body or len(body) > 1600:
             return aircall_error(400, "body must be between 1 and 1600 characters")
+        if not isinstance(media, list) or not all(isinstance(u, str) and re.match(r"https?://", u) for u in media):
+            return aircall_error(400, "mediaUrl must be a list of URLs")
         if not re.fullmatch(r"\+[1-9]\d{7,14}", to) or to in UNREACHABLE_NUMBERS:
             return aircall_error(400, f"Invalid phone number: {to}")
         message_id = f"5c8e{next(self._ids):028x}"
         message = {"id": message_id, "direct_link": f"https://api.aircall.io/v1/messages/{message_id}",
-                   "direction": "outbound", "body": body, "status": "sent", "raw_digits": to, "media_url": [],
+                   "direction": "outbound", "body": body, "status": "sent", "raw_digits": to, "media_url": media,
                    "created_at": "2026-11-22T22:00:00.000Z", "updated_at": "2026-11-22T22:00:00.000Z",
                    "sent_at": None, "channel": None,
                    "number": {"id": int(self.number_id), "digits": NUMBER_DIGITS}, "contact": None}

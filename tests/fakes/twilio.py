@@ -4,6 +4,11 @@ Speaks the wire format in shared/PROVIDERS.md: Basic auth, form-encoded
 Messages.json create, JSON replies with string num_segments/price and RFC 2822
 dates, JSON error bodies with `code`/`message`/`more_info`/`status`, and
 Twilio's magic test numbers (+15005550001 invalid, +15005550004 opted out, ...).
+
+MMS as Twilio takes them (twilio-oai, api_v2010 Messages.json create): `MediaUrl` repeated, one form
+field per media, at most 10 (else 21623); each an absolute http(s) URL (else 21620); Body or MediaUrl
+required (21602); the answer's `num_media` counts them. The URLs are kept in `media` by message sid
+(Twilio's answer does not show them: they are a subresource).
 """
 
 import base64
@@ -30,6 +35,8 @@ MAGIC_ERRORS = {
     "+15005550009": (21614, "'To' number is not a valid mobile number"),
 }
 
+MAX_MEDIA = 10
+_MEDIA_URL = re.compile(r"^https?://[^/\s?#]+", re.IGNORECASE)
 _MESSAGES = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/Messages\.json$")
 _MESSAGE = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/Messages/(?P<msid>SM\w+)\.json$")
 _BALANCE = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/Balance\.json$")
@@ -54,6 +61,7 @@ class FakeTwilio(FakeServer):
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.messages: dict[str, dict] = {}
+        self.media: dict[str, list[str]] = {}  # sid -> its MediaUrl values, in order
         self.balance = "12.34"
         self.delay = 0.0  # seconds each accepted message takes to answer (a slow carrier)
         self._ids = itertools.count(1)
@@ -82,12 +90,17 @@ class FakeTwilio(FakeServer):
 
     def _create(self, request) -> Reply:
         to, sender, body = request.field("To"), request.field("From"), request.field("Body")
+        media = request.form.get("MediaUrl", [])
         if not to:
             return twilio_error(21604, "A 'To' phone number is required.")
         if not sender:
             return twilio_error(21603, "A 'From' phone number is required.")
-        if not body:
+        if not body and not media:
             return twilio_error(21602, "Message body is required.")
+        if len(media) > MAX_MEDIA:
+            return twilio_error(21623, "Number of media files exceeds allowed limit")
+        if not all(_MEDIA_URL.match(url) for url in media):
+            return twilio_error(21620, "Invalid media URL(s)")
         if len(body) > 1600:
             return twilio_error(21617, "The concatenated message body exceeds the 1600 character limit.")
         if to in MAGIC_ERRORS:
@@ -96,14 +109,16 @@ class FakeTwilio(FakeServer):
         now = format_datetime(timezone.now())
         message = {
             "sid": sid, "account_sid": self.account_sid, "messaging_service_sid": None, "to": to, "from": sender,
-            "body": body, "status": "queued", "direction": "outbound-api", "num_segments": "1", "num_media": "0",
-            "price": None, "price_unit": "USD", "error_code": None, "error_message": None, "date_created": now,
+            "body": body, "status": "queued", "direction": "outbound-api", "num_segments": "1",
+            "num_media": str(len(media)), "price": None, "price_unit": "USD", "error_code": None,
+            "error_message": None, "date_created": now,
             "date_updated": now, "date_sent": None, "api_version": "2010-04-01",
             "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
             "subresource_uris": {"media": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}/Media.json"},
             "status_callback": request.field("StatusCallback"),
         }
         self.messages[sid] = message
+        self.media[sid] = media
         return Reply(201, message, delay=self.delay)
 
     def callback_params(self, sid: str, status: str, error_code: str = "") -> dict[str, str]:
