@@ -18,15 +18,18 @@ from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from providers.registry import chain_for
 from providers.segments import SmartEncoded, count_segments, smart_encode
 from smsgate.models import Message, MessageEvent, MessageType, Tenant
 from smsgate.phones import E164, validated_phone
+from smsgate.pricing import PriceList, ordered_chain
 from smsgate.publish import publish_on_commit
 from smsgate.sending.bulk_insert import insert_messages
 from smsgate.sending.policy import Batch, Candidate, Decision, judge, refusal_reasons
@@ -125,7 +128,9 @@ def submit(
     result = SubmitResult(ids=[None] * len(requests), phones=[None] * len(requests))
     smart = tenant.smart_encoding if smart_encoding is None else smart_encoding
     prepared = _prepared(tenant, requests, result, smart=smart)
-    common = _Common(tenant, message_type, send_at, source_type, str(source_id), meta, now)
+    chain = chain_for(tenant)
+    common = _Common(tenant, message_type, send_at, source_type, str(source_id), meta, now, tuple(chain),
+                     PriceList.load(tenant, chain, [item.phone for item in prepared]))
     fingerprint = _fingerprint(prepared[0], common) if idempotency_key and prepared else ""
     if fingerprint:
         if existing := _replay(tenant, idempotency_key, fingerprint):
@@ -171,6 +176,8 @@ class _Common:
     source_id: str
     meta: RequestMeta
     now: datetime
+    chain: tuple[str, ...] = ()  # the tenant's providers, in configured order
+    prices: PriceList = field(default_factory=PriceList)  # for the numbers of this submit
     due_at: datetime = field(init=False)
 
     def __post_init__(self):
@@ -209,6 +216,7 @@ def _row(item: _Prepared, decision: Decision, common: _Common) -> dict:
     info = item.encoded.info
     due_at = max(common.due_at, decision.hold_until or common.due_at)
     reason = decision.refusal.reason if decision.refusal else ""
+    estimate, currency = _estimate(item, common) if not reason else (None, "")
     return {
         "tenant_id": common.tenant.pk,
         "to": item.phone,
@@ -227,7 +235,15 @@ def _row(item: _Prepared, decision: Decision, common: _Common) -> dict:
         "source_id": common.source_id,
         "request_ip": common.meta.ip,
         "user_agent": common.meta.user_agent[:255],
+        "estimated_price": estimate,
+        "estimated_price_unit": currency,
     }
+
+
+def _estimate(item: _Prepared, common: _Common) -> tuple[Decimal | None, str]:
+    """The price list's cost of the message through the carrier it would go to first (the router may fail over)."""
+    chain = ordered_chain(common.tenant, common.chain, common.prices, item.phone)
+    return common.prices.estimate(chain[0], item.phone, item.encoded.info.segments) if chain else (None, "")
 
 
 def _held(decision: Decision) -> str:
