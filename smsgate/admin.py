@@ -10,7 +10,17 @@ from django.utils import timezone
 from providers.registry import chain_for
 from smsgate.console.balances import provider_balances
 from smsgate.console.message_admin import MessageAdmin
-from smsgate.models import ApiKey, MarketingConsent, Message, OptOut, ProviderAccount, ProviderCallback, Tenant
+from smsgate.console.price_admin import CarrierPriceAdmin
+from smsgate.models import (
+    ApiKey,
+    CarrierPrice,
+    MarketingConsent,
+    Message,
+    OptOut,
+    ProviderAccount,
+    ProviderCallback,
+    Tenant,
+)
 from smsgate.phones import validated_phone
 
 
@@ -72,8 +82,8 @@ class ProviderAccountInline(admin.TabularInline):
 
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
-    list_display = ["slug", "name", "default_region", "primary_provider", "is_active", "created_at"]
-    list_filter = ["is_active"]
+    list_display = ["slug", "name", "default_region", "primary_provider", "routing", "is_active", "created_at"]
+    list_filter = ["is_active", "routing"]
     search_fields = ["slug", "name"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [ProviderAccountInline, ApiKeyInline]
@@ -136,6 +146,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 admin.site.register(Message, MessageAdmin)
+admin.site.register(CarrierPrice, CarrierPriceAdmin)
 
 
 @admin.register(OptOut)
