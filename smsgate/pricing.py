@@ -113,3 +113,15 @@ def effective_prices(tenant: Tenant) -> list[dict]:
     return [{"provider": row.provider, "prefix": row.prefix, "price": row.price, "currency": row.currency,
              "source": "tenant" if row.tenant_id else "platform", "updated_at": row.updated_at}
             for row in sorted(effective.values(), key=lambda row: (row.provider, row.prefix))]
+
+
+def route_prices(tenant: Tenant, phone: str) -> list[dict]:
+    """The tenant's carriers in the order a message to `phone` (E.164) would try them, with their price."""
+    chain = chain_for(tenant)
+    prices = PriceList.load(tenant, chain, [phone])
+    steps = []
+    for name in ordered_chain(tenant, chain, prices, phone):
+        price = prices.price(name, phone)
+        steps.append({"provider": name, "price": price.amount if price else None,
+                      "currency": price.currency if price else ""})
+    return steps

@@ -139,3 +139,46 @@ def test_prices_in_different_currencies_are_never_compared():
 def test_a_tenant_row_replaces_the_platform_row_whatever_the_order_loaded():
     prices = price_list((7, "a", "55", "0.01", "USD"), (None, "a", "55", "0.05", "USD"))
     assert prices.price("a", BRAZIL).amount == Decimal("0.01")
+
+
+# The API.
+
+def test_the_message_json_shows_the_estimate_next_to_the_carriers_price(tenant, carriers, api):
+    answer = api.post("/api/v1/sms/send", {"phone": BRAZIL, "message": "hello"}, format="json")
+    assert answer.status_code == 202
+    assert (answer.json()["estimated_price"], answer.json()["estimated_price_unit"]) == ("0.03000", "USD")
+    sweep_due_messages_task()
+    log = api.get(f"/api/v1/sms/logs/{answer.json()['id']}").json()
+    assert (log["provider"], log["estimated_price"], log["estimated_price_unit"]) == ("websms", "0.03000", "USD")
+    assert (Decimal(log["price"]), log["price_unit"]) == (Decimal(WEBSMS_PRICE).quantize(Decimal("0.00001")), "BYN")
+    listed = api.get("/api/v1/sms/logs").json()["results"][0]
+    assert listed["estimated_price"] == "0.03000"
+
+
+def test_the_prices_api_shows_the_effective_list_and_a_numbers_route(tenant, other_tenant, carriers, api):
+    CarrierPrice.objects.create(tenant=tenant, provider="smsc", prefix="55", price=Decimal("0.01"), currency="USD")
+    CarrierPrice.objects.create(tenant=other_tenant, provider="smsc", prefix="1", price=Decimal("9"), currency="USD")
+    answer = api.get("/api/v1/sms/prices", {"phone": "11 98765-4321"})  # national, in the tenant's region (BR)
+    assert answer.status_code == 200, answer.content
+    body = answer.json()
+    assert (body["routing"], body["chain"], body["phone"]) == ("cheapest", ["smsc", "websms"], BRAZIL)
+    rows = {(row["provider"], row["prefix"]): (row["price"], row["source"]) for row in body["prices"]}
+    assert rows == {("smsc", "55"): ("0.01000", "tenant"), ("websms", "55"): ("0.03000", "platform"),
+                    ("smsc", "375"): ("0.04000", "platform"), ("websms", "375"): ("0.09000", "platform")}
+    assert body["route"] == [{"provider": "smsc", "price": "0.01000", "currency": "USD"},
+                             {"provider": "websms", "price": "0.03000", "currency": "USD"}]
+    only = api.get("/api/v1/sms/prices", {"provider": "websms"}).json()
+    assert {row["provider"] for row in only["prices"]} == {"websms"} and "route" not in only
+
+
+@pytest.mark.parametrize("query", [{"phone": "not a number"}, {"phone": "+1" + "2" * 60}, {"provider": "twillio"},
+                                   {"phone": "\x00"}, {"phone": "+999123"}])
+def test_the_prices_api_refuses_bad_queries_with_400(api, query):
+    answer = api.get("/api/v1/sms/prices", query)
+    assert answer.status_code == 400 and set(answer.json()) <= {"phone", "provider"}
+
+
+def test_tenants_cannot_edit_prices_by_api(api):
+    answer = api.post("/api/v1/sms/prices", {"provider": "smsc", "prefix": "55", "price": "0"}, format="json")
+    assert answer.status_code == 405
+    assert not CarrierPrice.objects.exists()
