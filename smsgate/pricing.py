@@ -104,6 +104,23 @@ def price_lists(messages: Sequence[Message]) -> dict[int, PriceList]:
     return {pk: PriceList.load(tenant, chain_for(tenant), phones[pk]) for pk, tenant in tenants.items()}
 
 
+def estimate_many(tenant: Tenant, phones: Iterable[str], segments: int) -> tuple[dict[str, Decimal], int]:
+    """({currency: total}, how many numbers have no price) for `segments`-segment messages to `phones` (E.164),
+    each through the carrier it would go to first. Totals are per currency: no exchange rates are assumed."""
+    chain = chain_for(tenant)
+    prices = PriceList.load(tenant, chain)
+    totals: dict[str, Decimal] = {}
+    unpriced = 0
+    for phone in phones:
+        first = ordered_chain(tenant, chain, prices, phone)[:1]
+        amount, currency = prices.estimate(first[0], phone, segments) if first else (None, "")
+        if amount is None:
+            unpriced += 1
+        else:
+            totals[currency] = totals.get(currency, Decimal(0)) + amount
+    return totals, unpriced
+
+
 def effective_prices(tenant: Tenant) -> list[dict]:
     """The tenant's price list as it applies: its own rows and the platform's it does not replace."""
     rows = CarrierPrice.objects.filter(Q(tenant__isnull=True) | Q(tenant=tenant)).order_by("provider", "prefix")

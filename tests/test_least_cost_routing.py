@@ -182,3 +182,37 @@ def test_tenants_cannot_edit_prices_by_api(api):
     answer = api.post("/api/v1/sms/prices", {"provider": "smsc", "prefix": "55", "price": "0"}, format="json")
     assert answer.status_code == 405
     assert not CarrierPrice.objects.exists()
+
+
+# Campaigns.
+
+def test_a_campaign_shows_its_estimate_before_launch_then_estimated_and_actual_totals(tenant, carriers,
+                                                                                       admin_client):
+    from django.urls import reverse
+
+    from campaigns.costs import campaign_costs
+    from campaigns.models import Campaign, Recipient
+    from campaigns.services import campaign_schedule
+    from campaigns.tasks import start_due_campaigns_task
+
+    campaign = Campaign.objects.create(tenant=tenant, name="Promo", body="Oi {name}", message_type="transactional")
+    for phone in (BRAZIL, "+5511987654322", BELARUS, "+4915112345678"):
+        Recipient.objects.create(campaign=campaign, phone=phone, variables={"name": "Ana"})
+    before = campaign_costs(campaign)
+    assert (before.before_launch, before.estimated, before.unpriced, before.segments) == (
+        True, {"USD": Decimal("0.10")}, 1, 1)  # 2 x 0.03 to Brazil by websms, 0.04 to Belarus by smsc; Germany?
+    page = admin_client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk])).content.decode()
+    assert "Estimated before launch: <b>0.1 USD</b>" in page and "1 number(s) without a price" in page
+
+    campaign_schedule(campaign)
+    start_due_campaigns_task()
+    sweep_due_messages_task()
+    campaign.refresh_from_db()
+    after = campaign_costs(campaign)
+    assert not after.before_launch and after.estimated == {"USD": Decimal("0.10")} and after.unpriced == 1
+    websms_cost = 2 * Decimal(WEBSMS_PRICE).quantize(Decimal("0.00001"))
+    assert after.actual == {"BYN": websms_cost, "": 2 * Decimal(SMSC_PRICE)}  # SMSC reports no currency
+    page = admin_client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk])).content.decode()
+    assert "Estimated: <b>0.1 USD</b>" in page
+    assert f"carriers reported: <b>{websms_cost.normalize():f} BYN + 2.8 ?</b>" in page or \
+        f"carriers reported: <b>2.8 ? + {websms_cost.normalize():f} BYN</b>" in page

@@ -205,9 +205,8 @@ class LogQuery(PeriodQuery):
 class PriceQuery(serializers.Serializer):
     provider = serializers.ChoiceField(choices=provider_choices(), required=False,
                                        help_text="Only this carrier's prices.")
-    phone = serializers.CharField(required=False, max_length=40,
-                                  help_text="A number (the tenant's region if not international): the answer adds "
-                                  "`route`, the carriers in the order this number would be tried, with their price.")
+    # The answer then adds `route`: the carriers in the order a message to this number would try them.
+    phone = PhoneField(required=False)
 
 
 class PriceOutput(serializers.Serializer):
