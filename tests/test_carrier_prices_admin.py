@@ -98,3 +98,16 @@ def test_the_message_page_and_list_show_the_estimated_and_the_carriers_cost(admi
     assert f"{message.price.normalize()} BYN" in page
     listing = admin_client.get(reverse("admin:smsgate_message_changelist")).content.decode()
     assert "0.03 USD /" in listing
+
+
+def test_the_tenant_page_sets_the_routing_and_refuses_an_unknown_one(admin_client, tenant):
+    from tests.test_admin import tenant_form
+
+    url = reverse("admin:smsgate_tenant_change", args=[tenant.pk])
+    response = admin_client.post(url, tenant_form(tenant, routing="cheapest"))
+    assert response.status_code == 302
+    tenant.refresh_from_db()
+    assert tenant.routing == Routing.CHEAPEST
+    response = admin_client.post(url, tenant_form(tenant, routing="random"))
+    assert response.status_code == 200 and "routing" in response.context["adminform"].form.errors
+    assert "cheapest first" in admin_client.get(reverse("admin:smsgate_tenant_changelist")).content.decode()

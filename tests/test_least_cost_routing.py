@@ -216,3 +216,18 @@ def test_a_campaign_shows_its_estimate_before_launch_then_estimated_and_actual_t
     assert "Estimated: <b>0.1 USD</b>" in page
     assert f"carriers reported: <b>{websms_cost.normalize():f} BYN + 2.8 ?</b>" in page or \
         f"carriers reported: <b>2.8 ? + {websms_cost.normalize():f} BYN</b>" in page
+
+
+def test_prices_are_read_once_per_chunk_not_per_message(tenant, other_tenant, carriers):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    other_tenant.primary_provider, other_tenant.routing = "smsc", Routing.CHEAPEST
+    other_tenant.save()
+    for n in range(6):
+        submit_one(tenant=tenant if n % 2 else other_tenant, to=f"+55119876543{n:02d}", body=f"hello {n}")
+    with CaptureQueriesContext(connection) as queries:
+        sweep_due_messages_task()
+    assert Message.objects.filter(status="sent").count() == 6
+    price_queries = [q["sql"] for q in queries.captured_queries if "smsgate_carrierprice" in q["sql"]]
+    assert len(price_queries) == 2  # one per tenant of the chunk
