@@ -74,6 +74,9 @@ def test_the_list_shows_countries_and_whose_price_it_is_and_edits_in_place(admin
     assert "+55" in page and "BR" in page and "platform" in page and "tenant acme" in page
     assert "BY" in admin_client.get(LIST, {"q": "375"}).content.decode()
     assert "+55" not in admin_client.get(LIST, {"provider__exact": "websms"}).content.decode()
+    assert 'field-whose">tenant acme' not in admin_client.get(LIST, {"list": "platform"}).content.decode()
+    assert "+55" not in admin_client.get(LIST, {"list": str(tenant.pk)}).content.decode()
+    assert admin_client.get(LIST, {"list": "x' OR 1=1"}).status_code == 200  # ignored, not a 500
     form = {"form-TOTAL_FORMS": "1", "form-INITIAL_FORMS": "1", "form-0-id": platform.pk,
             "form-0-price": "0.04500", "form-0-currency": "brl", "_save": "Save"}
     assert admin_client.post(LIST + "?provider__exact=smsc", form).status_code == 302
@@ -86,7 +89,7 @@ def test_the_list_shows_countries_and_whose_price_it_is_and_edits_in_place(admin
     assert platform.price == Decimal("0.045")
 
 
-def test_the_message_page_and_list_show_the_estimated_and_the_carriers_cost(admin_client, tenant, websms):
+def test_the_message_page_shows_the_estimated_and_the_carriers_cost(admin_client, tenant, websms):
     tenant.primary_provider, tenant.routing = "websms", Routing.CHEAPEST
     tenant.save()
     CarrierPrice.objects.create(provider="websms", prefix="55", price=Decimal("0.03"), currency="USD")
@@ -96,8 +99,6 @@ def test_the_message_page_and_list_show_the_estimated_and_the_carriers_cost(admi
     page = admin_client.get(reverse("admin:smsgate_message_change", args=[message.pk])).content.decode()
     assert "Estimated cost" in page and "0.03 USD" in page
     assert f"{message.price.normalize()} BYN" in page
-    listing = admin_client.get(reverse("admin:smsgate_message_changelist")).content.decode()
-    assert "0.03 USD /" in listing
 
 
 def test_the_tenant_page_sets_the_routing_and_refuses_an_unknown_one(admin_client, tenant):

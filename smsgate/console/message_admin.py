@@ -71,11 +71,6 @@ def shortened(text: str, limit: int) -> str:
     return format_html('<span title="{}">{}</span>', text, text if len(text) <= limit else text[:limit - 1] + "…")
 
 
-def money(amount, unit: str) -> str:
-    """An amount and its currency, "-" when unknown."""
-    return "-" if amount is None else f"{amount.normalize():f} {unit}".strip()
-
-
 class CreatedSinceFilter(admin.SimpleListFilter):
     """Recent messages (by creation), e.g. the last hour's failures."""
 
@@ -110,7 +105,7 @@ class MessageAdmin(admin.ModelAdmin):
     """The message log: read-only; operators act on messages only through Retry now, Resend and Cancel."""
 
     list_display = ["id", "created", "tenant", "to", "status_badge", "carrier", "attempts_used", "problem",
-                    "next_try", "parts", "cost", "short_body"]
+                    "next_try", "parts", "short_body"]
     list_display_links = ["id", "to"]
     list_filter = [CreatedSinceFilter, "status", CarrierFilter, "message_type", "tenant", *DASHBOARD_FILTERS]
     search_fields = ["to", "provider_message_id", "custom_id", "body", "error_code"]
@@ -187,11 +182,6 @@ class MessageAdmin(admin.ModelAdmin):
             return str(obj.segments)
         return format_html('{} <small title="saved by smart encoding">({} saved)</small>', obj.segments,
                            obj.segments_saved)
-
-    @admin.display(description="cost: estimated / carrier")
-    def cost(self, obj: Message) -> str:
-        return format_html('<span style="white-space:nowrap">{} / {}</span>',
-                           money(obj.estimated_price, obj.estimated_price_unit), money(obj.price, obj.price_unit))
 
     @admin.display(description="text")
     def short_body(self, obj: Message) -> str:

@@ -5,8 +5,9 @@ import re
 import phonenumbers
 from django import forms
 from django.contrib import admin
+from django.utils.html import format_html
 
-from smsgate.models import CarrierPrice
+from smsgate.models import CarrierPrice, Tenant
 
 COUNTRY = re.compile(r"[A-Za-z]{2}")
 PREFIX = re.compile(r"\+?[0-9]{1,15}")
@@ -33,15 +34,39 @@ def currency_code(text: str) -> str:
     return text
 
 
-def countries_of(prefix: str) -> str:
+def countries_of(prefix: str) -> list[str]:
     """The countries whose numbers start with `prefix`, as ISO codes (the calling code's, if longer)."""
     for length in range(min(len(prefix), 3), 0, -1):
         if regions := phonenumbers.region_codes_for_country_code(int(prefix[:length])):
-            return ", ".join(region for region in regions if region != "001")
-    return ""
+            return [region for region in regions if region != "001"]
+    return []
+
+
+class PriceListFilter(admin.SimpleListFilter):
+    """The platform's prices, or one tenant's own."""
+
+    title = "price list"
+    parameter_name = "list"
+
+    def lookups(self, request, model_admin):
+        tenants = Tenant.objects.filter(carrier_prices__isnull=False).distinct().order_by("slug")
+        return [("platform", "platform"), *((str(tenant.pk), f"tenant {tenant}") for tenant in tenants)]
+
+    def queryset(self, request, queryset):
+        if self.value() == "platform":
+            return queryset.filter(tenant__isnull=True)
+        if self.value() and self.value().isdigit():
+            return queryset.filter(tenant_id=int(self.value()))
+        return queryset
 
 
 class CurrencyForm(forms.ModelForm):
+    """The list's in-place edit of price and currency."""
+
+    class Meta:
+        widgets = {"price": forms.NumberInput(attrs={"style": "width:7em"}),
+                   "currency": forms.TextInput(attrs={"size": 4, "style": "width:4em"})}
+
     def clean_currency(self):
         return currency_code(self.cleaned_data.get("currency"))
 
@@ -56,6 +81,7 @@ class CarrierPriceForm(CurrencyForm):
     class Meta:
         model = CarrierPrice
         fields = ["tenant", "provider", "prefix", "price", "currency"]
+        help_texts = {"tenant": "Empty: the platform's price. A tenant's own replaces it for that tenant."}
 
     def clean_prefix(self):
         return destination_prefix(self.cleaned_data.get("prefix"))
@@ -68,7 +94,7 @@ class CarrierPriceAdmin(admin.ModelAdmin):
     list_display = ["provider", "destination", "countries", "price", "currency", "whose", "updated_at"]
     list_display_links = ["destination"]
     list_editable = ["price", "currency"]
-    list_filter = ["provider", "currency", ("tenant", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["provider", "currency", PriceListFilter]
     search_fields = ["prefix", "provider", "tenant__slug"]
     search_help_text = "Prefix digits (55), carrier or tenant."
     list_select_related = ["tenant"]
@@ -77,13 +103,21 @@ class CarrierPriceAdmin(admin.ModelAdmin):
     def get_changelist_form(self, request, **kwargs):
         return super().get_changelist_form(request, form=CurrencyForm, **kwargs)
 
+    def changelist_view(self, request, extra_context=None):
+        # Room for the columns: no app list beside it (the breadcrumbs lead back).
+        return super().changelist_view(request, {"is_nav_sidebar_enabled": False, **(extra_context or {})})
+
     @admin.display(description="destination", ordering="prefix")
     def destination(self, obj: CarrierPrice) -> str:
         return f"+{obj.prefix}"
 
     @admin.display(description="countries")
     def countries(self, obj: CarrierPrice) -> str:
-        return countries_of(obj.prefix) or "-"
+        regions = countries_of(obj.prefix)
+        if len(regions) <= 3:
+            return ", ".join(regions) or "-"
+        return format_html('<span title="{}">{}, … ({} countries)</span>', ", ".join(regions),
+                           ", ".join(regions[:2]), len(regions))
 
     @admin.display(description="price list", ordering="tenant__slug")
     def whose(self, obj: CarrierPrice) -> str:
