@@ -14,6 +14,9 @@ a bulk submit's commit publishes) and then sweeps every 5 s as beat does: the
 workers keep themselves fed (each chunk of a full sweep sweeps again when done).
 
     .venv/bin/python bench/dispatch.py [messages] [worker concurrency]
+
+BENCH_ROUTING=cheapest: the tenant routes cheapest first (smsc, then twilio, which the price list makes
+dearer) with a price list of 600 rows, so each chunk loads prices and orders the chain per message.
 """
 
 import os
@@ -90,6 +93,20 @@ def cpu_report(before: dict, after: dict, count: int) -> list[str]:
     return lines
 
 
+def least_cost_routing(tenant) -> str:
+    """Cheapest first over a price list of 300 prefixes for each of two carriers; smsc is the cheaper to +7."""
+    from decimal import Decimal
+
+    from smsgate.models import CarrierPrice, Routing
+
+    tenant.primary_provider, tenant.fallback_providers, tenant.routing = "twilio", "smsc", Routing.CHEAPEST
+    tenant.save()
+    rows = [CarrierPrice(provider=provider, prefix=str(prefix), price=Decimal(price), currency="USD")
+            for prefix in [7, *range(200, 499)] for provider, price in (("smsc", "0.010"), ("twilio", "0.020"))]
+    CarrierPrice.objects.bulk_create(rows)
+    return f"cheapest first, {len(rows)} prices"
+
+
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     concurrency = int(sys.argv[2]) if len(sys.argv) > 2 else 4
@@ -117,6 +134,7 @@ def main() -> None:
         capacity = carrier_capacity(carrier_url)
         before = requests.get(f"{carrier_url}/count", timeout=5).json()["requests"]
         tenant = Tenant.objects.get(slug="default")
+        routing = least_cost_routing(tenant) if os.environ.get("BENCH_ROUTING") == "cheapest" else "in order"
         submit(tenant, [SmsRequest(to="+79161234567", body=f"bench {n}") for n in range(count)])
         redis.Redis.from_url(REDIS_URL).flushdb()  # the sweep submit published: the timed one starts below
         env = {"DATABASE_URL": database_url, "REDIS_URL": REDIS_URL, "CELERY_BROKER_URL": REDIS_URL,
@@ -149,6 +167,7 @@ def main() -> None:
     rate = count / elapsed
     duplicates = counts["requests"] - before - count
     print(f"messages                  {count}")
+    print(f"routing                   {routing}")
     print(f"fake carrier capacity     {capacity:.0f} requests/s (smsc backend, 4 threads)")
     print(f"dispatch                  {rate:.0f} msg/s with {concurrency} worker processes")
     print(f"ratio to carrier capacity {rate / capacity:.2f} (target >= 0.50)")

@@ -14,6 +14,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from campaigns.audience import UnreadableCsv, check_csv, decode_csv, import_csv
+from campaigns.costs import campaign_costs
 from campaigns.models import Campaign, Contact, ContactGroup, Recipient, Tag
 from campaigns.selectors import campaigns_progress, progress_of, variant_stats
 from campaigns.services import (
@@ -117,6 +118,11 @@ class CampaignChangeList(ChangeList):
             campaign.progress = progress[campaign.pk]
 
 
+def amounts(totals: dict) -> str:
+    """Totals per currency, e.g. "1.2 USD + 30 RUB" (never added together), or "-"."""
+    return " + ".join(f"{total.normalize():f} {currency or '?'}" for currency, total in sorted(totals.items())) or "-"
+
+
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     """Campaigns with their progress; Save and schedule, Pause, Resume and Cancel are buttons; a started campaign
@@ -127,7 +133,7 @@ class CampaignAdmin(admin.ModelAdmin):
     list_filter = ["status", "tenant"]
     search_fields = ["name"]
     filter_horizontal = ["tags", "groups"]
-    readonly_fields = ["status", "status_reason", "started_at", "enqueued_at", "progress", "results"]
+    readonly_fields = ["status", "status_reason", "started_at", "enqueued_at", "progress", "costs", "results"]
     actions = ["schedule", "pause", "resume", "cancel"]
 
     def get_queryset(self, request):
@@ -151,7 +157,7 @@ class CampaignAdmin(admin.ModelAdmin):
             ("Schedule", {"fields": ["scheduled_at", "status", "status_reason", "started_at", "enqueued_at"]}),
         ]
         if obj is not None:
-            fieldsets.insert(0, ("Progress", {"fields": ["progress", "results"]}))
+            fieldsets.insert(0, ("Progress", {"fields": ["progress", "costs", "results"]}))
         return fieldsets
 
     def get_urls(self):
@@ -169,6 +175,19 @@ class CampaignAdmin(admin.ModelAdmin):
             return "-"
         return render_to_string("admin/campaigns/progress.html",
                                 {"p": progress_of(obj), "detail": True, "campaign_id": obj.pk})
+
+    @admin.display(description="cost")
+    def costs(self, obj: Campaign):
+        if not obj.pk:
+            return "-"
+        costs = campaign_costs(obj)
+        if costs.before_launch:
+            return format_html('<span id="campaign-costs">Estimated before launch: <b>{}</b> ({} segment(s) a '
+                               "message as written; {} number(s) without a price)</span>",
+                               amounts(costs.estimated), costs.segments, costs.unpriced)
+        return format_html('<span id="campaign-costs">Estimated: <b>{}</b> · carriers reported: <b>{}</b> '
+                           "({} message(s) without an estimate)</span>",
+                           amounts(costs.estimated), amounts(costs.actual), costs.unpriced)
 
     @admin.display(description="results by variant")
     def results(self, obj: Campaign):

@@ -11,9 +11,11 @@ from django.utils.html import format_html
 from providers.registry import chain_for
 from smsgate.console.balances import provider_balances
 from smsgate.console.message_admin import MessageAdmin
+from smsgate.console.price_admin import CarrierPriceAdmin
 from smsgate.media import PREVIEW_SECONDS, signed_path, signed_url
 from smsgate.models import (
     ApiKey,
+    CarrierPrice,
     MarketingConsent,
     MediaFile,
     Message,
@@ -83,8 +85,8 @@ class ProviderAccountInline(admin.TabularInline):
 
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
-    list_display = ["slug", "name", "default_region", "primary_provider", "is_active", "created_at"]
-    list_filter = ["is_active"]
+    list_display = ["slug", "name", "default_region", "primary_provider", "routing", "is_active", "created_at"]
+    list_filter = ["is_active", "routing"]
     search_fields = ["slug", "name"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [ProviderAccountInline, ApiKeyInline]
@@ -147,6 +149,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 admin.site.register(Message, MessageAdmin)
+admin.site.register(CarrierPrice, CarrierPriceAdmin)
 
 
 @admin.register(OptOut)

@@ -5,7 +5,7 @@ import secrets
 
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 
@@ -17,6 +17,13 @@ from smsgate.statuses import Status, legacy_code
 
 def validate_quiet_hours(value: str) -> None:
     parse_window(value)
+
+
+class Routing(models.TextChoices):
+    """How a tenant's provider chain is ordered for each message."""
+
+    IN_ORDER = "in_order", "in order"
+    CHEAPEST = "cheapest", "cheapest first"
 
 
 class Tenant(models.Model):
@@ -54,6 +61,11 @@ class Tenant(models.Model):
     slo_delivered_seconds = models.PositiveIntegerField(
         "SLO: within seconds", default=60, validators=[MinValueValidator(1), MaxValueValidator(86400)],
         help_text="From the carrier's acceptance to the delivery receipt (1 to 86400).",
+    )
+    routing = models.CharField(
+        max_length=12, choices=Routing.choices, default=Routing.IN_ORDER,
+        help_text="In order: primary, then fallbacks. Cheapest first: the chain ordered by each message's "
+        "destination price (Carrier prices); carriers without a price follow, in chain order.",
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -206,6 +218,10 @@ class Message(models.Model):
     provider_message_id = models.CharField(max_length=100, blank=True)
     price = models.DecimalField(max_digits=10, decimal_places=5, null=True, blank=True)
     price_unit = models.CharField(max_length=3, blank=True)
+    # From the price list (CarrierPrice), per segment times segments: at submit for the carrier it would go to
+    # first, at send for the carrier that took it. `price` is what the carrier itself reports.
+    estimated_price = models.DecimalField(max_digits=10, decimal_places=5, null=True, blank=True)
+    estimated_price_unit = models.CharField(max_length=3, blank=True)
     error_code = models.CharField(max_length=30, blank=True)
     error_message = models.CharField(max_length=500, blank=True)
 
@@ -384,3 +400,46 @@ class ProviderCallback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.kind} {self.event_key}"
+
+
+class CarrierPrice(models.Model):
+    """What one carrier charges per segment to numbers starting with `prefix` (least-cost routing, estimates).
+
+    Rows without a tenant are the platform's price list; a tenant's row replaces the platform's for the same
+    carrier and prefix (a tenant sending through its own account has its own contract). The longest prefix
+    of a number that has a row wins (smsgate.pricing).
+    """
+
+    tenant = models.ForeignKey(
+        Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="carrier_prices",
+        help_text="Empty: the platform's price, for every tenant without its own.",
+    )
+    provider = models.CharField(max_length=30, choices=provider_choices)
+    prefix = models.CharField(
+        max_length=15, validators=[RegexValidator(r"^[1-9][0-9]{0,14}$", "Digits of an E.164 number, without +.")],
+        help_text="The destination: a country's calling code (55) or a longer prefix (5511), digits without +.",
+    )
+    price = models.DecimalField(
+        max_digits=10, decimal_places=5, validators=[MinValueValidator(0)], help_text="Per segment.",
+    )
+    currency = models.CharField(
+        max_length=3, validators=[RegexValidator(r"^[A-Z]{3}$", "An ISO 4217 code in capitals, e.g. USD.")],
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["provider", "prefix"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "prefix"], condition=models.Q(tenant__isnull=True),
+                                    name="unique_platform_price", violation_error_message=(
+                                        "The platform already has a price for this carrier and destination.")),
+            models.UniqueConstraint(fields=["tenant", "provider", "prefix"], condition=models.Q(tenant__isnull=False),
+                                    name="unique_tenant_price", violation_error_message=(
+                                        "This tenant already has a price for this carrier and destination.")),
+            models.CheckConstraint(condition=models.Q(price__gte=0), name="price_not_negative"),
+        ]
+        # Dispatch looks prices up by the prefixes of the numbers it sends to.
+        indexes = [models.Index(fields=["prefix"], name="carrier_price_prefix")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} +{self.prefix}: {self.price} {self.currency}"

@@ -52,7 +52,7 @@ def test_provider_credentials_are_write_only_in_the_admin(admin_client, tenant):
     form = {
         "name": tenant.name, "slug": tenant.slug, "default_region": "BR", "is_active": "on",
         "primary_provider": "twilio", "fallback_providers": "", "sender_number": "", "quiet_hours": "",
-        "slo_delivered_percent": "95", "slo_delivered_seconds": "60",
+        "slo_delivered_percent": "95", "slo_delivered_seconds": "60", "routing": "in_order",
         "provider_accounts-TOTAL_FORMS": "1", "provider_accounts-INITIAL_FORMS": "0",
         "provider_accounts-0-provider": "twilio",
         "provider_accounts-0-credentials_json": '{"account_sid": "AC1", "auth_token": "s3cret-token"}',
@@ -72,7 +72,7 @@ def tenant_form(tenant, **changes) -> dict:
     form = {
         "name": tenant.name, "slug": tenant.slug, "default_region": "BR", "is_active": "on",
         "primary_provider": "", "fallback_providers": "", "sender_number": "", "quiet_hours": "",
-        "slo_delivered_percent": "95", "slo_delivered_seconds": "60",
+        "slo_delivered_percent": "95", "slo_delivered_seconds": "60", "routing": "in_order",
         "provider_accounts-TOTAL_FORMS": "0", "provider_accounts-INITIAL_FORMS": "0",
         "api_keys-TOTAL_FORMS": "0", "api_keys-INITIAL_FORMS": "0",
     }

@@ -140,7 +140,7 @@ def test_the_tenant_admin_refuses_hostile_slo_values(admin_client, tenant, field
 
 def test_the_tenant_admin_saves_an_slo(admin_client, tenant):
     form = {"name": tenant.name, "slug": tenant.slug, "default_region": "US", "is_active": "on",
-            "slo_delivered_percent": "99", "slo_delivered_seconds": "30",
+            "slo_delivered_percent": "99", "slo_delivered_seconds": "30", "routing": "in_order",
             **{f"{prefix}-{key}": count for prefix in ("provider_accounts", "api_keys")
                for key, count in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"))}}
     response = admin_client.post(f"/admin/smsgate/tenant/{tenant.pk}/change/", form)

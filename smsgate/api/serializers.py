@@ -5,8 +5,9 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from providers.registry import provider_choices
 from smsgate.console.periods import EARLIEST, LATEST, SUPPORTED_YEARS_PATTERN, supported_day
-from smsgate.models import MEDIA_URL_MAX_LENGTH, Message, MessageEvent, MessageType
+from smsgate.models import MEDIA_URL_MAX_LENGTH, Message, MessageEvent, MessageType, Routing
 from smsgate.phones import NOT_WRITTEN_AS_A_NUMBER, PHONE_PATTERN
 
 # A send_at further back than this is a client bug (a stale retry, a wrong year), not "send now".
@@ -208,8 +209,14 @@ class MessageOutput(FieldsBuiltOnce, serializers.ModelSerializer):
         fields = [
             "id", "to", "body", "status", "status_code", "status_reason", "message_type", "encoding", "segments",
             "segments_saved", "media_urls", "send_at", "custom_id", "variant_label", "provider", "provider_message_id",
-            "price", "price_unit", "error_code", "error_message", "attempts", "created_at", "sent_at", "delivered_at",
+            "price", "price_unit", "estimated_price", "estimated_price_unit", "error_code", "error_message", "attempts",
+            "created_at", "sent_at", "delivered_at",
         ]
+        extra_kwargs = {
+            "price": {"help_text": "What the carrier reported it charged (null until it does), in price_unit."},
+            "estimated_price": {"help_text": "From the carrier price list: at submit for the carrier the message "
+                                "would go to first, once sent for the carrier that took it; null when unpriced."},
+        }
 
 
 class MessageEventOutput(serializers.ModelSerializer):
@@ -271,3 +278,34 @@ class LogQuery(PeriodQuery):
     phone = serializers.CharField(required=False)
     kind = serializers.ChoiceField(choices=[("sms", "SMS"), ("mms", "MMS (with media)")], required=False,
                                    help_text="sms: messages without media; mms: with media.")
+
+
+class PriceQuery(serializers.Serializer):
+    provider = serializers.ChoiceField(choices=provider_choices(), required=False,
+                                       help_text="Only this carrier's prices.")
+    # The answer then adds `route`: the carriers in the order a message to this number would try them.
+    phone = PhoneField(required=False)
+
+
+class PriceOutput(serializers.Serializer):
+    provider = serializers.CharField()
+    prefix = serializers.CharField(help_text="E.164 digits without +: a calling code (55) or a longer prefix.")
+    price = serializers.DecimalField(max_digits=10, decimal_places=5, help_text="Per segment.")
+    currency = serializers.CharField(help_text="ISO 4217.")
+    source = serializers.ChoiceField(choices=["platform", "tenant"],
+                                     help_text="tenant: the tenant's own price, replacing the platform's.")
+    updated_at = serializers.DateTimeField()
+
+
+class RouteStepOutput(serializers.Serializer):
+    provider = serializers.CharField()
+    price = serializers.DecimalField(max_digits=10, decimal_places=5, allow_null=True, help_text="Per segment.")
+    currency = serializers.CharField(allow_blank=True)
+
+
+class PricesOutput(serializers.Serializer):
+    routing = serializers.ChoiceField(choices=Routing.choices)
+    chain = serializers.ListField(child=serializers.CharField(), help_text="The tenant's carriers, as configured.")
+    prices = PriceOutput(many=True)
+    phone = serializers.CharField(required=False, help_text="The number asked about, in E.164.")
+    route = RouteStepOutput(many=True, required=False)

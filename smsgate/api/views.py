@@ -11,7 +11,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from providers.registry import provider_choices
+from providers.registry import chain_for, provider_choices
 from smsgate.api.serializers import (
     BulkSmsInput,
     BulkSmsOutput,
@@ -21,6 +21,8 @@ from smsgate.api.serializers import (
     MessageDetailOutput,
     MessageOutput,
     PeriodQuery,
+    PriceQuery,
+    PricesOutput,
     SendSmsInput,
 )
 from smsgate.api.source_ip import request_meta
@@ -29,6 +31,8 @@ from smsgate.console.periods import day_end, day_start, period
 from smsgate.console.stats import message_stats
 from smsgate.media import signed_url, store_upload
 from smsgate.models import Message
+from smsgate.phones import validated_phone
+from smsgate.pricing import effective_prices, route_prices
 from smsgate.sending.submit import IdempotencyConflict, SmsRequest, SubmitResult, submit
 
 
@@ -160,6 +164,31 @@ class SmsBalanceApi(APIView):
         query.is_valid(raise_exception=True)
         name = query.validated_data.get("provider")
         return Response({"balances": provider_balances(request.user.tenant, [name] if name else None)})
+
+
+class SmsPricesApi(APIView):
+    """The carrier prices that apply to the tenant (its own, and the platform's it does not replace), per segment.
+
+    Read-only: operators keep the price list in the console. With ?phone=, also the order in which the
+    tenant's carriers would be tried for that number (its routing: in order, or cheapest first).
+    """
+
+    @extend_schema(parameters=[PriceQuery], responses={200: PricesOutput})
+    def get(self, request):
+        query = PriceQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        tenant = request.user.tenant
+        prices = effective_prices(tenant)
+        if provider := query.validated_data.get("provider"):
+            prices = [row for row in prices if row["provider"] == provider]
+        answer = {"routing": tenant.routing, "chain": chain_for(tenant), "prices": prices}
+        if "phone" in query.validated_data:
+            try:
+                answer["phone"] = validated_phone(query.validated_data["phone"], tenant.default_region)
+            except DjangoValidationError as exc:
+                raise to_validation_error(exc) from None
+            answer["route"] = route_prices(tenant, answer["phone"])
+        return Response(PricesOutput(answer).data)
 
 
 @extend_schema(parameters=[LogQuery])

@@ -19,6 +19,7 @@ from django.utils import timezone
 from providers.base import ProviderError
 from smsgate.models import Message, MessageEvent, Tenant
 from smsgate.optouts import add_opt_out
+from smsgate.pricing import price_lists
 from smsgate.sending.policy import refusal_reasons
 from smsgate.sending.routing import Outcome, Router, retry_later
 from smsgate.sending.rows import as_json, columns
@@ -131,7 +132,7 @@ def _send_held(messages: list[Message], token: uuid.UUID) -> None:
     if not messages:
         return  # taken over, cancelled or sent meanwhile
     refusals = _refusals(messages)
-    router = Router(timezone.now())
+    router = Router(timezone.now(), price_lists(messages))
     renew_every = settings.SMS_CLAIM_STALE_SECONDS / 4
     renewed_at = time.monotonic()
     held = {message.pk for message in messages}

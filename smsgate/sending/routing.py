@@ -10,6 +10,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.utils import timezone
@@ -17,6 +18,7 @@ from django.utils import timezone
 from providers.base import PermanentProviderError, ProviderError, RecipientOptedOut, SendResult
 from providers.registry import Route, UnknownProvider, chain_for, route_for
 from smsgate.models import Message, MessageEvent, Tenant
+from smsgate.pricing import PriceList, ordered_chain
 from smsgate.quiet_hours import quiet_until, window_for
 from smsgate.sending.resilience import (
     CLEAN,
@@ -65,8 +67,9 @@ class Router:
     breaker another worker opens is seen from the next batch on.
     """
 
-    def __init__(self, now: datetime):
+    def __init__(self, now: datetime, prices: dict[int, PriceList] | None = None):
         self.now = now
+        self._prices = dict(prices or {})  # tenant id -> its price list for the chunk (smsgate.pricing.price_lists)
         self._routes: dict[tuple[int, str], Route] = {}
         self._left = 0  # messages of the batch not routed yet
         self._limiters: dict[str, RateLimiter] = {}
@@ -91,6 +94,12 @@ class Router:
             self._routes[key] = route
         return self._routes[key]
 
+    def _prices_for(self, tenant: Tenant) -> PriceList:
+        """The tenant's prices; a router given none loads the tenant's whole list for its chain, once."""
+        if tenant.pk not in self._prices:
+            self._prices[tenant.pk] = PriceList.load(tenant, chain_for(tenant))
+        return self._prices[tenant.pk]
+
     def start_batch(self, size: int) -> None:
         """The next `size` messages are one batch; call `finish_batch` after them."""
         self._left = size
@@ -112,7 +121,8 @@ class Router:
         events: list[dict] = []
         errors: list[ProviderError] = []
         waits: list[float] = []  # seconds until a throttled or paused provider may take it
-        for name in chain_for(message.tenant):
+        prices = self._prices_for(message.tenant)
+        for name in ordered_chain(message.tenant, chain_for(message.tenant), prices, message.to):
             route = self._route(message.tenant, name)
             if reason := route.cannot_send(message):
                 errors.append(PermanentProviderError(reason))
@@ -128,7 +138,8 @@ class Router:
                 continue
             result = self._send(message, route, breaker, events, errors)
             if result is not None:
-                return sent(message, route.name, result, events, account_id=route.account_id)
+                estimate = prices.estimate(route.name, message.to, result.segments or message.segments)
+                return sent(message, route.name, result, events, account_id=route.account_id, estimate=estimate)
             if errors[-1].permanent:
                 return failed(message, route.name, errors[-1], events)
         if errors and all(e.permanent for e in errors) and not waits:  # every route said it cannot carry it
@@ -212,8 +223,12 @@ def _event(message, kind: str, *, provider: str = "", status: str = "", ok: bool
 
 
 def sent(message: Message, provider_name: str, result: SendResult, events=(), *,
-         account_id: int | None = None) -> Outcome:
-    """Taken by the carrier through the tenant's account `account_id` (None: the platform's credentials)."""
+         account_id: int | None = None, estimate: tuple[Decimal | None, str] = (None, "")) -> Outcome:
+    """Taken by the carrier through the tenant's account `account_id` (None: the platform's credentials).
+
+    `estimate` is the price list's (total, currency) for the carrier that took it; the carrier's own price, if it
+    reports one, is `price`.
+    """
     return Outcome(message, {
         "status": result.status if result.status in (Status.SENT, Status.DELIVERED) else Status.SENT,
         "provider": provider_name,
@@ -222,6 +237,8 @@ def sent(message: Message, provider_name: str, result: SendResult, events=(), *,
         "segments": result.segments or message.segments,
         "price": result.price,
         "price_unit": result.price_unit,
+        "estimated_price": estimate[0],
+        "estimated_price_unit": estimate[1],
         "attempts": message.attempts + 1,
         "sent_at": timezone.now(),
         "error_code": "",

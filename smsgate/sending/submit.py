@@ -17,8 +17,9 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -32,6 +33,7 @@ from providers.segments import SegmentInfo, SmartEncoded, count_segments, smart_
 from smsgate.media import validated_media_urls
 from smsgate.models import Message, MessageEvent, MessageType, Tenant
 from smsgate.phones import E164, validated_phone
+from smsgate.pricing import PriceList, ordered_chain
 from smsgate.publish import publish_on_commit
 from smsgate.sending.bulk_insert import insert_messages
 from smsgate.sending.policy import Batch, Candidate, Decision, judge, refusal_reasons
@@ -133,8 +135,10 @@ def submit(
     now = timezone.now()
     result = SubmitResult(ids=[None] * len(requests), phones=[None] * len(requests))
     smart = tenant.smart_encoding if smart_encoding is None else smart_encoding
-    common = _Common(tenant, message_type, send_at, source_type, str(source_id), meta, now)
-    prepared = _prepared(tenant, requests, result, smart=smart, due_at=common.due_at)
+    chain = tuple(chain_for(tenant))
+    common = _Common(tenant, message_type, send_at, source_type, str(source_id), meta, now, chain)
+    prepared = _prepared(tenant, requests, result, smart=smart, common=common)
+    common = replace(common, prices=PriceList.load(tenant, list(chain), [item.phone for item in prepared]))
     fingerprint = _fingerprint(prepared[0], common) if idempotency_key and prepared else ""
     if fingerprint:
         if existing := _replay(tenant, idempotency_key, fingerprint):
@@ -181,6 +185,8 @@ class _Common:
     source_id: str
     meta: RequestMeta
     now: datetime
+    chain: tuple[str, ...] = ()  # the tenant's providers, in configured order
+    prices: PriceList = field(default_factory=PriceList)  # for the numbers of this submit
     due_at: datetime = field(init=False)
 
     def __post_init__(self):
@@ -188,11 +194,11 @@ class _Common:
 
 
 def _prepared(tenant: Tenant, requests: Sequence[SmsRequest], result: SubmitResult, *,
-              smart: bool, due_at: datetime) -> list[_Prepared]:
+              smart: bool, common: _Common) -> list[_Prepared]:
     """The requests whose number, template, text and media are valid, with the number in E.164 and the text
     rendered (and smart-encoded if `smart`, or as the request's own flag says)."""
     prepared = []
-    media_check = _MediaCheck(tenant, due_at)
+    media_check = _MediaCheck(tenant, common.due_at, common.chain)
     for index, request in enumerate(requests):
         try:
             phone = request.to if isinstance(request.to, E164) else validated_phone(request.to, tenant.default_region)
@@ -215,8 +221,8 @@ class _MediaCheck:
     """A request's media checked (smsgate.media) for this submit's tenant and time; each distinct list once, so a
     bulk whose entries share the request's media costs one check."""
 
-    def __init__(self, tenant: Tenant, due_at: datetime):
-        self.tenant, self.due_at = tenant, due_at
+    def __init__(self, tenant: Tenant, due_at: datetime, chain: tuple[str, ...]):
+        self.tenant, self.due_at, self.chain = tenant, due_at, chain
         self._checked: dict[tuple, list[str] | ValidationError] = {}
 
     def __call__(self, urls) -> list[str]:
@@ -243,11 +249,11 @@ class _MediaCheck:
     @functools.cached_property
     def _mms_problem(self) -> str:
         """Why the tenant's chain cannot send MMS, or "" when a carrier in it can."""
-        chain = chain_for(self.tenant)
-        if any(name in PROVIDERS and provider_class(name).supports_mms for name in chain):
+        if any(name in PROVIDERS and provider_class(name).supports_mms for name in self.chain):
             return ""
         able = ", ".join(sorted(n for n in PROVIDERS if provider_class(n).supports_mms and n != "memory"))
-        return f"No carrier of this account sends MMS (its chain: {', '.join(chain) or 'none'}); MMS go through {able}."
+        chain = ", ".join(self.chain) or "none"
+        return f"No carrier of this account sends MMS (its chain: {chain}); MMS go through {able}."
 
 
 def _mms_encoded(written: str) -> SmartEncoded:
@@ -267,6 +273,7 @@ def _row(item: _Prepared, decision: Decision, common: _Common) -> dict:
     info = item.encoded.info
     due_at = max(common.due_at, decision.hold_until or common.due_at)
     reason = decision.refusal.reason if decision.refusal else ""
+    estimate, currency = _estimate(item, common) if not reason else (None, "")
     return {
         "tenant_id": common.tenant.pk,
         "to": item.phone,
@@ -286,7 +293,15 @@ def _row(item: _Prepared, decision: Decision, common: _Common) -> dict:
         "source_id": common.source_id,
         "request_ip": common.meta.ip,
         "user_agent": common.meta.user_agent[:255],
+        "estimated_price": estimate,
+        "estimated_price_unit": currency,
     }
+
+
+def _estimate(item: _Prepared, common: _Common) -> tuple[Decimal | None, str]:
+    """The price list's cost of the message through the carrier it would go to first (the router may fail over)."""
+    chain = ordered_chain(common.tenant, common.chain, common.prices, item.phone)
+    return common.prices.estimate(chain[0], item.phone, item.encoded.info.segments) if chain else (None, "")
 
 
 def _held(decision: Decision) -> str:

@@ -10,7 +10,7 @@ import pytest
 from django.urls import URLResolver, get_resolver
 
 from leads.services import lead_create
-from smsgate.models import Message, OptOut, ProviderAccount, ProviderCallback, Tenant
+from smsgate.models import CarrierPrice, Message, OptOut, ProviderAccount, ProviderCallback, Tenant
 from smsgate.sending import dispatch
 from smsgate.tracking.receipts import apply_unmatched_receipts
 from templates.services import template_create
@@ -22,7 +22,7 @@ from webhooks.ingest import default_tenant
 
 pytestmark = pytest.mark.django_db
 
-MARKERS = ["SECRET-A", "Leaky Lead", "Maria Silva", "+5511911119999", "+5511987654321"]
+MARKERS = ["SECRET-A", "Leaky Lead", "Maria Silva", "+5511911119999", "+5511987654321", "0.98765"]
 # Public by design: carrier callbacks (authenticated by signature or secret, tested elsewhere),
 # the TriboPay postback (secret), health checks, the OpenAPI schema and docs, tracked links.
 PUBLIC = re.compile(r"^(api/v1/sms/(delivery|inbound)/|api/webhooks/(tribopay|health)/|api/(schema|docs)/|healthz|r/)")
@@ -48,6 +48,7 @@ def tenant_a_data(settings):
     ids = [submit_one(tenant=tenant, to="+5511911119999", body="SECRET-A message").pk]
     ids.append(lead_create(tenant=tenant, name="Leaky Lead", phone="+5511911119999", consent_gdpr=True).pk)
     template_create(tenant=tenant, code="secret-a", variants=[{"label": "A", "body": "SECRET-A {name}"}])
+    CarrierPrice.objects.create(tenant=tenant, provider="memory", prefix="55", price="0.98765", currency="USD")
     assert post(postback("pay_leak")).status_code == 200
     from webhooks.models import WebhookEvent
 

@@ -1,0 +1,68 @@
+"""What a campaign costs: estimated from the price list before launch, then its messages' estimates and actual
+prices as it sends. Always per currency: no exchange rates are assumed, so USD is never added to RUB."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q, Sum
+
+from campaigns.models import Campaign, Contact
+from campaigns.selectors import campaign_messages
+from campaigns.services import campaign_bodies
+from providers.segments import count_segments
+from smsgate.pricing import estimate_many
+from smsgate.statuses import Status
+
+
+@dataclass(frozen=True)
+class Costs:
+    estimated: dict[str, Decimal]  # currency -> total
+    actual: dict[str, Decimal]  # currency -> total the carriers reported
+    unpriced: int  # recipients (before launch) or messages with no estimate
+    before_launch: bool
+    segments: int = 0  # per message, as the text is written (before launch only)
+
+
+def campaign_costs(campaign: Campaign) -> Costs:
+    if campaign.status in Campaign.NOT_STARTED:
+        return _before_launch(campaign)
+    return _as_written(campaign)
+
+
+def _as_written(campaign: Campaign) -> Costs:
+    """Totals of the messages written so far (cancelled ones cost nothing and count for nothing)."""
+    messages = campaign_messages(campaign).exclude(status=Status.CANCELLED).order_by()
+    estimated = messages.exclude(estimated_price=None).values_list("estimated_price_unit").annotate(
+        total=Sum("estimated_price"))
+    actual = messages.exclude(price=None).values_list("price_unit").annotate(total=Sum("price"))
+    return Costs(estimated=dict(estimated), actual=dict(actual),
+                 unpriced=messages.filter(estimated_price=None).count(), before_launch=False)
+
+
+def _before_launch(campaign: Campaign) -> Costs:
+    """The audience (recipients, and contacts its tags and groups will add) times the text's segments.
+
+    The text is counted as written, variables as their placeholders: the written messages' own estimates
+    (their real text) replace this once the campaign starts.
+    """
+    try:
+        bodies = campaign_bodies(template=campaign.template, body=campaign.body, target_url=campaign.target_url)
+    except ValidationError:  # a text that cannot be sent yet: nothing to estimate (the form says why)
+        return Costs({}, {}, 0, before_launch=True)
+    segments = max(count_segments(_as_written_text(compiled)).segments for compiled in bodies.values())
+    totals, unpriced = estimate_many(campaign.tenant, _audience(campaign), segments)
+    return Costs(totals, {}, unpriced, before_launch=True, segments=segments)
+
+
+def _as_written_text(compiled) -> str:
+    return "".join(literal + (f"{{{name}}}" if name else "") for literal, name in compiled.parts)
+
+
+def _audience(campaign: Campaign) -> set[str]:
+    phones = set(campaign.recipients.values_list("phone", flat=True).iterator(chunk_size=5000))
+    tags, groups = list(campaign.tags.all()), list(campaign.groups.all())
+    if tags or groups:
+        contacts = Contact.objects.filter(tenant_id=campaign.tenant_id).filter(Q(tags__in=tags) | Q(groups__in=groups))
+        phones.update(contacts.values_list("phone", flat=True).distinct().iterator(chunk_size=5000))
+    return phones
