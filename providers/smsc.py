@@ -68,7 +68,8 @@ class SmscProvider(HttpProvider):
     max_length = 1000
     settings_prefix = "SMSC_"
     required_credentials = ("login", "password")
-    optional_settings = {"sender": "", "base_url": "https://smsc.ru", "webhook_secret": ""}
+    # `cost` comes without a currency: it is the account's (RUB on smsc.ru; KZT, UAH, ... on the other SMSC sites).
+    optional_settings = {"sender": "", "base_url": "https://smsc.ru", "webhook_secret": "", "currency": "RUB"}
 
     def send(self, message) -> SendResult:
         params = {"phones": message.to, "mes": message.body, "charset": "utf-8", "cost": 3}
@@ -84,7 +85,8 @@ class SmscProvider(HttpProvider):
             provider_message_id=message_key(smsc_id, message.to),
             status="sent",
             segments=to_int(data.get("cnt")),
-            price=to_decimal(data.get("cost")),
+            price=(price := to_decimal(data.get("cost"))),
+            price_unit=self.currency if price is not None else "",
             raw=data,
         )
 

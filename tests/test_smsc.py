@@ -48,7 +48,7 @@ def test_send_is_smscs_wire_format(smsc, tenant, django_capture_on_commit_callba
     }
     assert (message.status, message.provider) == ("sent", "smsc")
     assert message.provider_message_id == f"{message.pk}:79991234567"
-    assert (message.segments, message.price) == (1, Decimal("1.40"))
+    assert (message.segments, message.price, message.price_unit) == (1, Decimal("1.40"), "RUB")
     assert smsc.balance == "83.35"  # cost=3 charged and reported the balance
 
 
