@@ -262,3 +262,17 @@ def test_out_of_range_dates_show_a_message_and_the_default_range(admin_client, t
     assert re.search(r'class="errornote filter-error">(Since|Until): (Enter a date from 2000-01-01 to 9998-12-31|'
                      r"Until must not be before since)", html)
     assert bars(html, "volume") == days((1, 4.0), (0, 4.0))  # the chosen tenant, the last 30 days
+
+
+def test_costs_in_different_currencies_get_a_chart_each_and_are_never_added(admin_client, tenant):
+    for provider, price, currency in [("twilio", "0.05", "USD"), ("twilio", "0.05", "USD"), ("smsc", "1.40", "RUB")]:
+        add_message(tenant, Status.DELIVERED, provider, price=price, price_unit=currency)
+    html = admin_client.get("/admin/dashboard/").content.decode()
+    assert bars(html, "cost") == days((0, 0.1)) and "Cost per day (USD)" in html
+    assert bars(html, "cost-rub") == days((0, 1.4)) and "Cost per day (RUB)" in html
+    assert bars(html, "provider-cost") == {"twilio": 0.1} and bars(html, "provider-cost-rub") == {"smsc": 1.4}
+    rows = {row[0]: row for row in carrier_rows(html)}
+    assert (rows["twilio"][-1], rows["smsc"][-1]) == ("0.10 USD", "1.40 RUB")
+    rub = html_lib.unescape(re.search(r'id="chart-cost-rub".*?<a href="([^"]+)"', html, re.S).group(1))
+    assert "price_unit=RUB" in rub
+    assert len(listed_messages(admin_client, rub)) == 1

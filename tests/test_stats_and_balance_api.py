@@ -13,9 +13,9 @@ from tests.sending import submit_one
 pytestmark = pytest.mark.django_db
 
 
-def make(tenant, provider, status, price=None, days_ago=0):
+def make(tenant, provider, status, price=None, days_ago=0, price_unit=""):
     message = submit_one(tenant=tenant, to="+5511987654321", body="hi", send_at=timezone.now() + timedelta(days=1))
-    Message.objects.filter(pk=message.pk).update(provider=provider, status=status, price=price,
+    Message.objects.filter(pk=message.pk).update(provider=provider, status=status, price=price, price_unit=price_unit,
                                                  created_at=timezone.now() - timedelta(days=days_ago))
 
 
@@ -38,6 +38,18 @@ def test_stats_by_status_and_provider(api, tenant, other_tenant):
     assert twilio["success_rate"] == 1.0 and twilio["delivery_rate"] == pytest.approx(0.6667)
     smsc, = [p for p in data["providers"] if p["provider"] == "smsc"]
     assert smsc["success_rate"] == 0.5
+
+
+def test_costs_in_different_currencies_are_never_added(api, tenant):
+    make(tenant, "twilio", "delivered", Decimal("0.0075"), price_unit="USD")
+    make(tenant, "twilio", "delivered", Decimal("0.0075"), price_unit="USD")
+    make(tenant, "smsc", "sent", Decimal("1.40"), price_unit="RUB")
+    data = api.get("/api/v1/sms/stats").json()
+    assert data["totals"]["costs"] == {"USD": "0.01500", "RUB": "1.40000"}  # the most messages first
+    assert data["totals"]["cost"] is None  # 1.415 of what?
+    providers = {p["provider"]: p for p in data["providers"]}
+    assert (providers["twilio"]["cost"], providers["twilio"]["costs"]) == ("0.01500", {"USD": "0.01500"})
+    assert (providers["smsc"]["cost"], providers["smsc"]["costs"]) == ("1.40000", {"RUB": "1.40000"})
 
 
 def test_stats_for_a_chosen_period(api, tenant):

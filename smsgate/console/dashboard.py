@@ -17,7 +17,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from smsgate.console.periods import period
-from smsgate.console.stats import ACCEPTED, DELIVERY_KNOWN, provider_rows
+from smsgate.console.stats import ACCEPTED, DELIVERY_KNOWN, costs_per_currency, provider_rows
 from smsgate.models import Message, MessageEvent
 from smsgate.sending.resilience import breaker_for, redis_client
 from smsgate.statuses import Status
@@ -98,10 +98,16 @@ def delivery_rate_by_day(messages) -> dict:
     return {row["day"]: _percent(row["delivered"], row["known"]) for row in rows}
 
 
-def cost_by_day(messages) -> dict:
-    rows = messages.exclude(price=None).annotate(day=TruncDate(GOES_OUT)).values("day").annotate(
-        cost=Sum("price")).order_by("day")
-    return {row["day"]: float(row["cost"]) for row in rows}
+def cost_by_day(messages) -> dict[str, dict]:
+    """{currency: {day: cost}}, the currency of the most priced messages first: currencies are never added."""
+    rows = (messages.exclude(price=None).annotate(day=TruncDate(GOES_OUT)).values("price_unit", "day")
+            .annotate(cost=Sum("price"), n=Count("pk")).order_by("day"))
+    shares: dict[str, int] = {}
+    by_currency: dict[str, dict] = {}
+    for row in rows:
+        shares[row["price_unit"]] = shares.get(row["price_unit"], 0) + row["n"]
+        by_currency.setdefault(row["price_unit"], {})[row["day"]] = float(row["cost"])
+    return {currency: by_currency[currency] for currency in sorted(shares, key=lambda c: (-shares[c], c))}
 
 
 def _percent(part: int, whole: int) -> float | None:
@@ -113,7 +119,7 @@ def _percent(part: int, whole: int) -> float | None:
 
 def carrier_rows(messages, since, latency: dict) -> list[dict]:
     """Per carrier, loudest first: attempts on these messages and how many failed (with the latest error),
-    then what the carrier accepted, delivered and cost, and its latency percentiles.
+    then what the carrier accepted, delivered and cost ({currency: total}), and its latency percentiles.
 
     `since` is the start of the messages' period: no message is attempted before it goes out, so the
     attempt index (event_attempt_created) bounds the attempts without reading older ones.
@@ -127,11 +133,12 @@ def carrier_rows(messages, since, latency: dict) -> list[dict]:
     for row in attempts.values("provider").annotate(
             attempts=Count("pk"), failed_attempts=Count("pk", filter=Q(ok=False))).order_by():
         rows[row["provider"]] = {**_NO_TRAFFIC, **row, **_failures(row["failed_attempts"], row["attempts"])}
+    costs = costs_per_currency(messages, by="provider")
     for row in provider_rows(messages):
         rows.setdefault(row["provider"], {**_NO_TRAFFIC, "provider": row["provider"]}).update(
             accepted=row["accepted"], delivered=row["delivered"], failed=row["failed"],
             delivery_rate=_percent(row["delivered"], row["delivered"] + row["failed"]),
-            cost=float(row["cost"] or 0))
+            costs={currency: float(total) for currency, total in costs.get(row["provider"], {}).items()})
     for name, row in rows.items():
         row["latency"] = _percentiles(latency.get(name))
         row["last_error"] = _last_error(attempts, name) if row["failed_attempts"] else ""
@@ -140,7 +147,7 @@ def carrier_rows(messages, since, latency: dict) -> list[dict]:
 
 
 _NO_TRAFFIC = {"attempts": 0, "failed_attempts": 0, "failure_rate": None, "failing": False, "accepted": 0,
-               "delivered": 0, "failed": 0, "delivery_rate": None, "cost": 0.0}
+               "delivered": 0, "failed": 0, "delivery_rate": None, "costs": {}}
 
 
 def _failures(failures: int, attempts: int) -> dict:

@@ -110,23 +110,43 @@ def on_day(tenant, **lookups):
     return links
 
 
+def cost_charts(chart_id: str, title: str, per_currency: dict[str, dict], links) -> list:
+    """One chart per currency ({currency: {label: cost}}), as amounts in different currencies cannot be added.
+
+    The first (the currency of the most messages) keeps `chart_id`; an empty one stands in when nothing has a price.
+    """
+    return [bar_chart(chart_id if index == 0 else f"{chart_id}-{currency.lower() or 'unnamed'}",
+                      f"{title} ({currency})" if currency else title, data, links=links(currency))
+            for index, (currency, data) in enumerate((per_currency or {"": {}}).items())]
+
+
+def _per_currency(carriers: list[dict], order: list[str]) -> dict[str, dict]:
+    """{currency: {carrier: cost}} of the carrier rows, currencies in `order` (the day chart's)."""
+    charts: dict[str, dict] = {}
+    for row in carriers:
+        for currency, total in row["costs"].items():
+            charts.setdefault(currency, {})[row["provider"]] = total
+    rank = {currency: index for index, currency in enumerate(order)}
+    return dict(sorted(charts.items(), key=lambda item: (rank.get(item[0], len(rank)), item[0])))
+
+
 def charts(tenant, in_period, messages, carriers, variants) -> list:
     variant_ids = {row["name"]: row["variant"] for row in variants}
     carrier_lists = {row["provider"]: row["urls"] for row in carriers}  # carrier_urls, made once per carrier
+    day_costs = dashboard.cost_by_day(messages)
     return [
         bar_chart("volume", "Messages per day by status", dashboard.volume_by_day(messages), links=on_day(tenant)),
         bar_chart("delivery-rate", "Delivery rate per day", dashboard.delivery_rate_by_day(messages), "%",
                   links=on_day(tenant, status=DELIVERY_KNOWN)),
-        bar_chart("cost", "Cost per day", dashboard.cost_by_day(messages),
-                  links=on_day(tenant, price__isnull="false")),
+        *cost_charts("cost", "Cost per day", day_costs,
+                     lambda currency: on_day(tenant, price__isnull="false", price_unit=currency)),
         bar_chart("carrier-attempts", "Send attempts per carrier",
                   {row["provider"]: {"accepted": row["attempts"] - row["failed_attempts"],
                                      "failed attempts": row["failed_attempts"]} for row in carriers},
                   links=lambda name, series: carrier_lists[name][
                       "failed_attempts" if series == "failed attempts" else "attempts"]),
-        bar_chart("provider-cost", "Cost per carrier",
-                  {row["provider"]: row["cost"] for row in carriers if row["cost"]},
-                  links=lambda name, series: carrier_lists[name]["cost"]),
+        *cost_charts("provider-cost", "Cost per carrier", _per_currency(carriers, order=list(day_costs)),
+                     lambda currency: lambda name, series: carrier_lists[name]["cost"]),
         bar_chart("variants", "Clicks per delivered message, by variant",
                   {row["name"]: row["click_rate"] for row in variants}, "%",
                   links=lambda name, series: in_period(variant=variant_ids[name], status=[Status.DELIVERED])),

@@ -27,8 +27,30 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
+def costs_per_currency(messages, by: str | None = None) -> dict:
+    """What carriers reported these messages cost, summed per currency and never across currencies.
+
+    {currency: total}, or with `by` (a field such as "provider") {value: {currency: total}}; the largest
+    share of messages first. A carrier that names no currency counts under "".
+    """
+    fields = [by, "price_unit"] if by else ["price_unit"]
+    rows = (messages.exclude(price=None).values(*fields).annotate(total=Sum("price"), n=Count("pk"))
+            .order_by("-n", *fields))
+    if not by:
+        return {row["price_unit"]: row["total"] for row in rows}
+    grouped: dict = {}
+    for row in rows:
+        grouped.setdefault(row[by], {})[row["price_unit"]] = row["total"]
+    return grouped
+
+
+def _one_currency_total(costs: dict):
+    """The total when there is one currency (or none: None); None too when several, which cannot be added."""
+    return next(iter(costs.values())) if len(costs) == 1 else None
+
+
 def provider_rows(messages) -> list[dict]:
-    """Per provider of these messages: volume, accepted, delivered, failed, segments, cost and the two rates."""
+    """Per provider of these messages: volume, accepted, delivered, failed, segments and the two rates."""
     rows = (
         messages.exclude(provider="").values("provider").annotate(
             messages=Count("pk"),
@@ -36,7 +58,6 @@ def provider_rows(messages) -> list[dict]:
             delivered=Count("pk", filter=Q(status=Status.DELIVERED)),
             failed=Count("pk", filter=Q(status__in=FAILED)),
             segments=Sum("segments"),
-            cost=Sum("price"),
         ).order_by("provider")
     )
     return [
@@ -50,9 +71,15 @@ def provider_rows(messages) -> list[dict]:
 
 
 def message_stats(tenant: Tenant, since: datetime, until: datetime) -> dict:
-    """Totals, counts by status (and legacy code), and per provider: volume, success, delivery, cost."""
+    """Totals, counts by status (and legacy code), and per provider: volume, success, delivery, cost.
+
+    `costs` is {currency: total}; `cost` is that total when there is a single currency, else null (amounts in
+    different currencies are never added).
+    """
     messages = Message.objects.filter(tenant=tenant, created_at__gte=since, created_at__lt=until)
-    totals = messages.aggregate(messages=Count("pk"), segments=Sum("segments"), cost=Sum("price"))
+    totals = messages.aggregate(messages=Count("pk"), segments=Sum("segments"))
+    costs = costs_per_currency(messages)
+    provider_costs = costs_per_currency(messages, by="provider")
     by_status = dict(messages.values_list("status").annotate(n=Count("pk")).order_by())
     by_code: dict[int, int] = {}
     for status, count in by_status.items():
@@ -60,8 +87,14 @@ def message_stats(tenant: Tenant, since: datetime, until: datetime) -> dict:
     return {
         "since": since,
         "until": until,
-        "totals": {**totals, "segments": totals["segments"] or 0, "cost": _money(totals["cost"])},
+        "totals": {**totals, "segments": totals["segments"] or 0, **_cost_fields(costs)},
         "by_status": by_status,
         "by_status_code": by_code,
-        "providers": [{**row, "cost": _money(row["cost"])} for row in provider_rows(messages)],
+        "providers": [{**row, **_cost_fields(provider_costs.get(row["provider"], {}))}
+                      for row in provider_rows(messages)],
     }
+
+
+def _cost_fields(costs: dict) -> dict:
+    return {"cost": _money(_one_currency_total(costs)),
+            "costs": {currency: _money(total) for currency, total in costs.items()}}
