@@ -7,6 +7,7 @@ class SmsgateConfig(AppConfig):
     periodic_tasks = {
         "Dispatch due and stale SMS": ("smsgate.sweep_due_messages", 5),
         "Poll delivery status where carriers push none": ("smsgate.poll_delivery_statuses", 60),
+        "Delete MMS uploads past their retention": ("smsgate.delete_old_media", 3600),
     }
 
     def ready(self):

@@ -14,18 +14,24 @@ Other URLs are not fetched (the gateway would become a proxy to anything, SSRF):
 the carrier fetches them and reports what it cannot use as a permanent error.
 """
 
+import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 
-from smsgate.models import MEDIA_URL_MAX_LENGTH, MediaFile, Tenant
+from smsgate.models import MEDIA_URL_MAX_LENGTH, MediaFile, Message, Tenant
+from smsgate.statuses import PENDING, Status
+
+logger = logging.getLogger(__name__)
 
 SALT = "smsgate.media"
 MEDIA_PATH_PREFIX = "/m/"  # the public route of signed media URLs (smsgate.urls)
@@ -38,6 +44,8 @@ SIGNATURES = (
 )
 SNIFF_BYTES = 16
 PREVIEW_SECONDS = 3600  # how long the console's preview of an upload works
+# A message sent this recently may still have its media fetched (a carrier retrying, a handset downloading late).
+RECENTLY_SENT = timedelta(days=1)
 
 
 def sniffed_type(head: bytes) -> str | None:
@@ -197,3 +205,43 @@ def _check_own_media(tenant: Tenant, urls, due_at: datetime) -> None:
     if total > settings.MMS_MAX_MESSAGE_BYTES:
         raise _invalid(f"The media add up to {total} bytes; the limit is {settings.MMS_MAX_MESSAGE_BYTES} bytes "
                        f"per message (MMS_MAX_MESSAGE_BYTES).")
+
+
+def delete_old_uploads(now: datetime | None = None, batch: int = 500) -> int:
+    """Delete uploads older than MMS_MEDIA_RETENTION_DAYS, their files first; returns how many.
+
+    A file stays while a message still to be sent (or sent within RECENTLY_SENT) names it, whatever its age:
+    the console can sign an old upload afresh and a message can use it. At most `batch` per call (the
+    periodic task runs again).
+    """
+    if settings.MMS_MEDIA_RETENTION_DAYS <= 0:
+        return 0
+    now = now or timezone.now()
+    old = list(MediaFile.objects.filter(created_at__lt=now - timedelta(days=settings.MMS_MEDIA_RETENTION_DAYS))
+               .order_by("pk")[:batch])
+    if not old:
+        return 0
+    in_use = _named_by_messages_in_flight(now)
+    deleted = 0
+    for media in old:
+        if media.pk in in_use:
+            continue
+        try:
+            media.file.delete(save=False)
+        except OSError:  # the storage refused: keep the row, so the next run tries again
+            logger.warning("could not delete the file of media #%s", media.pk, exc_info=True)
+            continue
+        media.delete()
+        deleted += 1
+    return deleted
+
+
+def _named_by_messages_in_flight(now: datetime) -> set[int]:
+    """Ids of our uploads that messages not sent yet, or sent within RECENTLY_SENT, name in their media."""
+    waiting = Q(status__in=[*PENDING, Status.SENDING]) | Q(sent_at__gte=now - RECENTLY_SENT)
+    ids = set()
+    for urls in Message.objects.exclude(media_urls=[]).filter(waiting).values_list("media_urls", flat=True):
+        for url in urls:
+            if (token := _own_token(url)) is not None and (read := read_token(token)) is not None:
+                ids.add(read.media_id)
+    return ids

@@ -1,15 +1,19 @@
 """MMS media uploads and their signed URLs: what is accepted, what is refused, and how carriers fetch them."""
 
 import time
+from datetime import timedelta
 
 import pytest
 from django.core import signing
 from django.test import Client
+from django.utils import timezone
 
 from smsgate.media import SALT
-from smsgate.models import MediaFile
+from smsgate.models import MediaFile, Message
+from smsgate.sending.tasks import delete_old_media_task
 from tests.conftest import client_for
 from tests.mms_support import GIF, JPEG, UPLOAD, png, upload
+from tests.sending import submit_one
 
 pytestmark = pytest.mark.django_db
 
@@ -146,3 +150,43 @@ def test_tenants_upload_separately(api, other_tenant):
     upload(api, png())
     response = upload(client_for(other_tenant), GIF)
     assert MediaFile.objects.get(pk=response.data["id"]).tenant == other_tenant
+
+
+def age(media_id: int, days: float) -> None:
+    MediaFile.objects.filter(pk=media_id).update(created_at=timezone.now() - timedelta(days=days))
+
+
+def test_uploads_past_their_retention_are_deleted_with_their_files(api, tenant, settings):
+    settings.MMS_MEDIA_RETENTION_DAYS = 30
+    old, recent = (upload(api, png()).data for _ in range(2))
+    age(old["id"], 31)
+    old_file = MediaFile.objects.get(pk=old["id"]).file
+    assert old_file.storage.exists(old_file.name)
+
+    assert delete_old_media_task() == 1
+    assert list(MediaFile.objects.values_list("pk", flat=True)) == [recent["id"]]
+    assert not old_file.storage.exists(old_file.name)
+    assert Client().get(path_of(old["url"])).status_code == 404  # its URL had not expired: now it serves nothing
+
+
+def test_an_old_upload_a_message_still_has_to_send_is_kept(api, tenant, settings):
+    """The console can sign an old upload afresh: a message using it keeps it until a day after it was sent."""
+    settings.MMS_MEDIA_RETENTION_DAYS = 30
+    settings.SMS_PRIMARY_PROVIDER, settings.SMS_FALLBACK_PROVIDERS = "twilio", []  # an MMS carrier in the chain
+    uploaded = upload(api, png()).data
+    message = submit_one(tenant=tenant, to="+14155550140", body="Sale", media_urls=[uploaded["url"]],
+                         send_at=timezone.now() + timedelta(days=2))
+    age(uploaded["id"], 40)
+    assert delete_old_media_task() == 0 and MediaFile.objects.filter(pk=uploaded["id"]).exists()
+
+    Message.objects.filter(pk=message.pk).update(status="sent", sent_at=timezone.now() - timedelta(hours=2))
+    assert delete_old_media_task() == 0  # sent two hours ago: a carrier may still fetch it
+    Message.objects.filter(pk=message.pk).update(sent_at=timezone.now() - timedelta(days=2))
+    assert delete_old_media_task() == 1 and not MediaFile.objects.exists()
+
+
+def test_a_retention_of_zero_keeps_every_upload(api, tenant, settings):
+    settings.MMS_MEDIA_RETENTION_DAYS = 0
+    uploaded = upload(api, png()).data
+    age(uploaded["id"], 3650)
+    assert delete_old_media_task() == 0 and MediaFile.objects.count() == 1

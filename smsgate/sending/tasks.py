@@ -1,4 +1,4 @@
-"""Celery tasks of the core: thin wrappers that call dispatch, polling and tracking."""
+"""Celery tasks of the core: thin wrappers that call dispatch, polling, tracking and media housekeeping."""
 
 import uuid
 
@@ -6,6 +6,7 @@ from celery import shared_task
 from django.conf import settings
 
 from providers.base import StatusUpdate
+from smsgate.media import delete_old_uploads
 from smsgate.publish import publish_quietly
 from smsgate.sending.dispatch import claim_budget, claim_due, deliver, deliver_now
 from smsgate.tracking.polling import poll_statuses
@@ -64,3 +65,9 @@ def console_receipt_task(provider_message_id: str, status: str, error_code: str 
     update = StatusUpdate(provider_message_id=provider_message_id, status=status, error_code=error_code,
                           error_message=error_message)
     record_delivery("console", update)
+
+
+@shared_task(name="smsgate.delete_old_media")
+def delete_old_media_task() -> int:
+    """Delete MMS uploads past MMS_MEDIA_RETENTION_DAYS that no message in flight names."""
+    return delete_old_uploads()
