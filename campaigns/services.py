@@ -58,6 +58,11 @@ def campaign_cancel(campaign: Campaign, *, reason: str = "campaign cancelled") -
         return cancel_pending(source_type=SOURCE, source_id=str(campaign.pk), reason=reason)
 
 
+def cancel_on_delete(sender, instance: Campaign, **kwargs) -> None:
+    """pre_delete: a campaign being deleted sends nothing more (its messages stay, as history)."""
+    cancel_pending(source_type=SOURCE, source_id=str(instance.pk), reason="campaign deleted")
+
+
 def campaign_pause(campaign: Campaign, *, by: str) -> int:
     """Stop enqueueing and hold the messages not yet handed to a worker; returns how many were held.
 
@@ -110,17 +115,17 @@ def start_due_campaigns() -> list[int]:
 
 def campaign_enqueue(campaign_id: int) -> int:
     """Write the messages of a running campaign, chunk by chunk. Returns how many were written."""
-    campaign = Campaign.objects.select_related("tenant", "template").get(pk=campaign_id)
-    if campaign.status != Campaign.Status.RUNNING:
-        return 0
+    campaign = Campaign.objects.select_related("tenant", "template").filter(pk=campaign_id).first()
+    if campaign is None or campaign.status != Campaign.Status.RUNNING:
+        return 0  # deleted, or not running (any more)
     add_contacts(campaign)
     bodies = _compiled_bodies(campaign)
     written = 0
     while True:
         with transaction.atomic():
-            locked = Campaign.objects.select_for_update().get(pk=campaign_id)
-            if locked.status != Campaign.Status.RUNNING:
-                return written  # paused or cancelled meanwhile
+            locked = Campaign.objects.select_for_update().filter(pk=campaign_id).first()
+            if locked is None or locked.status != Campaign.Status.RUNNING:
+                return written  # paused, cancelled or deleted meanwhile
             chunk = list(Recipient.objects.filter(campaign_id=campaign_id, pk__gt=locked.enqueue_cursor)
                          .order_by("pk").values_list("pk", "phone", "variables", "link_code")[:CHUNK])
             if not chunk:

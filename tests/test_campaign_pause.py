@@ -147,3 +147,22 @@ def test_only_staff_with_change_permission_can_pause_or_resume(client, admin_cli
     assert client.post(reverse("admin:campaigns_campaign_pause", args=[campaign.pk])).status_code == 403
     campaign.refresh_from_db()
     assert campaign.status == "enqueued"
+
+
+def test_deleting_a_paused_campaign_cancels_its_held_messages(admin_client, tenant, audience):  # noqa: F811
+    campaign = started(tenant, audience)
+    campaign_enqueue(campaign.pk)
+    campaign_pause(campaign, by="ops")
+    response = admin_client.post(reverse("admin:campaigns_campaign_delete", args=[campaign.pk]), {"post": "yes"})
+    assert response.status_code == 302 and not Campaign.objects.exists()
+    assert statuses() == ["cancelled"] * 3  # none left held for ever
+    assert set(Message.objects.values_list("status_reason", flat=True)) == {"campaign deleted"}
+
+
+def test_deleting_campaigns_in_bulk_cancels_what_they_have_not_sent(tenant, audience):  # noqa: F811
+    campaign = started(tenant, audience)
+    campaign_enqueue(campaign.pk)
+    _, claimed = claim_due(1)  # one is with a worker: it still goes
+    Campaign.objects.all().delete()
+    assert statuses() == ["cancelled", "cancelled", "sending"]
+    assert campaign_enqueue(campaign.pk) == 0  # a task for it that was still queued does nothing
