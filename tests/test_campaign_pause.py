@@ -124,6 +124,9 @@ def test_the_console_buttons_pause_and_resume(admin_client, tenant, audience,  #
     assert "Kermesse: paused, 3 message(s) held until it is resumed." in [str(m) for m in response.context["messages"]]
     html = response.content.decode()
     assert 'id="resume-button"' in html and 'id="pause-button"' not in html and "paused by admin" in html
+    held = Message.objects.first()
+    message_page = admin_client.get(reverse("admin:smsgate_message_change", args=[held.pk])).content.decode()
+    assert "held until resumed" in message_page and "campaign paused by admin" in message_page
 
     again = admin_client.post(pause, follow=True)  # a second click, or a stale page
     assert "Kermesse: It cannot be paused: it is paused." in [str(m) for m in again.context["messages"]]

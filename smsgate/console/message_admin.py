@@ -19,6 +19,7 @@ from smsgate.media import shown_media
 from smsgate.models import Message, MessageEvent, Tenant
 from smsgate.phones import InvalidPhoneNumber, normalize_phone
 from smsgate.sending.submit import (
+    HELD_UNTIL,
     NOT_RESENDABLE,
     RETRYABLE,
     ActionRefused,
@@ -189,6 +190,8 @@ class MessageAdmin(admin.ModelAdmin):
     def next_try(self, obj: Message) -> str:
         if obj.status not in PENDING:
             return "-"
+        if obj.due_at == HELD_UNTIL:
+            return "held until resumed"
         seconds = (obj.due_at - timezone.now()).total_seconds()
         if seconds <= 0:
             return "due now"
