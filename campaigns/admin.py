@@ -23,14 +23,30 @@ from campaigns.services import (
     campaign_pause,
     campaign_resume,
     campaign_schedule,
+    check_media,
     text_variables,
 )
 from smsgate.consents import record_marketing_consents
 from smsgate.models import Tenant
 
 
+class UrlLinesField(forms.CharField):
+    """A list of URLs typed one per line (URLs may hold commas, so not Django's comma-separated array field)."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "cols": 80})
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, list | tuple) else value
+
+    def to_python(self, value) -> list[str]:
+        return [line.strip() for line in (value or "").splitlines() if line.strip()]
+
+
 class CampaignForm(forms.ModelForm):
     """Everything a campaign needs to be sent is checked on save, as form errors: not first at schedule time."""
+
+    media_urls = UrlLinesField(required=False, label="Media (MMS)",
+                               help_text=Campaign._meta.get_field("media_urls").help_text)
 
     target_url = forms.URLField(required=False, assume_scheme="https",
                                 help_text=Campaign._meta.get_field("target_url").help_text)
@@ -45,8 +61,8 @@ class CampaignForm(forms.ModelForm):
 
     class Meta:
         model = Campaign
-        fields = ["tenant", "name", "template", "body", "message_type", "target_url", "tags", "groups",
-                  "scheduled_at"]
+        fields = ["tenant", "name", "template", "body", "message_type", "target_url", "media_urls", "tags",
+                  "groups", "scheduled_at"]
 
     def clean_recipients_csv(self) -> tuple[str, set[str]] | None:
         """The upload's text and columns, once it is known to be readable: a bad file imports nothing."""
@@ -69,6 +85,11 @@ class CampaignForm(forms.ModelForm):
         if tenant is None:
             return data
         self._check_tenant(tenant, data)
+        if data.get("media_urls"):
+            try:
+                check_media(tenant, data["media_urls"], when=data.get("scheduled_at"))
+            except ValidationError as exc:
+                self._add_errors(exc)
         try:
             bodies = campaign_bodies(template=data.get("template"), body=data.get("body", ""),
                                      target_url=data.get("target_url", ""))
@@ -152,7 +173,7 @@ class CampaignAdmin(admin.ModelAdmin):
         """Progress first on a campaign's page; no upload on a started one (it takes no more recipients)."""
         audience = ["tags", "groups"] + ([] if obj and obj.is_locked else ["recipients_csv", "csv_has_consent"])
         fieldsets = [
-            (None, {"fields": ["tenant", "name", "template", "body", "message_type", "target_url"]}),
+            (None, {"fields": ["tenant", "name", "template", "body", "message_type", "target_url", "media_urls"]}),
             ("Audience", {"fields": audience}),
             ("Schedule", {"fields": ["scheduled_at", "status", "status_reason", "started_at", "enqueued_at"]}),
         ]

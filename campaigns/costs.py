@@ -50,7 +50,9 @@ def _before_launch(campaign: Campaign) -> Costs:
         bodies = campaign_bodies(template=campaign.template, body=campaign.body, target_url=campaign.target_url)
     except ValidationError:  # a text that cannot be sent yet: nothing to estimate (the form says why)
         return Costs({}, {}, 0, before_launch=True)
-    segments = max(count_segments(_as_written_text(compiled)).segments for compiled in bodies.values())
+    # An MMS is one message whatever its text (smsgate.sending.submit): carriers bill it once.
+    segments = 1 if campaign.media_urls else max(
+        count_segments(_as_written_text(compiled)).segments for compiled in bodies.values())
     totals, unpriced = estimate_many(campaign.tenant, _audience(campaign), segments)
     return Costs(totals, {}, unpriced, before_launch=True, segments=segments)
 

@@ -2,9 +2,10 @@
 
 import secrets
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
-from smsgate.models import MessageType
+from smsgate.models import MEDIA_URL_MAX_LENGTH, MessageType
 from templates.models import BODY_MAX_LENGTH
 
 
@@ -69,6 +70,11 @@ class Campaign(models.Model):
                             help_text="Used when no template is chosen. {name}, {URL}, any variable.")
     message_type = models.CharField(max_length=20, choices=MessageType.choices, default=MessageType.MARKETING)
     target_url = models.URLField(blank=True, help_text="Where {URL} leads; each recipient gets a tracked short link.")
+    media_urls = ArrayField(
+        models.CharField(max_length=MEDIA_URL_MAX_LENGTH), default=list, blank=True,
+        help_text="MMS: pictures sent with every message, one URL per line (an upload's signed URL from Media "
+                  "files, or an https URL the carrier can fetch). Empty: an SMS.",
+    )
     tags = models.ManyToManyField(Tag, blank=True, help_text="Send to contacts with any of these tags.")
     groups = models.ManyToManyField(ContactGroup, blank=True, help_text="Send to contacts in any of these groups.")
     scheduled_at = models.DateTimeField(null=True, blank=True, help_text="Date and hour to start sending.")

@@ -23,6 +23,8 @@ from django.utils import timezone
 
 from campaigns.audience import add_contacts
 from campaigns.models import Campaign, Recipient, RecipientMessage
+from providers.registry import chain_for
+from smsgate.media import no_mms_carrier, validated_media_urls
 from smsgate.phones import E164
 from smsgate.publish import publish_on_commit
 from smsgate.sending.submit import SmsRequest, cancel_pending, hold_pending, release_held, submit
@@ -40,6 +42,8 @@ def campaign_schedule(campaign: Campaign, *, when: datetime | None = None) -> Ca
     if campaign.status not in Campaign.NOT_STARTED:
         raise ValidationError(f"A {campaign.get_status_display()} campaign cannot be scheduled.")
     _compiled_bodies(campaign)  # raises on a broken template
+    if campaign.media_urls:
+        check_media(campaign.tenant, campaign.media_urls, when=when or campaign.scheduled_at)
     if not campaign.recipients.exists() and not add_contacts(campaign):
         raise ValidationError("The campaign has no recipients: choose tags or groups with contacts, or upload a CSV.")
     campaign.scheduled_at = when or campaign.scheduled_at or timezone.now()
@@ -56,6 +60,15 @@ def campaign_cancel(campaign: Campaign, *, reason: str = "campaign cancelled") -
         locked.status_reason = reason[:255]
         locked.save(update_fields=["status", "status_reason"])
         return cancel_pending(source_type=SOURCE, source_id=str(campaign.pk), reason=reason)
+
+
+def check_media(tenant, urls: list[str], *, when: datetime | None) -> None:
+    """A ValidationError on `media_urls` unless the campaign's pictures can go out as MMS at `when` (None: now):
+    well-formed URLs, our uploads of this tenant still signed then, and an MMS carrier in the tenant's chain."""
+    now = timezone.now()
+    validated_media_urls(tenant, urls, due_at=max(when or now, now))
+    if problem := no_mms_carrier(chain_for(tenant)):
+        raise ValidationError({"media_urls": [problem]})
 
 
 def cancel_on_delete(sender, instance: Campaign, **kwargs) -> None:
@@ -155,7 +168,8 @@ def _enqueue_chunk(campaign: Campaign, bodies: dict, chunk: list[tuple]) -> int:
             errors[pk] = str(exc)
             continue
         # Recipients are stored normalised (import_csv, add_contacts): E164 spares parsing them again.
-        requests.append(SmsRequest(to=E164(phone), body=body, variant_id=variant.pk if variant else None))
+        requests.append(SmsRequest(to=E164(phone), body=body, variant_id=variant.pk if variant else None,
+                                   media_urls=campaign.media_urls))
         recipient_ids.append(pk)
     result = submit(campaign.tenant, requests, message_type=campaign.message_type, source_type=SOURCE,
                     source_id=campaign.pk, cancel_refused=True)

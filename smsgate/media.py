@@ -28,6 +28,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from providers.registry import PROVIDERS, provider_class
 from smsgate.models import MEDIA_URL_MAX_LENGTH, MediaFile, Message, Tenant
 from smsgate.statuses import PENDING, Status
 
@@ -149,6 +150,14 @@ def validated_media_urls(tenant: Tenant, urls, *, due_at: datetime) -> list[str]
         raise _invalid(*problems)
     _check_own_media(tenant, urls, due_at)
     return list(urls)
+
+
+def no_mms_carrier(chain) -> str:
+    """Why a provider chain (names, in order) cannot send MMS, or "" when a carrier in it can."""
+    if any(name in PROVIDERS and provider_class(name).supports_mms for name in chain):
+        return ""
+    able = ", ".join(sorted(n for n in PROVIDERS if provider_class(n).supports_mms and n != "memory"))
+    return f"No carrier of this account sends MMS (its chain: {', '.join(chain) or 'none'}); MMS go through {able}."
 
 
 def _invalid(*reasons: str) -> ValidationError:

@@ -28,9 +28,9 @@ from django.db.models import Case, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from providers.registry import PROVIDERS, chain_for, provider_class
+from providers.registry import chain_for
 from providers.segments import SegmentInfo, SmartEncoded, count_segments, smart_encode
-from smsgate.media import validated_media_urls
+from smsgate.media import no_mms_carrier, validated_media_urls
 from smsgate.models import Message, MessageEvent, MessageType, Tenant
 from smsgate.phones import E164, validated_phone
 from smsgate.pricing import PriceList, ordered_chain
@@ -248,12 +248,7 @@ class _MediaCheck:
 
     @functools.cached_property
     def _mms_problem(self) -> str:
-        """Why the tenant's chain cannot send MMS, or "" when a carrier in it can."""
-        if any(name in PROVIDERS and provider_class(name).supports_mms for name in self.chain):
-            return ""
-        able = ", ".join(sorted(n for n in PROVIDERS if provider_class(n).supports_mms and n != "memory"))
-        chain = ", ".join(self.chain) or "none"
-        return f"No carrier of this account sends MMS (its chain: {chain}); MMS go through {able}."
+        return no_mms_carrier(self.chain)
 
 
 def _mms_encoded(written: str) -> SmartEncoded:
