@@ -259,7 +259,7 @@ class CampaignAdmin(admin.ModelAdmin):
         getattr(self, action)(request, [campaign])
         return HttpResponseRedirect(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
 
-    @admin.action(description="Schedule selected campaigns (at their date, or now)")
+    @admin.action(description="Schedule selected campaigns (at their date, or now)", permissions=["change"])
     def schedule(self, request, queryset):
         for campaign in queryset:
             try:
@@ -268,7 +268,7 @@ class CampaignAdmin(admin.ModelAdmin):
             except ValidationError as exc:
                 self.message_user(request, f"{campaign}: {'; '.join(exc.messages)}", messages.ERROR)
 
-    @admin.action(description="Pause selected campaigns (hold their messages not yet sent)")
+    @admin.action(description="Pause selected campaigns (hold their messages not yet sent)", permissions=["change"])
     def pause(self, request, queryset):
         for campaign in queryset:
             try:
@@ -278,7 +278,7 @@ class CampaignAdmin(admin.ModelAdmin):
                 continue
             self.message_user(request, f"{campaign}: paused, {held} message(s) held until it is resumed.")
 
-    @admin.action(description="Resume selected paused campaigns")
+    @admin.action(description="Resume selected paused campaigns", permissions=["change"])
     def resume(self, request, queryset):
         for campaign in queryset:
             try:
@@ -288,7 +288,7 @@ class CampaignAdmin(admin.ModelAdmin):
                 continue
             self.message_user(request, f"{campaign}: resumed, {released} held message(s) going out.")
 
-    @admin.action(description="Cancel selected campaigns")
+    @admin.action(description="Cancel selected campaigns", permissions=["change"])
     def cancel(self, request, queryset):
         for campaign in queryset:
             if campaign.status == Campaign.Status.CANCELLED:
@@ -306,7 +306,7 @@ class ContactAdmin(admin.ModelAdmin):
     filter_horizontal = ["tags", "groups"]
     actions = ["record_marketing_consent"]
 
-    @admin.action(description="Record marketing consent for the selected contacts")
+    @admin.action(description="Record marketing consent for the selected contacts", permissions=["change"])
     def record_marketing_consent(self, request, queryset):
         source = f"contacts console, by {request.user}"
         added = 0

@@ -345,6 +345,26 @@ class OptOut(models.Model):
         return f"{self.phone} ({self.tenant})"
 
 
+class HeldSource(models.Model):
+    """A source whose messages wait: the sweeper claims none of them until it is released (e.g. a paused campaign).
+
+    Its waiting messages are also given a due date no sweep reaches (smsgate.sending.submit.hold_pending); this
+    row holds the ones that come back later, such as a message a worker had claimed that then failed and was
+    queued again for a retry.
+    """
+
+    source_type = models.CharField(max_length=50)
+    source_id = models.CharField(max_length=64)
+    reason = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source_type", "source_id"], name="unique_held_source")]
+
+    def __str__(self) -> str:
+        return f"{self.source_type} {self.source_id}"
+
+
 class MarketingConsent(models.Model):
     """A number that agreed to receive a tenant's marketing SMS, and where that consent was recorded.
 

@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.urls import reverse
+from django.utils import timezone
 
 from campaigns import services
 from campaigns.models import Campaign
@@ -15,9 +16,10 @@ from campaigns.services import (
     campaign_schedule,
     start_due_campaigns,
 )
+from providers.base import TransientProviderError
 from providers.memory import MemoryProvider
 from smsgate.models import Message
-from smsgate.sending.dispatch import claim_due
+from smsgate.sending.dispatch import claim_due, deliver
 from smsgate.sending.tasks import sweep_due_messages_task
 from tests.test_campaigns import audience, make_campaign  # noqa: F401 (a fixture)
 
@@ -169,3 +171,48 @@ def test_deleting_campaigns_in_bulk_cancels_what_they_have_not_sent(tenant, audi
     Campaign.objects.all().delete()
     assert statuses() == ["cancelled", "cancelled", "sending"]
     assert campaign_enqueue(campaign.pk) == 0  # a task for it that was still queued does nothing
+
+
+def test_a_message_that_comes_back_for_a_retry_while_paused_waits_too(tenant, audience,  # noqa: F811
+                                                                      django_capture_on_commit_callbacks):
+    campaign = started(tenant, audience)
+    campaign_enqueue(campaign.pk)
+    token, claimed = claim_due(1)  # a worker holds one when the operator pauses
+    campaign_pause(campaign, by="ops")
+    MemoryProvider.fail_next(TransientProviderError("carrier 503"))
+    deliver(claimed, token)  # it fails, and is queued again for a retry
+    retried = Message.objects.get(pk=claimed[0])
+    assert retried.status == "queued" and retried.attempts == 1
+    Message.objects.filter(pk=retried.pk).update(due_at=timezone.now())  # its backoff is over
+
+    sweep_due_messages_task()
+    assert MemoryProvider.outbox == [] and statuses() == ["queued", "scheduled", "scheduled"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign_resume(campaign)
+    assert statuses() == ["sent"] * 3 and len(MemoryProvider.outbox) == 3
+
+
+@pytest.mark.parametrize("action", ["schedule", "pause", "resume", "cancel"])
+def test_view_only_staff_cannot_run_the_campaign_actions_from_the_list(client, tenant, action):
+    campaign = Campaign.objects.create(tenant=tenant, name="Kermesse", body="Oi", status="enqueued")
+    viewer = get_user_model().objects.create_user("viewer", password="x", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_campaign"))
+    client.force_login(viewer)
+    changelist = reverse("admin:campaigns_campaign_changelist")
+    assert f'value="{action}"' not in client.get(changelist).content.decode()  # not offered
+    client.post(changelist, {"action": action, "_selected_action": [campaign.pk]})
+    campaign.refresh_from_db()
+    assert campaign.status == "enqueued"
+
+
+def test_view_only_staff_cannot_revoke_api_keys(client, tenant):
+    from smsgate.models import ApiKey
+
+    key, _ = ApiKey.issue(tenant=tenant)
+    viewer = get_user_model().objects.create_user("viewer", password="x", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_apikey"))
+    client.force_login(viewer)
+    client.post(reverse("admin:smsgate_apikey_changelist"), {"action": "revoke", "_selected_action": [key.pk]})
+    key.refresh_from_db()
+    assert key.revoked_at is None

@@ -14,10 +14,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from providers.base import ProviderError
-from smsgate.models import Message, MessageEvent, Tenant
+from smsgate.models import HeldSource, Message, MessageEvent, Tenant
 from smsgate.optouts import add_opt_out
 from smsgate.pricing import price_lists
 from smsgate.sending.policy import refusal_reasons
@@ -73,6 +74,8 @@ def claim_due(limit: int) -> tuple[uuid.UUID, list[int]]:
         due = list(
             Message.objects.select_for_update(skip_locked=True)
             .filter(status__in=PENDING, due_at__lte=now)
+            .exclude(Exists(HeldSource.objects.filter(source_type=OuterRef("source_type"),
+                                                      source_id=OuterRef("source_id"))))
             .order_by("due_at")
             .values_list("pk", flat=True)[:limit]
         )

@@ -31,7 +31,7 @@ from django.utils import timezone
 from providers.registry import chain_for
 from providers.segments import SegmentInfo, SmartEncoded, count_segments, smart_encode
 from smsgate.media import no_mms_carrier, validated_media_urls
-from smsgate.models import Message, MessageEvent, MessageType, Tenant
+from smsgate.models import HeldSource, Message, MessageEvent, MessageType, Tenant
 from smsgate.phones import E164, validated_phone
 from smsgate.pricing import PriceList, ordered_chain
 from smsgate.publish import publish_on_commit
@@ -415,17 +415,22 @@ def _not_retryable(message: Message) -> str:
 
 
 def cancel_pending(*, source_type: str, source_id: str, reason: str) -> int:
-    """Cancel, in one UPDATE, every message of one source not handed to a carrier yet."""
+    """Cancel, in one UPDATE, every message of one source not handed to a carrier yet (held ones too)."""
+    HeldSource.objects.filter(source_type=source_type, source_id=source_id).delete()
     return Message.objects.filter(
         source_type=source_type, source_id=source_id, status__in=[Status.SCHEDULED, Status.QUEUED]
     ).update(status=Status.CANCELLED, status_reason=reason[:255], claim_token=None)
 
 
 def hold_pending(*, source_type: str, source_id: str, reason: str) -> int:
-    """Hold, in one UPDATE, every message of one source not handed to a carrier yet, until `release_held`.
+    """Hold every message of one source not handed to a worker yet, until `release_held`; returns how many.
 
-    Messages a worker has already claimed (status sending) still go: they may be mid-send.
+    One UPDATE gives them a due date no sweep reaches; a HeldSource row keeps the sweeper off the ones that come
+    back meanwhile (a message a worker had claimed, then queued again for a retry). Messages a worker has
+    already claimed (status sending) still go: they may be mid-send.
     """
+    HeldSource.objects.update_or_create(source_type=source_type, source_id=source_id,
+                                        defaults={"reason": reason[:255]})
     return Message.objects.filter(
         source_type=source_type, source_id=source_id, status__in=[Status.SCHEDULED, Status.QUEUED]
     ).update(status=Status.SCHEDULED, due_at=HELD_UNTIL, status_reason=reason[:255])
@@ -436,6 +441,7 @@ def release_held(*, source_type: str, source_id: str) -> int:
 
     Dispatch checks opt-outs and quiet hours again before each goes out.
     """
+    HeldSource.objects.filter(source_type=source_type, source_id=source_id).delete()
     now = timezone.now()
     released = Message.objects.filter(
         source_type=source_type, source_id=source_id, status=Status.SCHEDULED, due_at=HELD_UNTIL
@@ -443,8 +449,7 @@ def release_held(*, source_type: str, source_id: str) -> int:
         status=Case(When(send_at__gt=now, then=Value(Status.SCHEDULED)), default=Value(Status.QUEUED)),
         due_at=Greatest(Coalesce("send_at", Value(now)), Value(now)), status_reason="",
     )
-    if released:
-        publish_on_commit(SWEEP_TASK)
+    publish_on_commit(SWEEP_TASK)  # also for messages that came back while held: they are due by their own date
     return released
 
 
