@@ -76,11 +76,6 @@ class TestState:
     confidence: float | None = None  # the confidence reached now (undecided) or at the decision (winner)
 
 
-def contenders(variants: list[TemplateVariant]) -> list[TemplateVariant]:
-    """The variants a recipient can get: weight 0 takes a variant out of the test (and out of sending)."""
-    return [v for v in variants if v.weight > 0]
-
-
 def results(template: MessageTemplate, variants: list[TemplateVariant] | None = None) -> list[VariantResult]:
     """Each variant's messages since the test started (only the goal's kind of message), and its conversions."""
     variants = variants if variants is not None else list(template.variants.all())

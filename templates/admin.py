@@ -83,6 +83,9 @@ class TemplateVariantInline(admin.TabularInline):
 
 @admin.register(MessageTemplate)
 class MessageTemplateAdmin(admin.ModelAdmin):
+    # Enter in a field submits through the form's first submit button: with the save row on top that is Save,
+    # not the A/B test's "Evaluate now" further down (which would discard the edits).
+    save_on_top = True
     list_display = ["code", "name", "tenant", "is_active", "variant_count", "ab_summary", "updated_at"]
     list_filter = ["tenant", "is_active", "ab_mode"]
     search_fields = ["code", "name", "variants__body"]

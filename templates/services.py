@@ -98,7 +98,7 @@ def template_create(*, tenant, code: str, name: str = "", variants: list[dict],
     """A template and its variants; `ab_test` ({mode, goal, min_sample, confidence}) sets up its A/B test."""
     if MessageTemplate.objects.filter(tenant=tenant, code=code).exists():
         raise ValidationError({"code": [f"A template {code!r} already exists."]})
-    ab_settings = {f"ab_{name}": value for name, value in (ab_test or {}).items()}
+    ab_settings = {f"ab_{key}": value for key, value in (ab_test or {}).items()}
     template = MessageTemplate.objects.create(tenant=tenant, code=code, name=name, **ab_settings)
     for spec in variants:
         variant = TemplateVariant(template=template, **spec)

@@ -159,3 +159,16 @@ def test_a_journeys_text_warns_of_variables_its_journey_does_not_give(admin_clie
                         "variables, the built-in text is sent instead."]  # and no warning that A and B differ
     answer = preview(admin_client, {"code": "lead-code", "variants": [{"label": "A", "body": "Oi {name}"}]}).json()
     assert answer["warning"].startswith("The journey does not give {name}")
+
+
+def test_enter_in_a_field_saves_the_template_rather_than_evaluating_its_test(admin_client, tenant):
+    """Browsers submit a form through its first submit button when Enter is pressed in a field."""
+    import re
+
+    template = MessageTemplate.objects.create(tenant=tenant, code="promo", ab_mode="auto")
+    TemplateVariant.objects.create(template=template, label="A", body="Oi")
+    html = admin_client.get(reverse("admin:templates_messagetemplate_change", args=[template.pk])).content.decode()
+    form = html.split('id="messagetemplate_form"', 1)[1]
+    first = re.search(r'<(?:input|button)[^>]*type="submit"[^>]*>', form).group(0)
+    assert 'name="_save"' in first, first
+    assert "Evaluate now" in form  # the test's buttons are still there, further down
