@@ -226,15 +226,13 @@ def delete_old_uploads(now: datetime | None = None, batch: int = 500) -> int:
     if settings.MMS_MEDIA_RETENTION_DAYS <= 0:
         return 0
     now = now or timezone.now()
-    old = list(MediaFile.objects.filter(created_at__lt=now - timedelta(days=settings.MMS_MEDIA_RETENTION_DAYS))
-               .order_by("pk")[:batch])
-    if not old:
+    cutoff = now - timedelta(days=settings.MMS_MEDIA_RETENTION_DAYS)
+    if not MediaFile.objects.filter(created_at__lt=cutoff).exists():
         return 0
-    in_use = _named_by_messages_in_flight(now)
+    # Those in use are left out of the query, so old files a paused campaign holds never block the others.
+    old = MediaFile.objects.filter(created_at__lt=cutoff).exclude(pk__in=_named_by_messages_in_flight(now))
     deleted = 0
-    for media in old:
-        if media.pk in in_use:
-            continue
+    for media in old.order_by("pk")[:batch]:
         try:
             media.file.delete(save=False)
         except OSError:  # the storage refused: keep the row, so the next run tries again
@@ -249,7 +247,8 @@ def _named_by_messages_in_flight(now: datetime) -> set[int]:
     """Ids of our uploads that messages not sent yet, or sent within RECENTLY_SENT, name in their media."""
     waiting = Q(status__in=[*PENDING, Status.SENDING]) | Q(sent_at__gte=now - RECENTLY_SENT)
     ids = set()
-    for urls in Message.objects.exclude(media_urls=[]).filter(waiting).values_list("media_urls", flat=True):
+    named = Message.objects.exclude(media_urls=[]).filter(waiting).values_list("media_urls", flat=True).distinct()
+    for urls in named:  # a campaign's messages share one list: read once
         for url in urls:
             if (token := _own_token(url)) is not None and (read := read_token(token)) is not None:
                 ids.add(read.media_id)

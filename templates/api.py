@@ -102,11 +102,14 @@ class AbTestOutput(serializers.Serializer):
     winner_chosen_at = serializers.DateTimeField(allow_null=True)
     winner_confidence = serializers.FloatField(allow_null=True, help_text="Reached when it was chosen, in %.")
     winner_rates = serializers.DictField(help_text="Per label at the decision: sent, conversions, rate.")
-    results = VariantResultOutput(many=True)
+    results = VariantResultOutput(many=True, help_text="Per variant, in automatic mode only (else empty).")
 
 
 def ab_test_output(template: MessageTemplate) -> dict:
-    rows = ab.results(template)
+    """The test's settings and state; its per-variant results only in automatic mode (two aggregate queries over
+    the template's messages each: a listing of many fixed-weight templates must not pay them)."""
+    automatic = template.ab_mode == MessageTemplate.AbMode.AUTO
+    rows = ab.results(template) if automatic else []
     current = ab.state(template, rows)
     return {
         "mode": template.ab_mode, "goal": template.ab_goal, "min_sample": template.ab_min_sample,

@@ -31,6 +31,14 @@ def test_without_a_test_the_weights_are_fixed(api):
     test = create(api).json()["ab_test"]
     assert (test["mode"], test["goal"], test["min_sample"], test["confidence"], test["state"]) == (
         "fixed", "clicks", 100, 95.0, "fixed")
+    assert test["results"] == []  # counted in automatic mode only
+
+
+def test_listing_fixed_weight_templates_does_not_count_their_messages(api, django_assert_max_num_queries):
+    for n in range(5):
+        assert create(api, code=f"t{n}").status_code == 201
+    with django_assert_max_num_queries(8):  # key, throttle, templates with variants: not 2 per template
+        assert len(api.get(TEMPLATES).json()) >= 5
 
 
 @pytest.mark.parametrize(("ab_test", "field"), [
