@@ -1,6 +1,7 @@
 """The operators' monitoring UI: tenants, keys, messages (smsgate.console.message_admin), opt-outs, callbacks."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
@@ -236,5 +237,7 @@ class MediaFileAdmin(admin.ModelAdmin):
 
     @admin.display(description="signed URL (new, for media_urls)")
     def fresh_url(self, obj: MediaFile) -> str:
+        if not settings.PUBLIC_BASE_URL:
+            return "Set PUBLIC_BASE_URL: carriers fetch media on an absolute URL of this gateway."
         signed = signed_url(obj)
         return f"{signed.url} (works until {signed.expires_at:%d %b %Y %H:%M})"

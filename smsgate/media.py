@@ -25,6 +25,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Q
+from django.http.request import validate_host
 from django.urls import reverse
 from django.utils import timezone
 
@@ -180,14 +181,22 @@ def _url_problem(url: str) -> str:
 
 
 def _own_token(url: str) -> str | None:
-    """The token of one of our signed media URLs, or None for someone else's URL."""
+    """The token of one of our signed media URLs, or None for someone else's URL.
+
+    Ours: on PUBLIC_BASE_URL's host, under its path; without it (development), on a host ALLOWED_HOSTS accepts
+    (Django's own matching: wildcards, subdomains, any case).
+    """
     parts = urlsplit(url)
-    if not parts.path.startswith(MEDIA_PATH_PREFIX):
+    if settings.PUBLIC_BASE_URL:
+        base = urlsplit(settings.PUBLIC_BASE_URL)
+        prefix = base.path.rstrip("/") + MEDIA_PATH_PREFIX
+        ours = parts.hostname is not None and parts.hostname == base.hostname
+    else:
+        prefix = MEDIA_PATH_PREFIX
+        ours = parts.hostname is not None and validate_host(parts.hostname, settings.ALLOWED_HOSTS)
+    if not ours or not parts.path.startswith(prefix):
         return None
-    ours = {urlsplit(settings.PUBLIC_BASE_URL).hostname} if settings.PUBLIC_BASE_URL else set(settings.ALLOWED_HOSTS)
-    if parts.hostname not in ours:
-        return None
-    return parts.path.removeprefix(MEDIA_PATH_PREFIX).rstrip("/")
+    return parts.path.removeprefix(prefix).rstrip("/")
 
 
 def _check_own_media(tenant: Tenant, urls, due_at: datetime) -> None:

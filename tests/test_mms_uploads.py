@@ -190,3 +190,27 @@ def test_a_retention_of_zero_keeps_every_upload(api, tenant, settings):
     uploaded = upload(api, png()).data
     age(uploaded["id"], 3650)
     assert delete_old_media_task() == 0 and MediaFile.objects.count() == 1
+
+
+@pytest.mark.parametrize(("public", "allowed", "url"), [
+    ("", ["*"], "https://gw.example.com/m/{token}"),  # development: any host ALLOWED_HOSTS accepts
+    ("", [".example.com"], "https://GW.Example.com/m/{token}"),
+    ("https://gateway.example.com/sms", [], "https://gateway.example.com/sms/m/{token}"),  # behind a path
+])
+def test_our_own_media_urls_are_recognised_however_the_host_is_configured(tenant, other_tenant, settings,
+                                                                          public, allowed, url):
+    """Recognised as ours, another tenant's upload is refused: not waved through as someone else's URL."""
+    from smsgate.media import signed_path, validated_media_urls
+
+    settings.PUBLIC_BASE_URL, settings.ALLOWED_HOSTS = public, allowed
+    theirs = MediaFile.objects.create(tenant=other_tenant, file="mms/x", content_type="image/png", size=10)
+    token = signed_path(theirs, int(time.time()) + 86400).removeprefix("/m/")
+    with pytest.raises(Exception, match="not a valid media URL of this account"):
+        validated_media_urls(tenant, [url.format(token=token)], due_at=timezone.now())
+
+
+def test_the_console_says_to_set_the_public_address_before_offering_a_signed_url(admin_client, tenant, settings):
+    settings.PUBLIC_BASE_URL = ""
+    media = MediaFile.objects.create(tenant=tenant, file="mms/x", content_type="image/png", size=10)
+    page = admin_client.get(f"/admin/smsgate/mediafile/{media.pk}/change/").content.decode()
+    assert "Set PUBLIC_BASE_URL: carriers fetch media on an absolute URL" in page
