@@ -97,6 +97,12 @@ def campaign_resume(campaign: Campaign) -> int:
         locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if locked.status != Campaign.Status.PAUSED:
             raise ValidationError(f"It is not paused: it is {locked.get_status_display().lower()}.")
+        if locked.media_urls:  # a signed URL may have expired while it was paused
+            try:
+                check_media(locked.tenant, locked.media_urls, when=None)
+            except ValidationError as exc:
+                raise ValidationError(f"Its media can no longer be sent ({'; '.join(exc.messages)}) Cancel it and "
+                                      "send a new campaign with a fresh upload.") from None
         finished = locked.enqueued_at is not None
         locked.status = Campaign.Status.ENQUEUED if finished else Campaign.Status.RUNNING
         locked.status_reason, locked.heartbeat_at = "", timezone.now()

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.http.request import validate_host
 from django.urls import reverse
 from django.utils import timezone
@@ -62,6 +62,7 @@ def store_upload(tenant: Tenant, upload: UploadedFile) -> MediaFile:
     if upload.size > settings.MMS_MAX_FILE_BYTES:
         raise ValidationError({"file": [f"The file is {upload.size} bytes; the limit is "
                                         f"{settings.MMS_MAX_FILE_BYTES} bytes (MMS_MAX_FILE_BYTES)."]})
+    _check_quota(tenant, upload.size)
     upload.seek(0)
     content_type = sniffed_type(upload.read(SNIFF_BYTES))
     upload.seek(0)
@@ -69,6 +70,19 @@ def store_upload(tenant: Tenant, upload: UploadedFile) -> MediaFile:
         raise ValidationError({"file": ["Not a JPEG, PNG or GIF image (judged by its content, not its name or "
                                         "declared type)."]})
     return MediaFile.objects.create(tenant=tenant, file=upload, content_type=content_type, size=upload.size)
+
+
+def _check_quota(tenant: Tenant, size: int) -> None:
+    """ValidationError (on `file`) if keeping `size` more bytes takes the tenant past MMS_MAX_TENANT_BYTES."""
+    limit = settings.MMS_MAX_TENANT_BYTES
+    if not limit:
+        return
+    kept = MediaFile.objects.filter(tenant=tenant).aggregate(total=Sum("size"))["total"] or 0
+    if kept + size > limit:
+        raise ValidationError({"file": [
+            f"This account keeps {kept} bytes of uploads; with this file it would pass its limit of {limit} bytes "
+            f"(MMS_MAX_TENANT_BYTES). Uploads are deleted after MMS_MEDIA_RETENTION_DAYS="
+            f"{settings.MMS_MEDIA_RETENTION_DAYS} days."]}, code="quota")
 
 
 @dataclass(frozen=True)

@@ -252,6 +252,8 @@ MMS_MEDIA_URL_DAYS = env_int("MMS_MEDIA_URL_DAYS", 7)  # how long a signed media
 MMS_MEDIA_URL_MARGIN_SECONDS = env_int("MMS_MEDIA_URL_MARGIN_SECONDS", 3600)
 # Uploads older than this are deleted (file and row) unless a message still to be sent names them; 0 keeps them.
 MMS_MEDIA_RETENTION_DAYS = env_int("MMS_MEDIA_RETENTION_DAYS", 30)
+# What one tenant's kept uploads may add up to: an API key cannot fill the disk (0: no limit).
+MMS_MAX_TENANT_BYTES = env_int("MMS_MAX_TENANT_BYTES", 1024 * 1024 * 1024)
 SMS_MAX_ATTEMPTS = env_int("SMS_MAX_ATTEMPTS", 6)
 SMS_RETRY_BASE_SECONDS = env_int("SMS_RETRY_BASE_SECONDS", 30)
 SMS_RETRY_MAX_SECONDS = env_int("SMS_RETRY_MAX_SECONDS", 3600)

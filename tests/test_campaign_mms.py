@@ -97,3 +97,20 @@ def test_a_picture_whose_signed_url_expires_before_the_send_cannot_be_scheduled(
     with pytest.raises(Exception, match="media_urls"):
         campaign_schedule(campaign, when=timezone.now() + timedelta(days=10))
     assert Campaign.objects.get(pk=campaign.pk).status == "draft"
+
+
+def test_a_campaign_whose_picture_expired_while_paused_is_not_resumed(tenant, parents, settings):
+    from campaigns.services import campaign_pause, campaign_resume
+
+    picture = signed_url(upload(tenant)).url
+    campaign = Campaign.objects.create(tenant=tenant, name="Spring", body="Oi", media_urls=[picture])
+    campaign.tags.add(parents)
+    campaign_schedule(campaign)
+    start_due_campaigns()
+    campaign_enqueue(campaign.pk)
+    campaign_pause(campaign, by="ops")
+    settings.MMS_MEDIA_URL_MARGIN_SECONDS = 8 * 86400  # as if the URL's seven days ran out while it was paused
+    with pytest.raises(Exception, match="Its media can no longer be sent.*Cancel it"):
+        campaign_resume(campaign)
+    campaign.refresh_from_db()
+    assert campaign.status == "paused" and set(Message.objects.values_list("status", flat=True)) == {"scheduled"}

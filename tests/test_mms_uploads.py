@@ -214,3 +214,13 @@ def test_the_console_says_to_set_the_public_address_before_offering_a_signed_url
     media = MediaFile.objects.create(tenant=tenant, file="mms/x", content_type="image/png", size=10)
     page = admin_client.get(f"/admin/smsgate/mediafile/{media.pk}/change/").content.decode()
     assert "Set PUBLIC_BASE_URL: carriers fetch media on an absolute URL" in page
+
+
+def test_a_tenants_uploads_stop_at_its_storage_limit(api, tenant, other_tenant, settings):
+    picture = png()
+    settings.MMS_MAX_TENANT_BYTES = 2 * len(picture) + 1
+    assert [upload(api, picture).status_code for _ in range(3)] == [201, 201, 400]
+    refused = upload(api, picture)
+    assert "MMS_MAX_TENANT_BYTES" in refused.data["file"][0] and MediaFile.objects.count() == 2
+    other = client_for(other_tenant)  # another tenant's allowance is its own
+    assert upload(other, picture).status_code == 201
