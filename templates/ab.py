@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from smsgate.models import Message
 from smsgate.statuses import Status
-from templates.abstats import Arm, compare, wilson_interval
+from templates.abstats import Arm, compare, next_look_sample, required_confidence, wilson_interval
 from templates.models import MessageTemplate, TemplateVariant
 
 # Accepted by a carrier and not reported undelivered: not every carrier sends receipts, so "delivered" alone
@@ -134,8 +134,12 @@ def state(template: MessageTemplate, rows: list[VariantResult]) -> TestState:
         return TestState("collecting", note + f"collecting: {behind.sent}/{template.ab_min_sample} sent for "
                                               f"{behind.label}")
     comparison = compare([Arm(row.label, row.sent, row.conversions) for row in playing])
-    return TestState("undecided", note + f"no significant difference yet: {comparison.confidence:.1f} % "
-                                         f"(needs {template.ab_confidence:g} %)", comparison.confidence)
+    look_at = next_look_sample(template.ab_min_sample, template.ab_last_look_sample)
+    needed = required_confidence(template.ab_confidence, template.ab_looks)
+    plan = (f"this look needs {needed:.2f} %" if behind.sent >= look_at else
+            f"next look at {look_at} sent per variant, needing {needed:.2f} %")
+    return TestState("undecided", note + f"no significant difference yet: {comparison.confidence:.1f} % now; "
+                                         f"{plan}", comparison.confidence)
 
 
 def _live_winner(template: MessageTemplate, playing: list[VariantResult]) -> str:
@@ -166,16 +170,25 @@ def evaluate(template_id: int) -> Evaluation:
         template = MessageTemplate.objects.select_for_update().get(pk=template_id)
         rows = results(template)
         current = state(template, rows)
-        if current.code != "undecided" or current.confidence < template.ab_confidence:
+        if current.code != "undecided":
             return Evaluation(current, chosen=False)
         playing = [row for row in rows if row.weight > 0]
+        smallest = min(row.sent for row in playing)
+        if smallest < next_look_sample(template.ab_min_sample, template.ab_last_look_sample):
+            return Evaluation(current, chosen=False)  # no look due: looking at every evaluation would inflate
+        needed = required_confidence(template.ab_confidence, template.ab_looks)
+        template.ab_looks, template.ab_last_look_sample = template.ab_looks + 1, smallest
+        if current.confidence < needed:
+            template.save(update_fields=["ab_looks", "ab_last_look_sample"])
+            return Evaluation(state(template, rows), chosen=False)
         best = compare([Arm(row.label, row.sent, row.conversions) for row in playing]).best
         template.winner = template.variants.get(label=best.label)
         template.winner_chosen_at = timezone.now()
         template.winner_confidence = round(current.confidence, 2)
         template.winner_rates = {row.label: {"sent": row.sent, "conversions": row.conversions,
                                              "rate": round(row.rate, 2)} for row in playing}
-        template.save(update_fields=["winner", "winner_chosen_at", "winner_confidence", "winner_rates"])
+        template.save(update_fields=["winner", "winner_chosen_at", "winner_confidence", "winner_rates", "ab_looks",
+                                      "ab_last_look_sample"])
         return Evaluation(state(template, rows), chosen=True)
 
 
@@ -189,5 +202,6 @@ def evaluate_all() -> int:
 def reset(template_id: int) -> None:
     """Start a new test: the winner is forgotten, weights apply again, and only messages from now on count."""
     MessageTemplate.objects.filter(pk=template_id).update(
-        winner=None, winner_chosen_at=None, winner_confidence=None, winner_rates={}, ab_started_at=timezone.now())
+        winner=None, winner_chosen_at=None, winner_confidence=None, winner_rates={}, ab_started_at=timezone.now(),
+        ab_looks=0, ab_last_look_sample=0)
 

@@ -5,6 +5,13 @@ variants the best is compared with each of the k-1 others and the p-values are B
 multiplied by k-1), so the confidence stated holds for the claim "better than every other variant" at once.
 The test is two-sided although the best is then declared better: picking the best after looking at the data
 is what a one-sided test would not account for, and two-sided costs little sample.
+
+Looking again and again at growing data and stopping at the first significant look inflates false winners
+(two equal variants checked every few minutes "win" at 95 % far more often than 5 % of the time). So a test
+looks only when the smallest variant's sample reaches the minimum sample, then each time it is twice the
+sample of the last look; look k (from 0) must reach a confidence of 100 (1 - alpha / 2^(k+1)),
+alpha = 1 - confidence / 100. The alphas add up to at most alpha over every look (alpha spending), so the
+stated confidence holds for the test as a whole.
 """
 
 import math
@@ -64,6 +71,16 @@ def compare(arms: list[Arm]) -> Comparison:
     worst_p = max(two_proportion_p_value(best, other) for other in others)
     corrected = min(1.0, worst_p * len(others))
     return Comparison(best=best, confidence=100 * (1 - corrected))
+
+
+def next_look_sample(min_sample: int, last_look_sample: int) -> int:
+    """The smallest variant's sample at which the next look is taken: the minimum, then twice the last look's."""
+    return max(min_sample, 2 * last_look_sample)
+
+
+def required_confidence(confidence: float, look: int) -> float:
+    """The confidence (%) look `look` (from 0) must reach so that every look together keeps `confidence`."""
+    return 100 * (1 - (1 - confidence / 100) / 2 ** (look + 1))
 
 
 def wilson_interval(conversions: int, sent: int, confidence: float = 95.0) -> tuple[float, float]:

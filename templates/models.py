@@ -45,6 +45,11 @@ class MessageTemplate(models.Model):
                   f"({MIN_CONFIDENCE:g} to {MAX_CONFIDENCE:g}).")
     ab_started_at = models.DateTimeField("test started", null=True, blank=True, editable=False,
                                          help_text="Messages written since then count; empty: every message.")
+    ab_looks = models.PositiveSmallIntegerField(
+        "looks taken", default=0, editable=False,
+        help_text="Decisions tried so far: at the minimum sample per variant, then each time it doubles.")
+    ab_last_look_sample = models.PositiveIntegerField(
+        default=0, editable=False, help_text="The smallest variant's sample at the last look.")
     winner = models.ForeignKey("TemplateVariant", null=True, blank=True, on_delete=models.SET_NULL,
                                related_name="+", editable=False)
     winner_chosen_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -42,7 +42,7 @@ def test_collecting_then_undecided_then_decided(tenant):
     assert not ab.evaluate(template.pk).chosen and picks(template) == {"A", "B"}
     seed_results(template, {"B": (3, 0)})
     undecided = state(template)
-    assert undecided.code == "undecided" and undecided.text.endswith("(needs 95 %)")
+    assert undecided.code == "undecided" and undecided.text.endswith("now; this look needs 97.50 %")
     assert 80 < undecided.confidence < 95  # 4/40 against 9/40
     seed_results(template, CLEAR_WIN)
     evaluation = ab.evaluate(template.pk)
@@ -63,7 +63,8 @@ def test_no_winner_without_a_difference(tenant, results):
     template = auto_template(tenant)
     seed_results(template, results)
     evaluation = ab.evaluate(template.pk)
-    assert not evaluation.chosen and evaluation.state.text == "no significant difference yet: 0.0 % (needs 95 %)"
+    assert not evaluation.chosen and evaluation.state.text == (
+        "no significant difference yet: 0.0 % now; next look at 100 sent per variant, needing 98.75 %")
     assert picks(template) == {"A", "B"}
 
 
@@ -89,7 +90,7 @@ def test_a_deleted_winner_gives_back_the_weights_and_the_test_goes_on(tenant):
     template.variants.get(label="B").delete()
     assert picks(template) == {"A", "C"}
     assert state(template).text == ("the winner was deleted, testing the others again; no significant difference "
-                                    "yet: 0.0 % (needs 95 %)")
+                                    "yet: 0.0 % now; next look at 80 sent per variant, needing 98.75 %")
 
 
 def test_a_winner_set_to_weight_0_is_not_sent_and_the_others_split_by_weight(tenant):

@@ -1,8 +1,17 @@
 """The statistics of an A/B test: the z-test, Bonferroni with more than two variants, ties, nothing converting."""
 
+import random
+
 import pytest
 
-from templates.abstats import Arm, compare, two_proportion_p_value, wilson_interval
+from templates.abstats import (
+    Arm,
+    compare,
+    next_look_sample,
+    required_confidence,
+    two_proportion_p_value,
+    wilson_interval,
+)
 
 
 def test_the_two_proportion_test_matches_the_textbook_value():
@@ -49,3 +58,37 @@ def test_the_wilson_interval_is_honest_at_zero_and_small_samples():
     low, high = wilson_interval(10, 10)
     assert high == pytest.approx(100) and low == pytest.approx(72.25, abs=0.01)
     assert wilson_interval(0, 0) == (0.0, 0.0)
+
+
+def false_winners(runs: int, looks_by_doubling: bool, seed: int = 16) -> float:
+    """Share of runs in which two variants converting alike (5 %) get a "winner" at 95 %, evaluated after every
+    batch of 20 sends each up to 2,000: as the periodic task does, with or without the look schedule."""
+    rng = random.Random(seed)
+    winners = 0
+    for _ in range(runs):
+        sent = conversions_a = conversions_b = looks = last = 0
+        while sent < 2000:
+            sent += 20
+            conversions_a += sum(rng.random() < 0.05 for _ in range(20))
+            conversions_b += sum(rng.random() < 0.05 for _ in range(20))
+            if sent < 100:  # the minimum sample
+                continue
+            needed = 95.0
+            if looks_by_doubling:
+                if sent < next_look_sample(100, last):
+                    continue
+                needed, looks, last = required_confidence(95.0, looks), looks + 1, sent
+            if compare([Arm("A", sent, conversions_a), Arm("B", sent, conversions_b)]).confidence >= needed:
+                winners += 1
+                break
+    return winners / runs
+
+
+def test_looking_at_doubling_samples_keeps_the_stated_confidence_where_looking_every_time_does_not():
+    assert false_winners(300, looks_by_doubling=False) > 0.15  # checked every 5 minutes: far more than 5 %
+    assert false_winners(300, looks_by_doubling=True) <= 0.07  # 5 % and the simulation's noise
+
+
+def test_each_look_spends_half_of_what_is_left():
+    assert [round(required_confidence(95.0, look), 4) for look in range(4)] == [97.5, 98.75, 99.375, 99.6875]
+    assert [next_look_sample(100, last) for last in (0, 100, 250)] == [100, 200, 500]
