@@ -5,13 +5,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Q, Sum
 
 from campaigns.models import Campaign, Contact
 from campaigns.selectors import campaign_messages
 from campaigns.services import campaign_bodies
 from providers.segments import count_segments
-from smsgate.pricing import estimate_many
+from smsgate.pricing import estimate_many, longest_prefix
 from smsgate.statuses import Status
 
 
@@ -61,10 +62,17 @@ def _as_written_text(compiled) -> str:
     return "".join(literal + (f"{{{name}}}" if name else "") for literal, name in compiled.parts)
 
 
-def _audience(campaign: Campaign) -> set[str]:
-    phones = set(campaign.recipients.values_list("phone", flat=True).iterator(chunk_size=5000))
+def _audience(campaign: Campaign) -> dict[str, int]:
+    """The campaign's distinct numbers (recipients, and contacts of its tags and groups) counted by their first
+    `longest_prefix` digits, in the database: a million-number audience is a few hundred rows here."""
+    phones = campaign.recipients.values("phone")
     tags, groups = list(campaign.tags.all()), list(campaign.groups.all())
     if tags or groups:
         contacts = Contact.objects.filter(tenant_id=campaign.tenant_id).filter(Q(tags__in=tags) | Q(groups__in=groups))
-        phones.update(contacts.values_list("phone", flat=True).distinct().iterator(chunk_size=5000))
-    return phones
+        phones = phones.union(contacts.values("phone"))  # UNION: a number in both counts once
+    sql, params = phones.query.sql_with_params()
+    head = 1 + longest_prefix(campaign.tenant)  # the "+" and the digits a price can look at
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT LEFT(phone, %s), COUNT(*) FROM ({sql}) AS audience GROUP BY 1",  # noqa: S608
+                       [head, *params])
+        return dict(cursor.fetchall())

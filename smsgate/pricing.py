@@ -115,21 +115,32 @@ def price_lists(messages: Sequence[Message]) -> dict[int, PriceList]:
     return {pk: PriceList.load(tenant, chain_for(tenant), phones[pk]) for pk, tenant in tenants.items()}
 
 
-def estimate_many(tenant: Tenant, phones: Iterable[str], segments: int) -> tuple[dict[str, Decimal], int]:
-    """({currency: total}, how many numbers have no price) for `segments`-segment messages to `phones` (E.164),
-    each through the carrier it would go to first. Totals are per currency: no exchange rates are assumed."""
+def estimate_many(tenant: Tenant, heads: dict[str, int], segments: int) -> tuple[dict[str, Decimal], int]:
+    """({currency: total}, how many numbers have no price) for `segments`-segment messages to the numbers counted
+    in `heads` ({E.164 number, or its first `longest_prefix` digits: how many numbers}), each through the carrier
+    it would go to first. Totals are per currency: no exchange rates are assumed."""
     chain = chain_for(tenant)
     prices = PriceList.load(tenant, chain)
     totals: dict[str, Decimal] = {}
     unpriced = 0
-    for phone in phones:
-        first = ordered_chain(tenant, chain, prices, phone)[:1]
-        amount, currency = prices.estimate(first[0], phone, segments) if first else (None, "")
+    for head, count in heads.items():
+        first = ordered_chain(tenant, chain, prices, head)[:1]
+        amount, currency = prices.estimate(first[0], head, segments) if first else (None, "")
         if amount is None:
-            unpriced += 1
+            unpriced += count
         else:
-            totals[currency] = totals.get(currency, Decimal(0)) + amount
+            totals[currency] = totals.get(currency, Decimal(0)) + amount * count
     return totals, unpriced
+
+
+def longest_prefix(tenant: Tenant) -> int:
+    """The most digits any price of the tenant's chain looks at: numbers that share that many leading digits
+    share every price, so an audience can be priced by groups of them."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE(MAX(LENGTH(prefix)), 0) FROM {_TABLE} "  # noqa: S608
+                       "WHERE (tenant_id IS NULL OR tenant_id = %s) AND provider = ANY(%s)",
+                       [tenant.pk, list(chain_for(tenant))])
+        return cursor.fetchone()[0]
 
 
 def effective_prices(tenant: Tenant) -> list[dict]:

@@ -231,3 +231,22 @@ def test_prices_are_read_once_per_chunk_not_per_message(tenant, other_tenant, ca
     assert Message.objects.filter(status="sent").count() == 6
     price_queries = [q["sql"] for q in queries.captured_queries if "smsgate_carrierprice" in q["sql"]]
     assert len(price_queries) == 2  # one per tenant of the chunk
+
+
+def test_an_audience_is_priced_by_number_groups_with_its_longest_prefixes_and_each_number_once(tenant, carriers,
+                                                                                               django_assert_max_num_queries):
+    from campaigns.costs import campaign_costs
+    from campaigns.models import Campaign, Contact, Recipient, Tag
+
+    CarrierPrice.objects.create(provider="websms", prefix="55119", price=Decimal("0.01"), currency="USD")
+    campaign = Campaign.objects.create(tenant=tenant, name="Promo", body="Oi", message_type="transactional")
+    Recipient.objects.create(campaign=campaign, phone=BRAZIL)  # 55119...: 0.01 by websms
+    Recipient.objects.create(campaign=campaign, phone="+5521987654321")  # 55 only: 0.03 by websms
+    tag = Tag.objects.create(tenant=tenant, name="vip")
+    for phone in (BRAZIL, "+5511887654321", "+4915112345678"):  # BRAZIL again: counted once
+        Contact.objects.create(tenant=tenant, phone=phone).tags.add(tag)
+    campaign.tags.add(tag)
+    with django_assert_max_num_queries(8):  # grouped in the database, not a query or a row per number
+        costs = campaign_costs(campaign)
+    # 0.01 (BRAZIL) + 0.03 (Rio) + 0.03 (+55118...: 5511 is not 55119) ; Germany has no price
+    assert (costs.estimated, costs.unpriced) == ({"USD": Decimal("0.07")}, 1)
