@@ -24,7 +24,7 @@ from django.utils import timezone
 from campaigns.audience import add_contacts
 from campaigns.models import Campaign, Recipient, RecipientMessage
 from providers.registry import chain_for
-from smsgate.media import no_mms_carrier, validated_media_urls
+from smsgate.media import sendable_media
 from smsgate.phones import E164
 from smsgate.publish import publish_on_commit
 from smsgate.sending.submit import SmsRequest, cancel_pending, hold_pending, release_held, submit
@@ -66,9 +66,7 @@ def check_media(tenant, urls: list[str], *, when: datetime | None) -> None:
     """A ValidationError on `media_urls` unless the campaign's pictures can go out as MMS at `when` (None: now):
     well-formed URLs, our uploads of this tenant still signed then, and an MMS carrier in the tenant's chain."""
     now = timezone.now()
-    validated_media_urls(tenant, urls, due_at=max(when or now, now))
-    if problem := no_mms_carrier(chain_for(tenant)):
-        raise ValidationError({"media_urls": [problem]})
+    sendable_media(tenant, urls, due_at=max(when or now, now), chain=chain_for(tenant))
 
 
 def cancel_on_delete(sender, instance: Campaign, **kwargs) -> None:

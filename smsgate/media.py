@@ -175,6 +175,15 @@ def no_mms_carrier(chain) -> str:
     return f"No carrier of this account sends MMS (its chain: {', '.join(chain) or 'none'}); MMS go through {able}."
 
 
+def sendable_media(tenant: Tenant, urls, *, due_at: datetime, chain) -> list[str]:
+    """`urls` checked for an MMS due at `due_at` (`validated_media_urls`) through the provider `chain`: a
+    ValidationError on `media_urls` unless a carrier in it sends MMS."""
+    media = validated_media_urls(tenant, urls, due_at=due_at)
+    if problem := no_mms_carrier(chain):
+        raise ValidationError({"media_urls": [problem]}, code="no_mms_carrier")
+    return media
+
+
 def _invalid(*reasons: str) -> ValidationError:
     return ValidationError({"media_urls": list(reasons)}, code="invalid")
 

@@ -11,7 +11,6 @@ transaction commits: one message is published to a worker, a batch wakes the
 sweeper once.
 """
 
-import functools
 import hashlib
 import json
 import logging
@@ -30,7 +29,7 @@ from django.utils import timezone
 
 from providers.registry import chain_for
 from providers.segments import SegmentInfo, SmartEncoded, count_segments, smart_encode
-from smsgate.media import no_mms_carrier, validated_media_urls
+from smsgate.media import sendable_media
 from smsgate.models import HeldSource, Message, MessageEvent, MessageType, Tenant
 from smsgate.phones import E164, validated_phone
 from smsgate.pricing import PriceList, ordered_chain
@@ -241,14 +240,7 @@ class _MediaCheck:
         return list(self._checked[key])
 
     def _check(self, urls) -> list[str]:
-        media = validated_media_urls(self.tenant, urls, due_at=self.due_at)
-        if problem := self._mms_problem:
-            raise ValidationError({"media_urls": [problem]}, code="no_mms_carrier")
-        return media
-
-    @functools.cached_property
-    def _mms_problem(self) -> str:
-        return no_mms_carrier(self.chain)
+        return sendable_media(self.tenant, urls, due_at=self.due_at, chain=self.chain)
 
 
 def _mms_encoded(written: str) -> SmartEncoded:
