@@ -6,13 +6,15 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Q, Sum
+from django.db.models import Q
 
 from campaigns.models import Campaign, Contact
 from campaigns.selectors import campaign_messages
 from campaigns.services import campaign_bodies
+from providers.registry import chain_for
 from providers.segments import count_segments
-from smsgate.pricing import estimate_many, longest_prefix
+from smsgate.console.stats import costs_per_currency
+from smsgate.pricing import PriceList, estimate_many
 from smsgate.statuses import Status
 
 
@@ -34,10 +36,8 @@ def campaign_costs(campaign: Campaign) -> Costs:
 def _as_written(campaign: Campaign) -> Costs:
     """Totals of the messages written so far (cancelled ones cost nothing and count for nothing)."""
     messages = campaign_messages(campaign).exclude(status=Status.CANCELLED).order_by()
-    estimated = messages.exclude(estimated_price=None).values_list("estimated_price_unit").annotate(
-        total=Sum("estimated_price"))
-    actual = messages.exclude(price=None).values_list("price_unit").annotate(total=Sum("price"))
-    return Costs(estimated=dict(estimated), actual=dict(actual),
+    return Costs(estimated=costs_per_currency(messages, amount="estimated_price"),
+                 actual=costs_per_currency(messages),
                  unpriced=messages.filter(estimated_price=None).count(), before_launch=False)
 
 
@@ -54,7 +54,10 @@ def _before_launch(campaign: Campaign) -> Costs:
     # An MMS is one message whatever its text (smsgate.sending.submit): carriers bill it once.
     segments = 1 if campaign.media_urls else max(
         count_segments(_as_written_text(compiled)).segments for compiled in bodies.values())
-    totals, unpriced = estimate_many(campaign.tenant, _audience(campaign), segments)
+    chain = chain_for(campaign.tenant)
+    prices = PriceList.load(campaign.tenant, chain)
+    totals, unpriced = estimate_many(campaign.tenant, chain, prices, _audience(campaign, prices.longest_prefix),
+                                     segments)
     return Costs(totals, {}, unpriced, before_launch=True, segments=segments)
 
 
@@ -62,16 +65,17 @@ def _as_written_text(compiled) -> str:
     return "".join(literal + (f"{{{name}}}" if name else "") for literal, name in compiled.parts)
 
 
-def _audience(campaign: Campaign) -> dict[str, int]:
+def _audience(campaign: Campaign, digits: int) -> dict[str, int]:
     """The campaign's distinct numbers (recipients, and contacts of its tags and groups) counted by their first
-    `longest_prefix` digits, in the database: a million-number audience is a few hundred rows here."""
+    `digits` digits (a price list's longest prefix), in the database: a million-number audience is a few
+    hundred rows here."""
     phones = campaign.recipients.values("phone")
     tags, groups = list(campaign.tags.all()), list(campaign.groups.all())
     if tags or groups:
         contacts = Contact.objects.filter(tenant_id=campaign.tenant_id).filter(Q(tags__in=tags) | Q(groups__in=groups))
         phones = phones.union(contacts.values("phone"))  # UNION: a number in both counts once
     sql, params = phones.query.sql_with_params()
-    head = 1 + longest_prefix(campaign.tenant)  # the "+" and the digits a price can look at
+    head = 1 + digits  # the "+" and the digits a price can look at
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT LEFT(phone, %s), COUNT(*) FROM ({sql}) AS audience GROUP BY 1",  # noqa: S608
                        [head, *params])

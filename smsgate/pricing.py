@@ -63,6 +63,12 @@ class PriceList:
             cursor.execute(sql, params)
             return cls(cursor.fetchall())
 
+    @property
+    def longest_prefix(self) -> int:
+        """The most digits any of these prices looks at: numbers that share that many leading digits share every
+        price, so an audience can be priced by groups of them."""
+        return max((len(prefix) for prices in self._prices.values() for prefix in prices), default=0)
+
     def price(self, provider: str, phone: str) -> Price | None:
         """The price of `provider` for `phone` (E.164): the row of the longest matching prefix, or None."""
         prices = self._prices.get(provider)
@@ -115,12 +121,11 @@ def price_lists(messages: Sequence[Message]) -> dict[int, PriceList]:
     return {pk: PriceList.load(tenant, chain_for(tenant), phones[pk]) for pk, tenant in tenants.items()}
 
 
-def estimate_many(tenant: Tenant, heads: dict[str, int], segments: int) -> tuple[dict[str, Decimal], int]:
+def estimate_many(tenant: Tenant, chain: Sequence[str], prices: PriceList, heads: dict[str, int],
+                  segments: int) -> tuple[dict[str, Decimal], int]:
     """({currency: total}, how many numbers have no price) for `segments`-segment messages to the numbers counted
-    in `heads` ({E.164 number, or its first `longest_prefix` digits: how many numbers}), each through the carrier
-    it would go to first. Totals are per currency: no exchange rates are assumed."""
-    chain = chain_for(tenant)
-    prices = PriceList.load(tenant, chain)
+    in `heads` ({E.164 number, or its first `prices.longest_prefix` digits: how many numbers}), each through the
+    carrier of `chain` it would go to first. Totals are per currency: no exchange rates are assumed."""
     totals: dict[str, Decimal] = {}
     unpriced = 0
     for head, count in heads.items():
@@ -131,16 +136,6 @@ def estimate_many(tenant: Tenant, heads: dict[str, int], segments: int) -> tuple
         else:
             totals[currency] = totals.get(currency, Decimal(0)) + amount * count
     return totals, unpriced
-
-
-def longest_prefix(tenant: Tenant) -> int:
-    """The most digits any price of the tenant's chain looks at: numbers that share that many leading digits
-    share every price, so an audience can be priced by groups of them."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COALESCE(MAX(LENGTH(prefix)), 0) FROM {_TABLE} "  # noqa: S608
-                       "WHERE (tenant_id IS NULL OR tenant_id = %s) AND provider = ANY(%s)",
-                       [tenant.pk, list(chain_for(tenant))])
-        return cursor.fetchone()[0]
 
 
 def effective_prices(tenant: Tenant) -> list[dict]:

@@ -27,20 +27,22 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def costs_per_currency(messages, by: str | None = None) -> dict:
-    """What carriers reported these messages cost, summed per currency and never across currencies.
+def costs_per_currency(messages, by: str | None = None, amount: str = "price") -> dict:
+    """What carriers reported these messages cost (or, with amount="estimated_price", what the price list
+    estimated), summed per currency and never across currencies.
 
     {currency: total}, or with `by` (a field such as "provider") {value: {currency: total}}; the largest
     share of messages first. A carrier that names no currency counts under "".
     """
-    fields = [by, "price_unit"] if by else ["price_unit"]
-    rows = (messages.exclude(price=None).values(*fields).annotate(total=Sum("price"), n=Count("pk"))
+    unit = f"{amount}_unit"
+    fields = [by, unit] if by else [unit]
+    rows = (messages.exclude(**{amount: None}).values(*fields).annotate(total=Sum(amount), n=Count("pk"))
             .order_by("-n", *fields))
     if not by:
-        return {row["price_unit"]: row["total"] for row in rows}
+        return {row[unit]: row["total"] for row in rows}
     grouped: dict = {}
     for row in rows:
-        grouped.setdefault(row[by], {})[row["price_unit"]] = row["total"]
+        grouped.setdefault(row[by], {})[row[unit]] = row["total"]
     return grouped
 
 
