@@ -261,32 +261,28 @@ class CampaignAdmin(admin.ModelAdmin):
 
     @admin.action(description="Schedule selected campaigns (at their date, or now)", permissions=["change"])
     def schedule(self, request, queryset):
-        for campaign in queryset:
-            try:
-                campaign_schedule(campaign)
-                self.message_user(request, f"{campaign}: scheduled for {campaign.scheduled_at:%Y-%m-%d %H:%M}.")
-            except ValidationError as exc:
-                self.message_user(request, f"{campaign}: {'; '.join(exc.messages)}", messages.ERROR)
+        self._each(request, queryset, campaign_schedule,
+                   lambda campaign, _: f"scheduled for {campaign.scheduled_at:%Y-%m-%d %H:%M}.")
 
     @admin.action(description="Pause selected campaigns (hold their messages not yet sent)", permissions=["change"])
     def pause(self, request, queryset):
-        for campaign in queryset:
-            try:
-                held = campaign_pause(campaign, by=str(request.user))
-            except ValidationError as exc:
-                self.message_user(request, f"{campaign}: {'; '.join(exc.messages)}", messages.ERROR)
-                continue
-            self.message_user(request, f"{campaign}: paused, {held} message(s) held until it is resumed.")
+        self._each(request, queryset, lambda campaign: campaign_pause(campaign, by=str(request.user)),
+                   lambda _, held: f"paused, {held} message(s) held until it is resumed.")
 
     @admin.action(description="Resume selected paused campaigns", permissions=["change"])
     def resume(self, request, queryset):
+        self._each(request, queryset, campaign_resume,
+                   lambda _, released: f"resumed, {released} held message(s) going out.")
+
+    def _each(self, request, queryset, act, done) -> None:
+        """`act` on each campaign, then one line each: `done(campaign, what act returned)`, or why it refused."""
         for campaign in queryset:
             try:
-                released = campaign_resume(campaign)
+                result = act(campaign)
             except ValidationError as exc:
                 self.message_user(request, f"{campaign}: {'; '.join(exc.messages)}", messages.ERROR)
-                continue
-            self.message_user(request, f"{campaign}: resumed, {released} held message(s) going out.")
+            else:
+                self.message_user(request, f"{campaign}: {done(campaign, result)}")
 
     @admin.action(description="Cancel selected campaigns", permissions=["change"])
     def cancel(self, request, queryset):
