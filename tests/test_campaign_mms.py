@@ -65,6 +65,8 @@ def test_a_campaign_sends_its_pictures_with_every_message(admin_client, tenant, 
     ("javascript:alert(1)", "absolute http:// or https:// URL"),
     ("\n".join(f"https://cdn.example.org/{n}.jpg" for n in range(11)), "At most 10 media"),
     ("https://cdn.example.org/" + "a" * 2100, "at most 2000 characters"),
+    ("https://cdn.example.org/a\x00.jpg", "no spaces or control characters"),
+    ("cdn.example.org/banner.jpg", "absolute http:// or https:// URL"),  # no scheme
     ("https://gateway.example.com/m/forged-token", "not a valid media URL of this account"),  # unsigned
 ])
 def test_bad_media_are_form_errors_and_save_nothing(admin_client, tenant, parents, media, error):
